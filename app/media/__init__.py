@@ -1,0 +1,1 @@
+"""Pure functions on bytes and paths: no Flask, no database."""

@@ -1,0 +1,273 @@
+"""Everything MediaParser learns from one file, in one pass: the function the import
+workers and `flask inspect` both call. Pure: a path in, an `Analysis` out (plus thumbnail
+files when asked for); no Flask, no database.
+
+A bad file never raises: it comes back with `status` "error" or "skipped" and a message a
+person can read, and with whatever could still be learned (size, hash, type, dates).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from PIL import Image, UnidentifiedImageError
+
+from . import confidence, exif, hashing, probe, tags, thumbnails, timestamps, video
+
+try:  # HEIC/HEIF support; AVIF is built into Pillow >= 11.2
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+except ImportError:  # pragma: no cover - pillow-heif is in requirements.txt
+    pillow_heif = None
+
+# Files up to this size are read into memory once (hash, EXIF and decode share the bytes);
+# larger ones (videos) are streamed.
+IN_MEMORY_LIMIT = 128 * 1024 * 1024
+
+
+@dataclass
+class Analysis:
+    path: str
+    name: str
+    relative_dir: str = ""
+    status: str = "done"  # done | duplicate | skipped | error
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    size: int | None = None
+    mtime: datetime | None = None
+    sha256: str | None = None
+    mime: str | None = None
+    kind: str | None = None
+    ext: str | None = None
+    width: int | None = None
+    height: int | None = None
+    orientation: int | None = None
+    duration: float | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    video: dict[str, Any] = field(default_factory=dict)
+    phash: int | None = None
+    dhash: int | None = None
+    mean_color: int | None = None
+    contrast: float | None = None
+    thumb_key: str | None = None
+    candidates: list[timestamps.Candidate] = field(default_factory=list)
+    choice: confidence.Choice = field(default_factory=confidence.Choice)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def inspect_record(self) -> dict[str, Any]:
+        """The stable JSON shape `flask inspect` prints (other tools read it)."""
+        return {
+            "path": self.path,
+            "mime": self.mime,
+            "width": self.width,
+            "height": self.height,
+            "sha256": self.sha256,
+            "phash": hashing.hash_hex(self.phash),
+            "timestamp": self.choice.iso(),
+            "precision": self.choice.precision,
+            "confidence": self.choice.confidence,
+            "source": self.choice.source,
+            "candidates": [
+                {
+                    "source": c.source,
+                    "timestamp": c.value.isoformat() if not c.rejected else None,
+                    "precision": c.precision,
+                    **({"rejected": c.rejected} if c.rejected else {}),
+                }
+                for c in self.candidates
+            ],
+            "error": self.error,
+        }
+
+
+def _friendly_decode_error(exc: BaseException, mime: str | None) -> str:
+    kind = (mime or "image").split("/")[-1].upper()
+    if isinstance(exc, Image.DecompressionBombError):
+        return f"Image is too large to open safely ({exc})"
+    text = str(exc)
+    if "truncated" in text.lower():
+        return f"The {kind} file is incomplete (it was cut off, perhaps during a copy)"
+    if isinstance(exc, UnidentifiedImageError):
+        return f"The file says it is {kind} but its contents cannot be read; it is probably damaged"
+    if isinstance(exc, MemoryError):
+        return "Not enough memory to open this image"
+    return f"The {kind} image is damaged and cannot be shown ({type(exc).__name__}: {text[:120]})"
+
+
+def _image_stats(small: Image.Image) -> tuple[int, float]:
+    """Mean colour as 0xRRGGBB and the spread of brightness (0 = perfectly flat)."""
+    from PIL import ImageStat
+
+    rgb = ImageStat.Stat(small.convert("RGB")).mean
+    luminance = ImageStat.Stat(small.convert("L")).stddev[0]
+    r, g, b = (max(0, min(255, round(v))) for v in rgb)
+    return (r << 16) | (g << 8) | b, round(luminance, 2)
+
+
+def _analyze_image(result: Analysis, data: bytes | None, path: Path, thumb_root: Path | None) -> None:
+    with warnings.catch_warnings():
+        # Pillow warns about odd metadata; those files still decode, and a damaged one raises.
+        warnings.simplefilter("ignore")
+        source = io.BytesIO(data) if data is not None else path
+        try:
+            image = Image.open(source)
+        except Exception as exc:  # noqa: BLE001 - Pillow and plugins raise many types
+            result.status, result.error = "error", _friendly_decode_error(exc, result.mime)
+            if data is not None:
+                result.meta, _ = exif.read_exif(data, result.mime or "")
+            return
+        with image:
+            if image.format == "MPO":
+                result.mime, result.ext = "image/mpo", "mpo"
+            w, h = image.size
+            # Decode before reading EXIF through Pillow: a failed metadata read can leave a
+            # damaged image looking loaded.
+            try:
+                upright = thumbnails.decode_reduced(image)
+            except Exception as exc:  # noqa: BLE001
+                result.status, result.error = "error", _friendly_decode_error(exc, result.mime)
+                result.meta, _ = exif.read_exif(data or b"", result.mime or "")
+                return
+            result.meta, warning = exif.read_exif(data or b"", result.mime or "", image)
+            if warning:
+                result.warnings.append(warning)
+            result.orientation = result.meta.get("stored_orientation", result.meta.get("orientation"))
+            # Report upright dimensions (what a person sees): turned if the decode was turned.
+            if w != h and (upright.width > upright.height) != (w > h):
+                w, h = h, w
+            result.width, result.height = w, h
+    small = thumbnails.small_version(upright)
+    result.phash, result.dhash = hashing.perceptual_hashes(small)
+    result.mean_color, result.contrast = _image_stats(small)
+    if thumb_root is not None and result.sha256:
+        result.thumb_key = thumbnails.thumb_key(result.sha256)
+        thumbnails.write_thumbnails(thumb_root, result.thumb_key, upright, small)
+
+
+def _analyze_video(result: Analysis, path: Path, thumb_root: Path | None) -> None:
+    try:
+        result.video = video.probe_video(path)
+    except Exception as exc:  # noqa: BLE001 - stub and damaged containers
+        result.warnings.append(f"Video details could not be read: {exc}")
+        return
+    result.duration = result.video.get("duration")
+    result.width, result.height = result.video.get("width"), result.video.get("height")
+    result.meta = {k: result.video[k] for k in ("make", "model") if result.video.get(k)}
+    frame = video.poster_frame(path, result.duration)
+    if frame is None:
+        return
+    small = thumbnails.small_version(frame)
+    result.phash, result.dhash = hashing.perceptual_hashes(small)
+    result.mean_color, result.contrast = _image_stats(small)
+    if thumb_root is not None and result.sha256:
+        result.thumb_key = thumbnails.thumb_key(result.sha256)
+        thumbnails.write_thumbnails(thumb_root, result.thumb_key, frame, small)
+
+
+def analyze(
+    path: str | Path,
+    *,
+    zone: ZoneInfo,
+    name: str | None = None,
+    relative_dir: str = "",
+    mtime: datetime | None = None,
+    thumb_root: Path | None = None,
+    known_sha256: frozenset[str] | set[str] = frozenset(),
+    now: datetime | None = None,
+    max_image_pixels: int = 0,
+) -> Analysis:
+    """Analyze one file. `name`/`relative_dir` are what the person gave (dates and tags come
+    from them); `mtime` overrides the file's own (a browser upload's lastModified).
+    A file whose sha256 is in `known_sha256` comes back as status "duplicate" undecoded."""
+    path = Path(path)
+    result = Analysis(path=str(path), name=name or path.name, relative_dir=relative_dir)
+    if max_image_pixels:
+        Image.MAX_IMAGE_PIXELS = max_image_pixels
+    try:
+        _run(result, path, zone, mtime, thumb_root, known_sha256, now)
+    except Exception as exc:  # noqa: BLE001 - last line of defence: one file never stops a job
+        result.status = "error"
+        result.error = f"Unexpected problem reading this file ({type(exc).__name__}: {str(exc)[:160]})"
+    return result
+
+
+def _run(result, path, zone, mtime, thumb_root, known_sha256, now) -> None:
+    try:
+        st = path.stat()
+        if not path.is_file():
+            result.status, result.error = "skipped", "Not a regular file"
+            return
+        with open(path, "rb") as fh:
+            head = fh.read(probe.HEAD_BYTES)
+    except PermissionError:
+        result.status, result.error = "error", "Permission denied: MediaParser may not read this file"
+        return
+    except FileNotFoundError:
+        result.status, result.error = "error", "The file is gone (moved or deleted since it was found)"
+        return
+    except OSError as exc:
+        result.status, result.error = "error", f"The file cannot be read ({exc.strerror or exc})"
+        return
+    result.size = st.st_size
+    result.mtime = mtime or datetime.fromtimestamp(st.st_mtime, UTC)
+    if st.st_size == 0:
+        result.status, result.error = "error", "Empty file (0 bytes): nothing to import"
+        return
+    media_type = probe.sniff_file(path) if path.suffix.lower() in probe.RAW_EXTENSIONS else probe.sniff(head)
+    if media_type is None:
+        result.status, result.error = "skipped", "Not a photo or video (unknown file type)"
+        return
+    result.mime, result.kind, result.ext = media_type.mime, media_type.kind, media_type.ext
+
+    data = None
+    if media_type.kind == "image" and st.st_size <= IN_MEMORY_LIMIT:
+        data = path.read_bytes()
+        result.sha256 = hashing.sha256_bytes(data)
+    else:
+        result.sha256 = hashing.sha256_file(path)
+    if result.sha256 in known_sha256:
+        result.status = "duplicate"
+        return
+
+    if media_type.kind == "image":
+        _analyze_image(result, data, path, thumb_root)
+    else:
+        _analyze_video(result, path, thumb_root)
+
+    result.candidates = timestamps.collect(
+        meta=result.meta, video=result.video, name=result.name, relative_dir=result.relative_dir, mtime=result.mtime
+    )
+    result.choice = confidence.choose(result.candidates, zone, now)
+    result.tags = tags.tags_for(result.name, result.relative_dir)
+
+
+def redetect_time(
+    meta: dict[str, Any],
+    video_info: dict[str, Any],
+    name: str,
+    relative_dir: str,
+    mtime: datetime | None,
+    zone: ZoneInfo,
+    now: datetime | None = None,
+) -> tuple[list[timestamps.Candidate], confidence.Choice]:
+    """Capture-time detection from stored facts alone (no decode): for re-runs and for
+    exact duplicates, whose bytes are known but whose name and folder differ."""
+    candidates = timestamps.collect(meta=meta, video=video_info, name=name, relative_dir=relative_dir, mtime=mtime)
+    return candidates, confidence.choose(candidates, zone, now)
+
+
+def iter_media_paths(root: Path):
+    """Files under `root`, sorted for a stable order; hidden files and folders left out."""
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for filename in sorted(filenames):
+            if not filename.startswith("."):
+                yield Path(dirpath) / filename

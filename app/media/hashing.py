@@ -1,0 +1,59 @@
+"""Content hashes: sha256 (exact identity) and 64-bit perceptual hashes (near identity)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import imagehash
+from PIL import Image
+
+CHUNK = 1 << 20
+_U64 = 1 << 64
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def to_signed64(value: int) -> int:
+    """An unsigned 64-bit hash as the signed integer a BIGINT column holds."""
+    return value - _U64 if value >= (1 << 63) else value
+
+
+def to_unsigned64(value: int) -> int:
+    return value & (_U64 - 1)
+
+
+def hash_hex(value: int | None) -> str | None:
+    """16 hex digits, the form people and `inspect` see."""
+    return None if value is None else format(to_unsigned64(value), "016x")
+
+
+def _as_int(h: imagehash.ImageHash) -> int:
+    bits = 0
+    for bit in h.hash.flatten():
+        bits = (bits << 1) | int(bit)
+    return to_signed64(bits)
+
+
+def perceptual_hashes(image: Image.Image) -> tuple[int, int]:
+    """(phash, dhash) of an upright image, as signed 64-bit integers.
+
+    pHash (DCT) survives rescaling, recompression and small crops best; dHash (gradient)
+    is a cheap second opinion that the duplicate finder uses to confirm a match.
+    """
+    gray = image.convert("L")
+    return _as_int(imagehash.phash(gray)), _as_int(imagehash.dhash(gray))
+
+
+def hamming(a: int, b: int) -> int:
+    return (to_unsigned64(a) ^ to_unsigned64(b)).bit_count()

@@ -1,0 +1,84 @@
+"""One reduced decode per image, turned upright, from which every derived picture is made.
+
+For JPEG, `Image.draft` lets libjpeg decode at 1/2, 1/4 or 1/8 scale directly; for a
+12-megapixel photo the 1/4 decode already covers the large preview, so the grid thumbnail
+and the perceptual hash come from the same pixels at no extra decode.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+SMALL = 320  # grid thumbnail: longest side, px (sharp on 2x screens at 160 px cells)
+LARGE = 1024  # detail-page preview
+JPEG_QUALITY = 82
+SIZES = {"s": SMALL, "l": LARGE}
+
+
+def decode_reduced(image: Image.Image, longest: int = LARGE) -> Image.Image:
+    """Decode `image` at the smallest scale that still gives `longest` px, upright, in RGB."""
+    if image.format == "JPEG" or image.format == "MPO":
+        w, h = image.size
+        scale = longest / max(w, h)
+        if scale < 1:
+            # draft keeps both sides >= the request; ask for ~90 % so 4032 px -> 1008 (1/4) is allowed
+            image.draft("RGB", (max(1, int(w * scale * 0.9)), max(1, int(h * scale * 0.9))))
+    image.load()
+    upright = ImageOps.exif_transpose(image)
+    if upright.mode not in ("RGB", "L"):
+        upright = flatten(upright)
+    elif upright.mode == "L":
+        upright = upright.convert("RGB")
+    if max(upright.size) > longest:
+        upright.thumbnail((longest, longest), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return upright
+
+
+def flatten(image: Image.Image) -> Image.Image:
+    """RGB on white for images with transparency or palettes (transparent pixels are not black)."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        return image.point(lambda v: v / 256).convert("RGB")
+    return image.convert("RGB")
+
+
+def small_version(upright: Image.Image, longest: int = SMALL) -> Image.Image:
+    small = upright.copy()
+    small.thumbnail((longest, longest), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return small
+
+
+def thumb_key(sha256: str) -> str:
+    """Sharded location stem: thousands of files per folder stay fast on every filesystem."""
+    return f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def thumb_path(root: Path, key: str, size: str) -> Path:
+    return root / f"{key}-{size}.jpg"
+
+
+def _write_jpeg(image: Image.Image, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    # Write then rename: a crash never leaves a half-written thumbnail under its final name.
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-", suffix=".jpg")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            image.save(fh, "JPEG", quality=JPEG_QUALITY, optimize=False)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_thumbnails(root: Path, key: str, upright: Image.Image, small: Image.Image | None = None) -> None:
+    large = upright if max(upright.size) <= LARGE else small_version(upright, LARGE)
+    _write_jpeg(large, thumb_path(root, key, "l"))
+    _write_jpeg(small if small is not None else small_version(upright), thumb_path(root, key, "s"))

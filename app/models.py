@@ -1,0 +1,338 @@
+"""Database models (SQLAlchemy 2 typed style).
+
+Instants are stored as UTC (`UTCDateTime` makes them timezone-aware on the way out);
+a capture time additionally keeps the local wall-clock time and offset it was taken in.
+Perceptual hashes are signed 64-bit integers so SQLite and PostgreSQL BIGINT hold them.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names make Alembic migrations reproducible (and SQLite batch mode work).
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def insert_ignore(model):
+    """INSERT that skips rows whose unique key exists (SQLite and PostgreSQL alike)."""
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model).on_conflict_do_nothing()
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out; stored as naive UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where an instant (aware datetime) is required")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+class StrEnum(enum.StrEnum):
+    def __str__(self) -> str:
+        return self.value
+
+
+class FileStatus(StrEnum):
+    PENDING = "pending"  # found, not processed yet
+    DONE = "done"  # processed
+    DUPLICATE = "duplicate"  # same bytes as a file already in the library: not processed again
+    SKIPPED = "skipped"  # not a media file, or the job was cancelled before it
+    ERROR = "error"  # could not be read; `error` says why
+
+
+class Confidence(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    NONE = "none"
+
+
+class JobKind(StrEnum):
+    IMPORT = "import"
+    REPROCESS = "reprocess"
+    THUMBNAILS = "thumbnails"
+    DUPLICATES = "duplicates"
+    EXPORT = "export"
+
+
+class JobStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_JOB_STATES = (JobStatus.PENDING, JobStatus.RUNNING)
+FINISHED_JOB_STATES = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class ItemStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+class Job(db.Model):
+    __tablename__ = "job"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default=JobStatus.PENDING, index=True)
+    # What to do: e.g. {"source": "folder", "path": ...} or {"source": "upload"}.
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # "discover" -> "process" -> "finish": where a resumed job continues.
+    phase: Mapped[str] = mapped_column(String(20), default="discover")
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)  # items finished, whatever the outcome
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(Text)  # for people: why it failed, what it found
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Seconds spent running, pauses excluded, up to `resumed_at` (rate and ETA come from it).
+    active_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_at_resume: Mapped[int] = mapped_column(Integer, default=0)
+    # Lease: which worker runs the job and until when; a dead worker's lease is taken over.
+    lease_owner: Mapped[str | None] = mapped_column(String(120))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    items: Mapped[list[JobItem]] = relationship(back_populates="job", cascade="all, delete-orphan")
+
+
+class JobItem(db.Model):
+    """Per-file state of a job that works on existing files (reprocess, export, ...).
+
+    Import jobs keep their per-file state on `File.status` instead, because the file
+    row is what they create.
+    """
+
+    __tablename__ = "job_item"
+    __table_args__ = (
+        UniqueConstraint("job_id", "file_id"),
+        Index("ix_job_item_job_status", "job_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("job.id", ondelete="CASCADE"))
+    file_id: Mapped[int] = mapped_column(ForeignKey("file.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20), default=ItemStatus.PENDING)
+    message: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    job: Mapped[Job] = relationship(back_populates="items")
+
+
+class File(db.Model):
+    __tablename__ = "file"
+    __table_args__ = (
+        # One row per file a job found; uploads share a stored path, so name and folder count too.
+        UniqueConstraint("job_id", "path", "relative_dir", "original_name", name="uq_file_job_source"),
+        Index("ix_file_job_status", "job_id", "status", "id"),
+        Index("ix_file_taken", "taken_at", "id"),
+        Index("ix_file_review", "needs_review", "taken_at", "id"),
+        Index("ix_file_group", "group_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("job.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(20), default=FileStatus.PENDING)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    # Where the bytes are: the original for folder imports, the stored copy for uploads.
+    path: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(10), default="folder")  # folder | upload
+    original_name: Mapped[str] = mapped_column(Text)
+    # Folder path the person gave (relative to the import root, or the browser's relative path).
+    relative_dir: Mapped[str] = mapped_column(Text, default="")
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    mtime: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Exact duplicate of an earlier file (same sha256): not processed again.
+    exact_of_id: Mapped[int | None] = mapped_column(ForeignKey("file.id", ondelete="SET NULL"))
+    mime: Mapped[str | None] = mapped_column(String(60))
+    media_kind: Mapped[str | None] = mapped_column(String(10), index=True)  # image | video
+    ext: Mapped[str | None] = mapped_column(String(10))  # from the real type, lower case
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    orientation: Mapped[int | None] = mapped_column(Integer)
+    duration: Mapped[float | None] = mapped_column(Float)
+    camera_make: Mapped[str | None] = mapped_column(String(120))
+    camera_model: Mapped[str | None] = mapped_column(String(120))
+    # Normalized metadata for display and re-detection (camera, lens, GPS, software, ...).
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    phash: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    dhash: Mapped[int | None] = mapped_column(BigInteger)
+    # Mean colour (0xRRGGBB) and luminance spread: flat images hash alike, these tell them apart.
+    mean_color: Mapped[int | None] = mapped_column(Integer)
+    contrast: Mapped[float | None] = mapped_column(Float)
+    thumb_key: Mapped[str | None] = mapped_column(String(80))  # relative path stem of the thumbnails
+
+    # Capture time: the chosen instant (UTC), its local wall clock and offset when known.
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    taken_local: Mapped[str | None] = mapped_column(String(32))  # ISO wall clock, no offset
+    taken_offset: Mapped[int | None] = mapped_column(Integer)  # minutes east of UTC, None = unknown
+    taken_precision: Mapped[str | None] = mapped_column(String(10))
+    taken_source: Mapped[str | None] = mapped_column(String(60))
+    confidence: Mapped[str] = mapped_column(String(10), default=Confidence.NONE, index=True)
+    # Every candidate: [{source, timestamp, precision, offset, rejected, ...}] for the review page.
+    time_candidates: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    time_notes: Mapped[list[str] | None] = mapped_column(JSON)  # why this confidence
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A person chose the time: detection never overrides it.
+    time_decided: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    # Duplicate group this file belongs to (for fast pages), and the people's verdict.
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("duplicate_group.id", ondelete="SET NULL"))
+    discarded: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    job: Mapped[Job | None] = relationship()
+    tags: Mapped[list[Tag]] = relationship(secondary="file_tag", back_populates="files", order_by="Tag.name")
+    group: Mapped[DuplicateGroup | None] = relationship(back_populates="files", foreign_keys=[group_id])
+
+    @property
+    def display_path(self) -> str:
+        return f"{self.relative_dir}/{self.original_name}" if self.relative_dir else self.original_name
+
+
+class DuplicateGroup(db.Model):
+    """A set of files that are copies (exact, near) or shots of one moment (similar)."""
+
+    __tablename__ = "duplicate_group"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), index=True)  # exact | near | similar
+    representative_id: Mapped[int | None] = mapped_column(ForeignKey("file.id", ondelete="SET NULL", use_alter=True))
+    recommended_id: Mapped[int | None] = mapped_column(ForeignKey("file.id", ondelete="SET NULL", use_alter=True))
+    recommended_reason: Mapped[str | None] = mapped_column(Text)
+    max_distance: Mapped[int] = mapped_column(Integer, default=0)
+    # open -> resolved (a person kept some) | dismissed (kept all: "not duplicates")
+    status: Mapped[str] = mapped_column(String(12), default="open", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    files: Mapped[list[File]] = relationship(back_populates="group", foreign_keys=[File.group_id])
+
+
+class Duplicate(db.Model):
+    """Evidence that one file duplicates another: kind and distance."""
+
+    __tablename__ = "duplicate"
+    __table_args__ = (UniqueConstraint("file_id", "duplicate_of_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("file.id", ondelete="CASCADE"), index=True)
+    duplicate_of_id: Mapped[int] = mapped_column(ForeignKey("file.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("duplicate_group.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # exact | near | similar
+    distance: Mapped[int] = mapped_column(Integer, default=0)  # Hamming distance of the hashes
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UserDecision(db.Model):
+    """Append-only log of what people decided. Undo is a new decision (`undoes_id`)."""
+
+    __tablename__ = "user_decision"
+    __table_args__ = (Index("ix_user_decision_file", "file_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # timestamp | keep | discard | not_duplicate | tag_add | tag_remove | undo | ...
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("file.id", ondelete="CASCADE"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("duplicate_group.id", ondelete="SET NULL"))
+    # What changed: new values and the previous ones, so undo can restore them.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    undoes_id: Mapped[int | None] = mapped_column(ForeignKey("user_decision.id", ondelete="SET NULL"))
+    # Decisions made in one action share a batch id, so one undo reverts the whole action.
+    batch: Mapped[str | None] = mapped_column(String(36), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Tag(db.Model):
+    __tablename__ = "tag"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    files: Mapped[list[File]] = relationship(secondary="file_tag", back_populates="tags")
+
+
+class FileTag(db.Model):
+    __tablename__ = "file_tag"
+    __table_args__ = (Index("ix_file_tag_tag", "tag_id", "file_id"),)
+
+    file_id: Mapped[int] = mapped_column(ForeignKey("file.id", ondelete="CASCADE"), primary_key=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(10), default="user")  # folder | filename | user | merge
+
+
+class AppSetting(db.Model):
+    """Settings people change on the settings page; they override the environment's defaults."""
+
+    __tablename__ = "app_setting"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

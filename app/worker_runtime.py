@@ -1,0 +1,40 @@
+"""Starting and stopping a Huey consumer cleanly, for run.py (in-process) and worker.py."""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+from flask import Flask
+
+from .pipeline import jobs
+from .tasks import bind_app, huey, recover
+
+log = logging.getLogger(__name__)
+
+WORKER_THREADS = 2  # jobs that may run at once; each import uses every core by itself
+
+
+def start_consumer(app: Flask, threads: int = WORKER_THREADS):
+    """Start a consumer in this process; returns it. Signal handlers stay the caller's:
+    Huey's own would swallow Ctrl-C and SIGTERM (see STACK-NOTES)."""
+    bind_app(app)
+    consumer = huey.create_consumer(
+        workers=threads, worker_type="thread", periodic=True, initial_delay=0.1, max_delay=1.0
+    )
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    consumer.start()
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+    with app.app_context():
+        resumed = recover()  # jobs a killed worker left behind continue now
+    if resumed:
+        log.info("resuming jobs %s", resumed)
+    return consumer
+
+
+def stop_consumer(consumer) -> None:
+    """Running jobs pause at their next file (they resume when a worker starts again);
+    then the consumer stops."""
+    jobs.SHUTDOWN.set()
+    consumer.stop(graceful=True)

@@ -1,0 +1,50 @@
+"""Start MediaParser: the web app on a production WSGI server (waitress), plus a background
+worker in the same process unless MEDIAPARSER_EMBEDDED_WORKER=0 (then run worker.py).
+
+    python run.py            # http://127.0.0.1:5000 unless MEDIAPARSER_HOST/PORT say otherwise
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+from waitress import create_server
+
+from app import create_app, database
+
+
+def main() -> int:
+    app = create_app()
+    settings = app.config["MEDIAPARSER"]
+    database.upgrade(app)
+    consumer = None
+    if os.environ.get("MEDIAPARSER_EMBEDDED_WORKER", "1") not in ("0", "false", "no"):
+        from app.worker_runtime import start_consumer
+
+        consumer = start_consumer(app)
+
+    server = create_server(app, host=settings.host, port=settings.port, threads=8, channel_timeout=300)
+
+    def stop(signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    host = "localhost" if settings.host in ("127.0.0.1", "0.0.0.0", "::") else settings.host
+    print(f"MediaParser is running: open http://{host}:{server.effective_port}/  (Ctrl-C to stop)", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        print("Stopping MediaParser...", flush=True)
+    finally:
+        server.close()
+        if consumer is not None:
+            from app.worker_runtime import stop_consumer
+
+            stop_consumer(consumer)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

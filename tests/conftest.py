@@ -1,0 +1,90 @@
+"""Shared fixtures: a real SQLite database (WAL) per test, made by the real migrations,
+and the media corpus, found through MEDIAPARSER_CORPUS (default ../shared/corpus)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+# Before the app is imported: tasks run inline unless a test starts a real consumer, and
+# nothing a test does touches the repository's own instance/ and storage/.
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="mediaparser-tests-"))
+os.environ["MEDIAPARSER_QUEUE"] = "memory"
+os.environ["MEDIAPARSER_DATA_DIR"] = str(_SESSION_DIR / "default")
+os.environ.setdefault("MEDIAPARSER_TIMEZONE", "Europe/Berlin")
+
+from app import create_app  # noqa: E402
+from app.config import Settings  # noqa: E402
+from app.database import upgrade  # noqa: E402
+from app.models import db  # noqa: E402
+
+CORPUS = Path(os.environ.get("MEDIAPARSER_CORPUS") or REPO.parent / "shared" / "corpus").resolve()
+REQUIRE_CORPUS = os.environ.get("MEDIAPARSER_REQUIRE_CORPUS", "") not in ("", "0", "false")
+ARTIFACTS = REPO / "test-artifacts"
+
+
+def corpus_or_skip() -> Path:
+    if (CORPUS / "manifest.csv").is_file():
+        return CORPUS
+    message = f"media corpus not found at {CORPUS} (set MEDIAPARSER_CORPUS)"
+    if REQUIRE_CORPUS:
+        pytest.fail(message + "; MEDIAPARSER_REQUIRE_CORPUS is set, so this is a failure")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    return corpus_or_skip()
+
+
+def make_settings(data_dir: Path, **env) -> Settings:
+    base = {
+        "MEDIAPARSER_DATA_DIR": str(data_dir),
+        "MEDIAPARSER_TIMEZONE": "Europe/Berlin",
+        "MEDIAPARSER_QUEUE": "memory",
+        "MEDIAPARSER_WORKERS": "1",
+        "SECRET_KEY": "test-secret",
+    }
+    base.update({k: str(v) for k, v in env.items()})
+    return Settings.from_env(env=base)
+
+
+@pytest.fixture(scope="session")
+def _template_db(tmp_path_factory) -> Path:
+    """One database made by the real migrations; each test gets a copy (fast, and real)."""
+    data = tmp_path_factory.mktemp("template")
+    app = create_app(make_settings(data))
+    upgrade(app)
+    with app.app_context():
+        db.engine.dispose()
+    return data / "mediaparser.db"
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return make_settings(tmp_path / "data")
+
+
+@pytest.fixture
+def app(settings, _template_db):
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(_template_db, settings.instance_dir / "mediaparser.db")
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
