@@ -1,0 +1,352 @@
+"""One exported file, safely: write a temporary file next to its final name, flush it to
+the disk, verify it, and only then give it its final name.
+
+    prepare()  source -> hidden temporary file(s) in the target folder, fsynced, verified
+    commit()   temporary -> final name (never over an existing file), folder fsynced
+
+A crash, a kill or a full disk at any point leaves at most a hidden `.NAME.mptmp` file,
+never a half-written file under a final name. The source is only ever opened for reading.
+
+Verification: a plain copy must read back with the source's sha256 (which must also be
+the sha256 recorded at import: a changed original is refused, not exported). A JPEG with
+rewritten metadata must keep its image data byte for byte (`jpeg.image_data`) and its new
+dates and tags must read back. When that cannot be done, the copy falls back to a plain
+copy with an XMP sidecar, and says why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import filecmp
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import jpeg, xmp
+from .metadata_writer import Stamp, WriteError, check
+
+CHUNK = 1 << 20
+TMP_SUFFIX = ".mptmp"
+SIDECAR_SUFFIX = ".xmp"
+EMBED_LIMIT = 256 * 1024 * 1024  # larger JPEGs (none seen in practice) get a sidecar instead
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+class SourceProblem(Exception):
+    """The original cannot be exported (gone, unreadable, changed): this file only."""
+
+
+class DiskFull(Exception):
+    """The disk holding the archive is full: the export cannot go on."""
+
+
+class DestinationProblem(Exception):
+    """The archive folder cannot be written: the export cannot go on."""
+
+
+class NameTaken(Exception):
+    """Another file appeared under the planned name; nothing was overwritten."""
+
+
+@dataclass
+class Request:
+    source: Path
+    sha256: str
+    mime: str
+    target: Path  # final path of the copy
+    method: str  # embed (JPEG metadata rewritten) | sidecar (copy + .xmp) | copy (plain)
+    stamp: Stamp
+    file_time: float | None  # seconds since the epoch for the copy's mtime; None = the source's
+    alternates: tuple[Path, ...] = ()  # other paths with the same content, if the source is gone
+
+
+@dataclass
+class Prepared:
+    request: Request
+    source: Path  # the path actually read
+    method: str
+    tmp: Path
+    out_sha256: str
+    out_size: int
+    sidecar_tmp: Path | None = None
+    notes: list[str] = field(default_factory=list)
+    writer: str | None = None
+    target: Path | None = None  # where it ended up (set by commit)
+
+    @property
+    def sidecar(self) -> Path | None:
+        return sidecar_path(self.target or self.request.target) if self.sidecar_tmp else None
+
+
+def tmp_path(final: Path) -> Path:
+    return final.with_name(f".{final.name}{TMP_SUFFIX}")
+
+
+def sidecar_path(target: Path) -> Path:
+    """`20190615_143000.heic.xmp`: the full name plus .xmp, so a photo and a video of the
+    same second (a Live Photo) never share a sidecar."""
+    return target.with_name(target.name + SIDECAR_SUFFIX)
+
+
+def is_tmp_name(name: str) -> bool:
+    return name.startswith(".") and name.endswith(TMP_SUFFIX)
+
+
+# --- low-level writing -------------------------------------------------------------------
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _create(path: Path) -> int:
+    path.unlink(missing_ok=True)  # a temporary file left by a killed run
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+
+
+def _dest_error(exc: OSError, path: Path) -> Exception:
+    if exc.errno in DISK_FULL:
+        return DiskFull(f"The disk is full: no space left to write {path.name} in {path.parent}")
+    return DestinationProblem(f"Cannot write into {path.parent}: {exc.strerror or exc}")
+
+
+def fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make renames in `path` durable (a no-op where folders cannot be fsynced)."""
+    with contextlib.suppress(OSError):
+        fsync_path(path)
+
+
+def sha256_of(path: Path) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _open_source(request: Request):
+    problems = []
+    for candidate in (request.source, *request.alternates):
+        try:
+            return candidate, open(candidate, "rb")
+        except FileNotFoundError:
+            problems.append(f"{candidate} is gone (moved or deleted since it was imported)")
+        except PermissionError:
+            problems.append(f"MediaParser may not read {candidate}")
+        except OSError as exc:
+            problems.append(f"{candidate} cannot be read ({exc.strerror or exc})")
+    raise SourceProblem("; ".join(problems))
+
+
+def _finish_tmp(path: Path, file_time: float | None, source_stat: os.stat_result) -> None:
+    """Set the copy's file time, then flush data and metadata to the disk."""
+    if file_time is None:
+        os.utime(path, ns=(source_stat.st_atime_ns, source_stat.st_mtime_ns))
+    else:
+        os.utime(path, (file_time, file_time))
+    fsync_path(path)
+
+
+def _copy_plain(request: Request, src: Path, fh, tmp: Path) -> tuple[str, int]:
+    """Stream source -> tmp, hashing what was read; the source must be what was imported."""
+    digest, size = hashlib.sha256(), 0
+    try:
+        fd = _create(tmp)
+    except OSError as exc:
+        raise _dest_error(exc, tmp) from None
+    try:
+        while True:
+            try:
+                chunk = fh.read(CHUNK)
+            except OSError as exc:
+                raise SourceProblem(f"{src} cannot be read ({exc.strerror or exc})") from None
+            if not chunk:
+                break
+            digest.update(chunk)
+            size += len(chunk)
+            try:
+                _write_all(fd, chunk)
+            except OSError as exc:
+                raise _dest_error(exc, tmp) from None
+    finally:
+        os.close(fd)
+    if digest.hexdigest() != request.sha256:
+        raise SourceProblem(f"{src} changed since it was imported (its content is different); import it again")
+    return digest.hexdigest(), size
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    try:
+        fd = _create(path)
+        try:
+            _write_all(fd, data)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise _dest_error(exc, path) from None
+
+
+# --- one file ----------------------------------------------------------------------------
+
+
+def _try_embed(request: Request, src: Path, data: bytes, tmp: Path, writer, st) -> tuple[str, int] | str:
+    """Write the JPEG with its metadata rewritten and verify it; returns (sha, size) or,
+    when that is not possible, the reason (the caller falls back to copy + sidecar)."""
+    try:
+        writer.write(data, src, tmp, request.stamp)
+    except WriteError as exc:
+        tmp.unlink(missing_ok=True)
+        return f"metadata not written into the JPEG ({exc})"
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise _dest_error(exc, tmp) from None
+    try:
+        _finish_tmp(tmp, request.file_time, st)
+        written = tmp.read_bytes()
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise _dest_error(exc, tmp) from None
+    try:
+        same_picture = jpeg.image_data(written) == jpeg.image_data(data)
+        problems = [] if same_picture else ["the image data changed"]
+        problems += check(request.stamp, writer.read_back(tmp))
+    except (jpeg.JpegError, WriteError) as exc:
+        problems = [str(exc)]
+    if problems:
+        tmp.unlink(missing_ok=True)
+        return "metadata not written into the JPEG (verification failed: " + "; ".join(problems) + ")"
+    return hashlib.sha256(written).hexdigest(), len(written)
+
+
+def prepare(request: Request, writer) -> Prepared:
+    """Write and verify the temporary copy (and sidecar). Raises SourceProblem for this
+    file, DiskFull / DestinationProblem when the archive cannot be written."""
+    tmp = tmp_path(request.target)
+    try:
+        request.target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _dest_error(exc, request.target) from None
+    src, fh = _open_source(request)
+    notes: list[str] = []
+    method = request.method
+    try:
+        st = os.fstat(fh.fileno())
+        result = None
+        if method == "embed":
+            if st.st_size > EMBED_LIMIT:
+                result = "metadata not written into the JPEG (file too large to rewrite in memory)"
+            else:
+                try:
+                    data = fh.read()
+                except OSError as exc:
+                    raise SourceProblem(f"{src} cannot be read ({exc.strerror or exc})") from None
+                if hashlib.sha256(data).hexdigest() != request.sha256:
+                    raise SourceProblem(
+                        f"{src} changed since it was imported (its content is different); import it again"
+                    )
+                result = _try_embed(request, src, data, tmp, writer, st)
+                fh.seek(0)
+            if isinstance(result, str):
+                notes.append(result + ": dates and tags are in the XMP sidecar")
+                method = "sidecar"
+        if method == "embed":
+            out_sha, out_size = result
+        else:
+            _copy_plain(request, src, fh, tmp)
+            try:
+                _finish_tmp(tmp, request.file_time, st)
+                out_sha, out_size = sha256_of(tmp)
+            except OSError as exc:
+                tmp.unlink(missing_ok=True)
+                raise _dest_error(exc, tmp) from None
+            if out_sha != request.sha256:
+                tmp.unlink(missing_ok=True)
+                raise DestinationProblem(f"The copy of {src} did not read back identical: the disk may be failing")
+        sidecar_tmp = None
+        if method == "sidecar":
+            sidecar_tmp = tmp_path(sidecar_path(request.target))
+            content = xmp.sidecar(request.stamp.xmp_date(), request.stamp.tags)
+            _write_bytes(sidecar_tmp, content)
+            _finish_tmp(sidecar_tmp, request.file_time, st)
+            if sidecar_tmp.read_bytes() != content:
+                raise DestinationProblem(f"The sidecar of {src} did not read back identical: the disk may be failing")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        tmp_path(sidecar_path(request.target)).unlink(missing_ok=True)
+        raise
+    finally:
+        fh.close()
+    return Prepared(
+        request=request,
+        source=src,
+        method=method,
+        tmp=tmp,
+        out_sha256=out_sha,
+        out_size=out_size,
+        sidecar_tmp=sidecar_tmp,
+        notes=notes,
+        writer=writer.name if request.method == "embed" and method == "embed" else None,
+    )
+
+
+def _place(tmp: Path, final: Path) -> bool:
+    """Give `tmp` the name `final` without ever replacing a file. Returns False when
+    `final` already holds exactly these bytes (a killed run got this far): nothing to do."""
+    if final.exists():
+        if final.stat().st_size == tmp.stat().st_size and filecmp.cmp(final, tmp, shallow=False):
+            tmp.unlink()
+            return False
+        raise NameTaken(f"{final} exists and holds something else")
+    try:
+        os.link(tmp, final)  # fails if `final` appeared meanwhile: no-clobber, atomically
+    except FileExistsError:
+        return _place(tmp, final)
+    except OSError:
+        # file systems without hard links (FAT, exFAT, some network shares)
+        if final.exists():
+            return _place(tmp, final)
+        os.rename(tmp, final)
+        return True
+    tmp.unlink()
+    return True
+
+
+def commit(prepared: Prepared, target: Path | None = None) -> None:
+    """Give the verified copy its final name (sidecar first, so a copy under its final
+    name always has its sidecar). Raises NameTaken; the temporary files then remain for
+    a retry under another name."""
+    target = target or prepared.request.target
+    try:
+        if prepared.sidecar_tmp is not None:
+            sidecar = sidecar_path(target)
+            if sidecar.exists() and not filecmp.cmp(sidecar, prepared.sidecar_tmp, shallow=False):
+                raise NameTaken(f"{sidecar} exists and holds something else")
+            if target.exists() and not filecmp.cmp(target, prepared.tmp, shallow=False):
+                raise NameTaken(f"{target} exists and holds something else")
+            if prepared.sidecar_tmp.parent != target.parent:
+                raise ValueError("a sidecar must be written in its copy's folder")
+            _place(prepared.sidecar_tmp, sidecar)
+        _place(prepared.tmp, target)
+    except OSError as exc:
+        raise _dest_error(exc, target) from None
+    prepared.target = target
+
+
+def discard(prepared: Prepared) -> None:
+    prepared.tmp.unlink(missing_ok=True)
+    if prepared.sidecar_tmp is not None:
+        prepared.sidecar_tmp.unlink(missing_ok=True)

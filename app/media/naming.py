@@ -1,0 +1,115 @@
+"""Names in the archive: `YYYY/YYYYMMDD_HHMMSS.ext` from the local capture time.
+
+The name says exactly what is known, and nothing more:
+
+    second   2019/20190615_143000.jpg
+    minute   2019/20190615_1430.jpg            (no seconds were recorded)
+    day      2019/20190615_IMG-WA0001.jpg      (date only: the original name instead of a
+    month    2019/201906_scan_004.jpg           made-up time of day, which "000000" would be)
+    year     2019/2019_scan_004.jpg
+    undated  undated/IMG_1234.jpg               (original name; never a made-up date)
+
+Files that would get the same name are told apart by a suffix: their milliseconds when
+the capture time has them (`20190615_143000_120.jpg`), else a counter (`_1`, `_2`). Who
+gets the plain name and who a suffix depends only on the files themselves (sorted by
+exact time, then content hash) and on names already taken in the archive — never on the
+order files are processed — so a re-run or a resumed export names everything the same.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import PurePosixPath
+
+UNDATED = "undated"
+MAX_STEM_BYTES = 180  # room for a suffix, ".xmp" and the ".NAME.mptmp" temporary name within 255
+# Characters FAT/exFAT/NTFS refuse (family archives often live on USB disks).
+_FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+
+
+@dataclass(frozen=True)
+class NameRequest:
+    key: object  # whatever identifies the file to the caller
+    ext: str  # lower case, without the dot
+    local: datetime | None  # wall-clock capture time; None = undated
+    precision: str | None
+    original_name: str
+    sha256: str
+
+
+def clean_stem(name: str) -> str:
+    """A file-name stem safe on every file system: no separators, control or reserved
+    characters, no leading dot (a hidden file would vanish from view), not too long."""
+    stem = PurePosixPath(name.replace("\\", "/")).name
+    if "." in stem.lstrip("."):
+        stem = stem[: stem.rfind(".")]
+    stem = unicodedata.normalize("NFC", _FORBIDDEN.sub("_", stem)).strip(" .")
+    while len(stem.encode("utf-8")) > MAX_STEM_BYTES:
+        stem = stem[:-1]
+    return stem or "unnamed"
+
+
+def base_name(req: NameRequest) -> tuple[str, str]:
+    """(folder, stem) before any suffix."""
+    if req.local is None:
+        return UNDATED, clean_stem(req.original_name)
+    t, p = req.local, (req.precision or "second")
+    year = f"{t.year:04d}"
+    if p == "second":
+        return year, t.strftime("%Y%m%d_%H%M%S")
+    if p == "minute":
+        return year, t.strftime("%Y%m%d_%H%M")
+    date = {"day": t.strftime("%Y%m%d"), "month": t.strftime("%Y%m"), "year": year}.get(p, t.strftime("%Y%m%d"))
+    original = clean_stem(req.original_name)
+    if original.startswith(date):  # "20190615_x" stays "20190615_x", not "20190615_20190615_x"
+        return year, original
+    return year, f"{date}_{original}"
+
+
+def _order(req: NameRequest) -> tuple:
+    exact = req.local.isoformat() if req.local else ""
+    return (exact, req.original_name.casefold(), req.sha256)
+
+
+def _millis(req: NameRequest) -> str | None:
+    if req.local is None or (req.precision or "second") != "second" or not req.local.microsecond:
+        return None
+    return f"{req.local.microsecond // 1000:03d}"
+
+
+def assign(requests: Iterable[NameRequest], is_taken: Callable[[str], bool]) -> dict[object, str]:
+    """Relative archive paths (posix) for every request, none of them taken.
+
+    `is_taken(path)` says whether a relative path is already used in the archive (by an
+    earlier export or by any other file); names are compared case-insensitively, as
+    FAT/exFAT/NTFS and macOS disks do."""
+    groups: dict[tuple[str, str, str], list[NameRequest]] = {}
+    for req in requests:
+        folder, stem = base_name(req)
+        groups.setdefault((folder, stem.casefold(), req.ext), []).append(req)
+    used: set[str] = set()
+    result: dict[object, str] = {}
+
+    def free(path: str) -> bool:
+        return path.casefold() not in used and not is_taken(path)
+
+    for (folder, _, ext), members in sorted(groups.items(), key=lambda kv: kv[0]):
+        members.sort(key=_order)
+        for req in members:
+            _, stem = base_name(req)
+            candidates = [f"{folder}/{stem}.{ext}"]
+            if _millis(req):
+                candidates.append(f"{folder}/{stem}_{_millis(req)}.{ext}")
+            path = next((c for c in candidates if free(c)), None)
+            counter = 1
+            while path is None:
+                candidate = f"{folder}/{stem}_{counter}.{ext}"
+                path = candidate if free(candidate) else None
+                counter += 1
+            used.add(path.casefold())
+            result[req.key] = path
+    return result
