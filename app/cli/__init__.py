@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import library
+    from . import export, library
 
-    for command in library.COMMANDS:
+    for command in library.COMMANDS + export.COMMANDS:
         app.cli.add_command(command)
