@@ -59,7 +59,7 @@ class _Tiff:
             raise ExifEditError(f"IFD offset {off} outside the EXIF block")
         count = self.u16(off)
         end = off + 2 + 12 * count
-        if count == 0 or count > 1000 or end + 4 > len(self.data):
+        if count > 1000 or end + 4 > len(self.data):
             raise ExifEditError(f"IFD at {off} is damaged ({count} entries)")
         entries = [self.data[off + 2 + 12 * i : off + 14 + 12 * i] for i in range(count)]
         for entry in entries:  # every out-of-line value must lie inside the block

@@ -105,19 +105,23 @@ def replace_metadata(data: bytes, *, exif: bytes | None = None, xmp: bytes | Non
         if sum(1 for s in segments if s.kind == kind) > 1 and wanted[kind] is not None:
             raise JpegError(f"the JPEG has several {kind} segments; not rewritten")
     markers = {"exif": APP1, "xmp": APP1, "photoshop": APP13}
-    out = [SOI]
-    pending = [k for k in ("exif", "xmp", "photoshop") if wanted[k] is not None]
-    pending = [k for k in pending if not any(s.kind == k for s in segments)]
-    inserted = False
-    for index, seg in enumerate(segments):
-        if not inserted and not (index == 0 and seg.marker == APP0):
-            out += [_segment(markers[k], wanted[k]) for k in pending]
-            inserted = True
+    # (kind, bytes) in file order, existing segments replaced where asked
+    pieces: list[tuple[str | None, bytes]] = []
+    for seg in segments:
         if seg.kind in wanted and wanted[seg.kind] is not None:
-            out.append(_segment(seg.marker, wanted[seg.kind]))
+            pieces.append((seg.kind, _segment(seg.marker, wanted[seg.kind])))
         else:
-            out.append(data[seg.start : seg.end])
-    if not inserted:
-        out += [_segment(markers[k], wanted[k]) for k in pending]
+            pieces.append((seg.kind, data[seg.start : seg.end]))
+    for kind in ("exif", "xmp", "photoshop"):
+        if wanted[kind] is None or any(k == kind for k, _ in pieces):
+            continue
+        # after the segments that belong before it: JFIF APP0, then Exif, then XMP
+        before = {"exif": (), "xmp": ("exif",), "photoshop": ("exif", "xmp")}[kind]
+        at = 1 if pieces and segments and segments[0].marker == APP0 else 0
+        for index, (k, _) in enumerate(pieces):
+            if k in before:
+                at = max(at, index + 1)
+        pieces.insert(at, (kind, _segment(markers[kind], wanted[kind])))
+    out = [SOI] + [raw for _, raw in pieces]
     out.append(data[sos:])
     return b"".join(out)

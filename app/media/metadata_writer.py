@@ -20,6 +20,7 @@ original's, which the exporter checks for every file.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import threading
 from dataclasses import dataclass, field
@@ -179,9 +180,13 @@ class PythonWriter:
             raise WriteError(str(exc)) from None
 
     def write(self, data: bytes, source: Path, dest: Path, stamp: Stamp) -> None:
-        rendered = self.render(data, stamp)
-        with open(dest, "wb") as out:
-            out.write(rendered)
+        rendered = memoryview(self.render(data, stamp))
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            while rendered:
+                rendered = rendered[os.write(fd, rendered) :]
+        finally:
+            os.close(fd)
 
     def read_back(self, path: Path) -> ReadBack:
         data = path.read_bytes()
