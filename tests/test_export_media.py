@@ -178,17 +178,19 @@ def test_replace_metadata_keeps_image_data_and_segment_order():
 def test_xmp_sidecar_and_merge_round_trip():
     side = xmp.sidecar("2019-06-15T14:30:05+02:00", ["holiday", "grandma & me <3"])
     assert xmp.read(side) == {
-        "dates": {k: "2019-06-15T14:30:05+02:00" for k in ("exif:DateTimeOriginal", "xmp:CreateDate", "photoshop:DateCreated")},
+        "dates": {
+            k: "2019-06-15T14:30:05+02:00" for k in ("exif:DateTimeOriginal", "xmp:CreateDate", "photoshop:DateCreated")
+        },
         "subjects": ["holiday", "grandma & me <3"],
     }
     existing = (
-        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-        '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" '
-        'xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:tiff="http://ns.adobe.com/tiff/1.0/" '
-        'xmp:CreateDate="2000-01-01T00:00:00" tiff:Make="Cam">'
-        "<dc:subject><rdf:Bag><rdf:li>old</rdf:li><rdf:li>holiday</rdf:li></rdf:Bag></dc:subject>"
-        "</rdf:Description></rdf:RDF></x:xmpmeta>"
-    ).encode()
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        b'xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:tiff="http://ns.adobe.com/tiff/1.0/" '
+        b'xmp:CreateDate="2000-01-01T00:00:00" tiff:Make="Cam">'
+        b"<dc:subject><rdf:Bag><rdf:li>old</rdf:li><rdf:li>holiday</rdf:li></rdf:Bag></dc:subject>"
+        b"</rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
     merged = xmp.merge(existing, "2019-06-15", ["holiday", "new"], remove_dates=True)
     found = xmp.read(merged)
     assert found["subjects"] == ["old", "holiday", "new"]
@@ -268,9 +270,9 @@ def test_exiftool_reads_the_sidecar(tmp_path):
 # --- the safe copy -----------------------------------------------------------------------------
 
 
-def request_for(src: Path, target: Path, method="copy", stamp=Stamp()) -> archive_copy.Request:
+def request_for(src: Path, target: Path, method="copy", stamp: Stamp | None = None) -> archive_copy.Request:
     sha = hashlib.sha256(src.read_bytes()).hexdigest()
-    return archive_copy.Request(src, sha, "image/png", target, method, stamp, file_time=1_560_601_805.0)
+    return archive_copy.Request(src, sha, "image/png", target, method, stamp or Stamp(), file_time=1_560_601_805.0)
 
 
 def test_copy_is_verified_and_timed(tmp_path):

@@ -20,8 +20,10 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -619,11 +621,10 @@ def plan_phase(ctx: jobs.JobContext, output: Path) -> None:
 
 
 class _Batch:
-    def __init__(self, ctx: jobs.JobContext, output: Path, writer, index: dict[str, dict]):
+    def __init__(self, ctx: jobs.JobContext, output: Path, writer_label: str, index: dict[str, dict]):
         self.ctx = ctx
         self.output = output
-        self.writer = writer
-        self.writer_label = _writer_label(writer)
+        self.writer_label = writer_label
         self.index = index
         self.prepared: list[tuple[JobItem, PlannedFile, archive_copy.Prepared]] = []
         self.adopted: list[tuple[JobItem, PlannedFile, dict]] = []
@@ -714,30 +715,53 @@ class _Batch:
         self.started, self.bytes = time.monotonic(), 0
 
 
-def _export_one(batch: _Batch, job_item: JobItem) -> None:
-    planned = PlannedFile.from_dict(job_item.result)
-    placing = job_item.result.get("placing")
-    if placing and _placed_copy_present(batch.output, placing):
-        # a killed run renamed this copy into place: it is complete and verified
-        batch.adopted.append((job_item, planned, placing))
-        return
-    request = archive_copy.Request(
+class _WriterPool:
+    """Files are prepared (copied, rewritten, verified) on every core: one thread per
+    core, each with its own writer (its own exiftool process). Only the main thread
+    touches the database and renames files into place."""
+
+    def __init__(self, workers: int):
+        self.local = threading.local()
+        self.writers: list = []
+        self.lock = threading.Lock()
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="export")
+        self.running: set[Future] = set()
+        self.label = _writer_label(self._writer())  # started here: a broken install fails early
+
+    def _writer(self):
+        writer = getattr(self.local, "writer", None)
+        if writer is None:
+            writer = self.local.writer = open_writer()
+            with self.lock:
+                self.writers.append(writer)
+        return writer
+
+    def submit(self, request: archive_copy.Request) -> Future:
+        future = self.executor.submit(lambda: archive_copy.prepare(request, self._writer()))
+        self.running.add(future)
+        future.add_done_callback(self.running.discard)
+        return future
+
+    def close(self) -> None:
+        # Writers stop while their threads live: exiftool is tied to the thread that
+        # started it (pyexiftool sets PR_SET_PDEATHSIG), so it would die with the thread.
+        wait(list(self.running))
+        for writer in self.writers:
+            writer.close()
+        self.executor.shutdown(wait=True)
+
+
+def _request(output: Path, planned: PlannedFile) -> archive_copy.Request:
+    return archive_copy.Request(
         source=Path(planned.source),
         sha256=planned.sha256,
         mime=planned.mime or "",
-        target=batch.output / planned.target,
+        target=output / planned.target,
         method=planned.method,
         stamp=planned.stamp(),
         file_time=datetime.fromisoformat(planned.utc).timestamp() if planned.utc else None,
         alternates=tuple(Path(p) for p in planned.alternates),
     )
-    try:
-        prepared = archive_copy.prepare(request, batch.writer)
-    except archive_copy.SourceProblem as exc:
-        batch.errors.append((job_item, str(exc)))
-        return
-    batch.prepared.append((job_item, planned, prepared))
-    batch.bytes += prepared.out_size
 
 
 def _pending_items(job_id: int, after_id: int, limit: int = 200) -> list[JobItem]:
@@ -762,24 +786,46 @@ def _size(n: int) -> str:
 
 def copy_phase(ctx: jobs.JobContext, output: Path) -> str:
     job = ctx.job
-    writer = open_writer()
-    batch = _Batch(ctx, output, writer, manifest_index(output))
-    last_id = 0
-    control = "run"
+    workers = max(1, ctx.settings.workers)
+    pool = _WriterPool(workers)
+    batch = _Batch(ctx, output, pool.label, manifest_index(output))
+    in_flight: deque[tuple[JobItem, PlannedFile, Future]] = deque()
+    last_id, exhausted, control = 0, False, "run"
+    fatal: Exception | None = None
     try:
-        while control == "run":
-            items = _pending_items(job.id, last_id)
-            if not items:
+        while True:
+            while control == "run" and fatal is None and not exhausted and len(in_flight) < 2 * workers:
+                items = _pending_items(job.id, last_id, 2 * workers - len(in_flight))
+                exhausted = not items
+                for job_item in items:
+                    last_id = job_item.id
+                    planned = PlannedFile.from_dict(job_item.result)
+                    placing = job_item.result.get("placing")
+                    if placing and _placed_copy_present(output, placing):
+                        # a killed run renamed this copy into place: it is complete and verified
+                        batch.adopted.append((job_item, planned, placing))
+                    else:
+                        in_flight.append((job_item, planned, pool.submit(_request(output, planned))))
+            if in_flight:
+                # results in submission order: what is recorded is always a prefix of the plan
+                job_item, planned, future = in_flight.popleft()
+                try:
+                    prepared = future.result()
+                except archive_copy.SourceProblem as exc:
+                    batch.errors.append((job_item, str(exc)))
+                except (archive_copy.DiskFull, archive_copy.DestinationProblem) as exc:
+                    fatal = fatal or exc  # let the others finish: what they wrote is complete
+                else:
+                    batch.prepared.append((job_item, planned, prepared))
+                    batch.bytes += prepared.out_size
+            elif exhausted or control != "run" or fatal is not None:
                 break
-            for job_item in items:
-                last_id = job_item.id
-                _export_one(batch, job_item)
-                if batch.due():
-                    batch.flush()
-                    control = ctx.checkpoint()
-                    if control != "run":
-                        break
+            if fatal is None and batch.due():
+                batch.flush()
+                control = ctx.checkpoint()
         batch.flush()
+        if fatal is not None:
+            raise fatal
     except archive_copy.DiskFull as exc:
         _flush_quietly(batch)
         left = db.session.execute(
@@ -796,9 +842,13 @@ def copy_phase(ctx: jobs.JobContext, output: Path) -> str:
             f"{exc}. The export stopped; run it again once the archive folder can be written."
         ) from None
     finally:
+        pool.close()
+        for _item, _planned, future in in_flight:
+            if future.done() and future.exception() is None:
+                archive_copy.discard(future.result())
         for _item, _planned, prepared in batch.prepared:
-            archive_copy.discard(prepared)
-        writer.close()
+            if prepared.target is None:
+                archive_copy.discard(prepared)
     return control
 
 
