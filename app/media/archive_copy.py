@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import jpeg, xmp
-from .metadata_writer import Stamp, WriteError, check
+from .metadata_writer import Stamp, WriteError, check, read_back
 
 CHUNK = 1 << 20
 TMP_SUFFIX = ".mptmp"
@@ -223,7 +223,7 @@ def _try_embed(request: Request, src: Path, data: bytes, tmp: Path, writer, st) 
     try:
         same_picture = jpeg.image_data(written) == jpeg.image_data(data)
         problems = [] if same_picture else ["the image data changed"]
-        problems += check(request.stamp, writer.read_back(tmp))
+        problems += check(request.stamp, read_back(tmp))
     except (jpeg.JpegError, WriteError) as exc:
         problems = [str(exc)]
     if problems:

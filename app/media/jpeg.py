@@ -41,6 +41,8 @@ class Segment:
             return "exif"
         if self.marker == APP1 and self.payload.startswith(XMP_HEADER):
             return "xmp"
+        if self.marker == APP1 and any(m in self.payload[:64] for m in (b"ns.adobe.com/xap/1.0", b"<x:xmpmeta")):
+            return "xmp-nonstandard"  # readers still find it: it counts as a second packet
         if self.marker == APP13 and self.payload.startswith(PHOTOSHOP_HEADER):
             return "photoshop"
         return None

@@ -2,7 +2,8 @@
 and read them back to verify.
 
 Two writers with one contract (`write(source_bytes, source_path, dest, stamp)` produces
-dest; `read_back(dest)` returns what a reader sees):
+dest); `read_back(dest)` then shows what a reader sees, through readers that are not the
+writers' own (Pillow for EXIF):
 
 - `ExiftoolWriter`: exiftool in one persistent process (pyexiftool, `-stay_open`). The
   reference implementation for EXIF, XMP and IPTC: it merges into what is there, keeps
@@ -19,18 +20,23 @@ original's, which the exporter checks for every file.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import shutil
 import threading
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+
+from PIL import Image
 
 from . import exif_edit, iptc, jpeg, xmp
 
 log = logging.getLogger(__name__)
 
+EXIF_IFD = 0x8769
 EXACT_PRECISIONS = ("second", "minute")  # what an EXIF date (always to the second) may hold
 
 
@@ -146,6 +152,43 @@ def check(stamp: Stamp, got: ReadBack) -> list[str]:
     return problems
 
 
+def read_back(path: Path) -> ReadBack:
+    """What readers find in a written JPEG. EXIF through Pillow (an implementation
+    independent of both writers), XMP and IPTC through the segment parsers. Several XMP
+    packets (a standard one next to a non-standard one) are a problem in themselves:
+    readers disagree on which one counts."""
+    data = path.read_bytes()
+    got = ReadBack()
+    try:
+        segments, _ = jpeg.parse(data)
+        if sum(1 for s in segments if s.kind in ("xmp", "xmp-nonstandard")) > 1:
+            raise WriteError("the copy has several XMP packets")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "malformed MPO": only the EXIF matters here
+            with Image.open(io.BytesIO(data)) as image:
+                ifd = image.getexif().get_ifd(EXIF_IFD)
+        got.datetime_original = _text(ifd.get(exif_edit.DATETIME_ORIGINAL))
+        got.create_date = _text(ifd.get(exif_edit.CREATE_DATE))
+        got.offset_original = _text(ifd.get(exif_edit.OFFSET_TIME_ORIGINAL))
+        got.subsec_original = _text(ifd.get(exif_edit.SUBSEC_TIME_ORIGINAL))
+        for payload in jpeg.payloads(data, "xmp"):
+            found = xmp.read(payload[len(jpeg.XMP_HEADER) :])
+            got.xmp_dates, got.subjects = found["dates"], found["subjects"]
+        for payload in jpeg.payloads(data, "photoshop"):
+            got.keywords = iptc.keywords(payload)
+    except (jpeg.JpegError, xmp.XmpError, iptc.IptcError, OSError, SyntaxError, ValueError) as exc:
+        raise WriteError(f"the written copy cannot be read back ({exc})") from None
+    return got
+
+
+def _text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    return str(value).rstrip("\x00").strip() or None
+
+
 # --- pure Python --------------------------------------------------------------------------
 
 
@@ -160,6 +203,8 @@ class PythonWriter:
             ps_payloads = jpeg.payloads(data, "photoshop")
             if len(exif_payloads) > 1 or len(xmp_payloads) > 1 or len(ps_payloads) > 1:
                 raise WriteError("the JPEG has repeated metadata segments")
+            if jpeg.payloads(data, "xmp-nonstandard"):
+                raise WriteError("the JPEG has an XMP packet with a non-standard header")
             new_exif = None
             changes = stamp.exif_changes()
             if changes:
@@ -188,25 +233,6 @@ class PythonWriter:
         finally:
             os.close(fd)
 
-    def read_back(self, path: Path) -> ReadBack:
-        data = path.read_bytes()
-        got = ReadBack()
-        try:
-            for payload in jpeg.payloads(data, "exif"):
-                tags = exif_edit.read_ascii_tags(payload[len(jpeg.EXIF_HEADER) :])
-                got.datetime_original = tags.get(exif_edit.DATETIME_ORIGINAL)
-                got.create_date = tags.get(exif_edit.CREATE_DATE)
-                got.offset_original = tags.get(exif_edit.OFFSET_TIME_ORIGINAL)
-                got.subsec_original = tags.get(exif_edit.SUBSEC_TIME_ORIGINAL)
-            for payload in jpeg.payloads(data, "xmp"):
-                found = xmp.read(payload[len(jpeg.XMP_HEADER) :])
-                got.xmp_dates, got.subjects = found["dates"], found["subjects"]
-            for payload in jpeg.payloads(data, "photoshop"):
-                got.keywords = iptc.keywords(payload)
-        except (jpeg.JpegError, exif_edit.ExifEditError, xmp.XmpError, iptc.IptcError) as exc:
-            raise WriteError(f"the written copy cannot be read back ({exc})") from None
-        return got
-
     def close(self) -> None:
         pass
 
@@ -227,17 +253,6 @@ class ExiftoolWriter:
     the 150+ ms of starting perl for every file."""
 
     name = "exiftool"
-    READ_TAGS = (
-        "-EXIF:DateTimeOriginal",
-        "-EXIF:CreateDate",
-        "-EXIF:OffsetTimeOriginal",
-        "-EXIF:SubSecTimeOriginal",
-        "-XMP-exif:DateTimeOriginal",
-        "-XMP-xmp:CreateDate",
-        "-XMP-photoshop:DateCreated",
-        "-XMP-dc:Subject",
-        "-IPTC:Keywords",
-    )
 
     def __init__(self):
         import exiftool
@@ -292,50 +307,10 @@ class ExiftoolWriter:
         if not dest.exists():
             raise WriteError("exiftool wrote no file")
 
-    def read_back(self, path: Path) -> ReadBack:
-        import json
-
-        out = self._execute("-j", "-G1", "-struct", *self.READ_TAGS, str(path))
-        record = json.loads(out)[0] if out.strip() else {}
-
-        def text(key):
-            value = record.get(key)
-            return None if value is None else str(value)
-
-        def listed(key):
-            value = record.get(key)
-            if value is None:
-                return []
-            return [str(v) for v in value] if isinstance(value, list) else [str(value)]
-
-        return ReadBack(
-            datetime_original=text("ExifIFD:DateTimeOriginal"),
-            create_date=text("ExifIFD:CreateDate"),
-            offset_original=text("ExifIFD:OffsetTimeOriginal"),
-            subsec_original=text("ExifIFD:SubSecTimeOriginal"),
-            xmp_dates={
-                f"{p}:{n}": _xmp_date_from_exiftool(record[f"XMP-{p}:{n}"])
-                for p, n in xmp.DATE_PROPERTIES
-                if f"XMP-{p}:{n}" in record
-            },
-            subjects=listed("XMP-dc:Subject"),
-            keywords=listed("IPTC:Keywords"),
-        )
-
     def close(self) -> None:
         with self._lock:
             if self._et.running:
                 self._et.terminate()
-
-
-def _xmp_date_from_exiftool(value) -> str:
-    """exiftool prints XMP dates EXIF-style ("2019:06:15 14:30:00+02:00"); back to ISO 8601."""
-    text = str(value)
-    if len(text) >= 10 and text[4] == ":" and text[7] == ":":
-        text = text[:4] + "-" + text[5:7] + "-" + text[8:]
-    elif len(text) == 7 and text[4] == ":":
-        text = text[:4] + "-" + text[5:]
-    return text.replace(" ", "T", 1)
 
 
 def open_writer(prefer: str = "auto"):
