@@ -147,6 +147,8 @@ class JobContext:
         Renews the lease; reads the status people may have changed."""
         if SHUTDOWN.is_set():
             return "interrupt"
+        if self._on_progress:
+            self._on_progress(self.job)
         status = db.session.execute(select(Job.status).where(Job.id == self.job.id)).scalar_one()
         if time.monotonic() - self._renewed > RENEW_EVERY:
             db.session.execute(
@@ -156,8 +158,6 @@ class JobContext:
             )
             db.session.commit()
             self._renewed = time.monotonic()
-        if self._on_progress:
-            self._on_progress(self.job)
         return {JobStatus.PAUSED: "pause", JobStatus.CANCELLED: "cancel"}.get(status, "run")
 
     def add(self, done: int = 0, errors: int = 0, skipped: int = 0, duplicates: int = 0) -> None:
