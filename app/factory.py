@@ -38,4 +38,5 @@ def build_app(settings: Settings | None = None, **overrides) -> Flask:
     web.init_app(app)
     cli.init_app(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # "Context impl SQLiteImpl" on every start
     return app
