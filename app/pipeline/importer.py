@@ -25,7 +25,7 @@ from sqlalchemy import func, select, update
 
 from ..media import analyze as media
 from ..media import batch
-from ..models import File, FileStatus, FileTag, Job, JobKind, JobStatus, Tag, db, insert_ignore, utcnow
+from ..models import File, FileStatus, FileTag, Job, JobKind, Tag, db, insert_ignore, utcnow
 from . import jobs
 
 log = logging.getLogger(__name__)
@@ -427,6 +427,3 @@ def summary(job: Job) -> dict:
     )
     return {str(k): v for k, v in counts.items()}
 
-
-def status_is_final(job: Job) -> bool:
-    return job.status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)

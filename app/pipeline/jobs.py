@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
@@ -299,6 +299,3 @@ def progress(job: Job) -> dict:
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
     }
 
-
-def aware(dt: datetime | None) -> datetime | None:
-    return dt if dt is None or dt.tzinfo else dt.replace(tzinfo=UTC)
