@@ -207,6 +207,7 @@ def _try_embed(request: Request, src: Path, data: bytes, tmp: Path, writer, st) 
     """Write the JPEG with its metadata rewritten and verify it; returns (sha, size) or,
     when that is not possible, the reason (the caller falls back to copy + sidecar)."""
     try:
+        tmp.unlink(missing_ok=True)  # left by a killed run; writers refuse to overwrite
         writer.write(data, src, tmp, request.stamp)
     except WriteError as exc:
         tmp.unlink(missing_ok=True)

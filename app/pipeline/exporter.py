@@ -586,9 +586,6 @@ def _placed_copy_present(output: Path, placed: dict) -> bool:
 def plan_phase(ctx: jobs.JobContext, output: Path) -> None:
     job = ctx.job
     settings = ctx.settings
-    removed = _remove_stale_temporaries(output)
-    if removed:
-        log.info("removed %d temporary files left by an interrupted export", removed)
     _adopt_orphans(output, manifest_index(output))
     plan = build_plan(output, settings)
     if plan.to_export and not plan.enough_space:
@@ -880,6 +877,9 @@ def run_export(ctx: jobs.JobContext) -> str:
     output = Path(job.params["output"])
     outcome_for = {"pause": "paused", "cancel": "cancelled", "interrupt": "interrupted"}
     with output_lock(output, job.id):
+        removed = _remove_stale_temporaries(output)
+        if removed:
+            log.info("removed %d temporary files left by an interrupted export", removed)
         if job.phase in ("plan", "discover"):
             plan_phase(ctx, output)
             control = ctx.checkpoint()
