@@ -95,7 +95,7 @@ def main() -> int:
     from app import create_app, database
     from app.media import metadata_writer
     from app.models import File, FileTag, Tag, db
-    from app.pipeline import exporter, jobs
+    from app.pipeline import export_plan, exporter, jobs
 
     if args.writer != "auto":
         original = metadata_writer.open_writer
@@ -125,7 +125,7 @@ def main() -> int:
         output = work / "archive"
 
         t = time.perf_counter()
-        plan = exporter.dry_run(output, settings)
+        plan = export_plan.dry_run(output, settings)
         dry = time.perf_counter() - t
         print(f"dry run:        {len(plan.files)} files planned in {dry:.2f} s ({len(plan.files) / dry:.0f} files/s)")
 
@@ -137,7 +137,7 @@ def main() -> int:
         cpu = _cpu_seconds() - cpu0
         db.session.refresh(job)
         counts = exporter.result_counts(job)
-        writer = exporter.read_manifest(output)[0].get("writer") or "-"
+        writer = export_plan.read_manifest(output)[0].get("writer") or "-"
         print(
             f"export:         {counts.get('exported', 0)} files in {elapsed:.2f} s = {counts.get('exported', 0) / elapsed:.1f} files/s, "
             f"{total_bytes / 1e6 / elapsed:.1f} MB/s  [{outcome}; writer {writer}; "

@@ -25,7 +25,7 @@ from app import create_app
 from app.media import jpeg
 from app.media.metadata_writer import PythonWriter, Stamp
 from app.models import db
-from app.pipeline import exporter, importer, jobs
+from app.pipeline import export_plan, exporter, importer, jobs
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool is not installed")
@@ -45,7 +45,7 @@ def archive_tree(root: Path) -> dict[str, tuple[str, int]]:
     return {
         path.relative_to(root).as_posix(): (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
         for path in sorted(root.rglob("*"))
-        if path.is_file() and exporter.META_DIR not in path.relative_to(root).parts
+        if path.is_file() and export_plan.META_DIR not in path.relative_to(root).parts
     }
 
 
@@ -108,7 +108,7 @@ def test_second_export_writes_nothing(exported):
 def test_outputs_read_back(exported, writer):
     output, counts = exported["runs"][writer]
     assert counts.get("errors", 0) == 0
-    records = exporter.read_manifest(output)
+    records = export_plan.read_manifest(output)
     assert len(records) == counts["exported"] > 200
     info = read_all(output)
     embedded = sidecars = 0
@@ -147,5 +147,5 @@ def test_outputs_read_back(exported, writer):
 
 
 def test_both_writers_name_files_the_same(exported):
-    names = {w: {r["output"] for r in exporter.read_manifest(o)} for w, (o, _c) in exported["runs"].items()}
+    names = {w: {r["output"] for r in export_plan.read_manifest(o)} for w, (o, _c) in exported["runs"].items()}
     assert names["exiftool"] == names["python"]

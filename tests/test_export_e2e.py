@@ -20,7 +20,7 @@ from PIL import Image
 from app import create_app, database
 from app.media import archive_copy
 from app.models import db
-from app.pipeline import exporter, importer, jobs
+from app.pipeline import export_plan, exporter, importer, jobs
 from tests.conftest import REPO, make_settings
 from tests.test_e2e_worker import _env, _query, _start, _wait_for
 
@@ -57,7 +57,7 @@ def tree(root: Path) -> dict[str, tuple[str, int]]:
     return {
         p.relative_to(root).as_posix(): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
         for p in sorted(root.rglob("*"))
-        if p.is_file() and exporter.META_DIR not in p.relative_to(root).parts
+        if p.is_file() and export_plan.META_DIR not in p.relative_to(root).parts
     }
 
 
@@ -67,7 +67,7 @@ def comparable(records: list[dict]) -> list[dict]:
 
 
 def manifest_lines(output: Path) -> int:
-    path = output / exporter.META_DIR / exporter.MANIFEST
+    path = output / export_plan.META_DIR / export_plan.MANIFEST
     return path.read_text().count("\n") if path.exists() else 0
 
 
@@ -133,6 +133,6 @@ def test_killed_export_resumes_to_the_same_archive(tmp_path):
 
     assert tree(output) == expected_tree  # same names, same bytes, same file times
     assert not list(output.rglob(f"*{archive_copy.TMP_SUFFIX}"))  # temporaries of the killed run are gone
-    assert comparable(exporter.read_manifest(output)) == comparable(exporter.read_manifest(reference))
+    assert comparable(export_plan.read_manifest(output)) == comparable(export_plan.read_manifest(reference))
     done, total, errors = _query(db_path, "SELECT done, total, errors FROM job WHERE id = ?", job_id)[0]
     assert done == total and errors == 0

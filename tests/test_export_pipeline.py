@@ -20,7 +20,7 @@ from sqlalchemy import select
 from app.media import archive_copy
 from app.media.metadata_writer import PythonWriter
 from app.models import AppSetting, File, Job, JobItem, db
-from app.pipeline import exporter, importer, jobs, trash
+from app.pipeline import export_plan, exporter, importer, jobs, trash
 
 needs_exiftool = pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool is not installed")
 
@@ -45,7 +45,7 @@ def tree(root: Path) -> dict[str, tuple[str, int]]:
     """relative path -> (sha256, mtime_ns) of every file under root (the manifest folder aside)."""
     found = {}
     for path in sorted(root.rglob("*")):
-        if path.is_file() and exporter.META_DIR not in path.relative_to(root).parts:
+        if path.is_file() and export_plan.META_DIR not in path.relative_to(root).parts:
             found[path.relative_to(root).as_posix()] = (
                 hashlib.sha256(path.read_bytes()).hexdigest(),
                 path.stat().st_mtime_ns,
@@ -101,13 +101,13 @@ def run_export(app, output: Path, **kwargs) -> Job:
 
 
 def manifest_by_output(output: Path) -> dict[str, dict]:
-    return {r["output"]: r for r in exporter.read_manifest(output)}
+    return {r["output"]: r for r in export_plan.read_manifest(output)}
 
 
 def test_export_names_skips_and_manifest(app, library, tmp_path):
     output = tmp_path / "archive"
     sources_before = tree(library)
-    plan = exporter.dry_run(output, app.config["MEDIAPARSER"])
+    plan = export_plan.dry_run(output, app.config["MEDIAPARSER"])
     assert not output.exists()  # a dry run writes nothing
     reasons = {f.display: f.reason for f in plan.files if f.action == "skip"}
     copies = {"photos/Grandma/same as IMG_0001.jpg", "photos/2019-06 Holiday/IMG_0001.JPEG"}
@@ -155,7 +155,7 @@ def test_export_names_skips_and_manifest(app, library, tmp_path):
         "unreadable": 1,
     }
     assert tree(output) == files
-    assert len(exporter.read_manifest(output)) == 5
+    assert len(export_plan.read_manifest(output)) == 5
 
 
 @needs_exiftool
@@ -179,9 +179,9 @@ def test_exported_metadata_reads_back_with_exiftool(app, library, tmp_path):
 
 
 def test_only_reviewed_setting_makes_doubtful_files_wait(app, library, tmp_path):
-    db.session.add(AppSetting(key=exporter.SETTING_ONLY_REVIEWED, value=True))
+    db.session.add(AppSetting(key=export_plan.SETTING_ONLY_REVIEWED, value=True))
     db.session.commit()
-    plan = exporter.dry_run(tmp_path / "archive", app.config["MEDIAPARSER"])
+    plan = export_plan.dry_run(tmp_path / "archive", app.config["MEDIAPARSER"])
     waiting = {f.display for f in plan.files if f.reason == "waiting_review"}
     assert "photos/no date.jpg" in waiting  # undated: waits instead of going to undated/
     assert "photos/day only.jpg" not in waiting  # a person decided its date
@@ -192,7 +192,7 @@ def test_dry_run_reports_conflicts_and_space(app, library, tmp_path):
     output = tmp_path / "archive"
     (output / "2019").mkdir(parents=True)
     (output / "2019" / "20190615_143005.JPG").write_bytes(b"someone else's photo")
-    plan = exporter.dry_run(output, app.config["MEDIAPARSER"])
+    plan = export_plan.dry_run(output, app.config["MEDIAPARSER"])
     targets = {f.sha256: f.target for f in plan.files if f.action == "export"}
     sha = hashlib.sha256((library / "2019-06 Holiday/IMG_0001.JPEG").read_bytes()).hexdigest()
     assert targets[sha] == "2019/20190615_143005_120.jpg"
@@ -234,7 +234,7 @@ def test_full_disk_fails_the_job_then_a_rerun_finishes(app, library, tmp_path, m
     assert "disk is full" in job.message and "run the export again" in job.message
     partial = tree(output)
     assert 0 < len(partial) < 6
-    recorded = {r["output"]: r["output_sha256"] for r in exporter.read_manifest(output)}
+    recorded = {r["output"]: r["output_sha256"] for r in export_plan.read_manifest(output)}
     for path, (sha, _mtime) in partial.items():  # nothing half-written under a final name
         assert path.endswith(".xmp") or recorded[path] == sha
     assert not [p for p in output.rglob("*.mptmp")]
@@ -275,7 +275,7 @@ def test_pause_resume_and_cancel(app, library, tmp_path, monkeypatch):
     assert job2.status == "cancelled"
     counts = exporter.result_counts(job2)
     assert counts["cancelled"] > 0 and counts.get("pending", 0) == 0
-    records = {r["output"]: r["output_sha256"] for r in exporter.read_manifest(other)}
+    records = {r["output"]: r["output_sha256"] for r in export_plan.read_manifest(other)}
     for path, (sha, _) in tree(other).items():
         assert path.endswith(".xmp") or records[path] == sha
 
@@ -293,7 +293,7 @@ def test_copy_renamed_by_a_killed_job_is_adopted_not_duplicated(app, library, tm
         jobs.run(job.id)
     db.session.rollback()
     placed = tree(output)
-    assert placed and not exporter.read_manifest(output)
+    assert placed and not export_plan.read_manifest(output)
     # the person cancels the dead job instead of letting it resume, then exports again
     db.session.execute(Job.__table__.update().where(Job.id == job.id).values(lease_owner=None, status="cancelled"))
     db.session.commit()
@@ -303,7 +303,7 @@ def test_copy_renamed_by_a_killed_job_is_adopted_not_duplicated(app, library, tm
     final = tree(output)
     assert {p: s for p, (s, _) in placed.items()}.items() <= {p: s for p, (s, _) in final.items()}.items()
     assert len(final) == 6  # no second copy of anything
-    assert len(exporter.read_manifest(output)) == 5
+    assert len(export_plan.read_manifest(output)) == 5
 
 
 def test_cleanup_moves_exported_originals_to_trash_and_restore_puts_them_back(app, library, tmp_path):
@@ -334,7 +334,7 @@ def test_cleanup_leaves_import_roots_alone_unless_allowed(app, library, tmp_path
     assert trash.cleanup_counts(job.id)["moved"] == 0
     items = db.session.execute(select(JobItem.result).where(JobItem.job_id == job.id)).scalars()
     assert any("read-only" in (r.get("cleanup") or {}).get("left", "") for r in items)
-    db.session.add(AppSetting(key=exporter.SETTING_CLEANUP_IMPORT_ROOTS, value=True))
+    db.session.add(AppSetting(key=export_plan.SETTING_CLEANUP_IMPORT_ROOTS, value=True))
     db.session.commit()
     job2 = run_export(app, tmp_path / "archive", cleanup=True)
     assert trash.cleanup_counts(job2.id)["moved"] == 6

@@ -12,7 +12,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ..models import Job, db
-from ..pipeline import exporter, jobs, trash
+from ..pipeline import export_plan, exporter, jobs, trash
 from .library import _progress_printer, ensure_schema
 
 METHOD_LABELS = {
@@ -22,22 +22,25 @@ METHOD_LABELS = {
 }
 
 
-def print_plan(plan: exporter.Plan, listing: bool) -> None:
+def print_plan(plan: export_plan.Plan, listing: bool) -> None:
     summary = plan.summary()
     counts = summary["counts"]
     click.echo(f"Dry run — nothing is written. Archive: {plan.output}")
     exported = counts.get("export", 0)
     methods = ", ".join(f"{n} {METHOD_LABELS.get(m, m)}" for m, n in sorted(summary["methods"].items()))
     click.echo(
-        f"  export   {exported} files, {exporter._size(plan.bytes_needed)}" + (f" ({methods})" if methods else "")
+        f"  export   {exported} files, {export_plan.size_text(plan.bytes_needed)}"
+        + (f" ({methods})" if methods else "")
     )
     if summary["undated"]:
         click.echo(f"           {summary['undated']} without a usable date go to {plan.output / 'undated'}")
-    for reason, label in exporter.SKIP_REASONS.items():
+    for reason, label in export_plan.SKIP_REASONS.items():
         if counts.get(reason):
             click.echo(f"  skip     {counts[reason]} {label}")
     space = "enough" if plan.enough_space else "NOT ENOUGH"
-    click.echo(f"  space    needs {exporter._size(plan.bytes_needed)}, {exporter._size(plan.bytes_free)} free: {space}")
+    click.echo(
+        f"  space    needs {export_plan.size_text(plan.bytes_needed)}, {export_plan.size_text(plan.bytes_free)} free: {space}"
+    )
     for warning in plan.warnings:
         click.echo(f"  warning  {warning}")
     for conflict in plan.conflicts if listing else plan.conflicts[:10]:
@@ -60,7 +63,7 @@ def print_result(job: Job) -> None:
     for method, label in METHOD_LABELS.items():
         if counts.get(f"method_{method}"):
             click.echo(f"    {label:<36} {counts[f'method_{method}']}")
-    for reason, label in exporter.SKIP_REASONS.items():
+    for reason, label in export_plan.SKIP_REASONS.items():
         if counts.get(reason):
             click.echo(f"  {label:<42} {counts[reason]}")
     if counts.get("errors"):
@@ -87,7 +90,7 @@ def export_command(output: Path | None, dry_run: bool, wait: bool, cleanup: bool
     target = output or settings.output_dir
     try:
         if dry_run:
-            plan = exporter.dry_run(target, settings)
+            plan = export_plan.dry_run(target, settings)
             if as_json:
                 click.echo(json.dumps({**plan.summary(), "files": [asdict(f) for f in plan.files]}, ensure_ascii=False))
             else:

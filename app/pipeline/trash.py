@@ -34,7 +34,7 @@ from sqlalchemy import select
 from ..media import archive_copy
 from ..models import File, FileStatus, JobItem, db, utcnow
 from . import jobs
-from .exporter import SETTING_CLEANUP_IMPORT_ROOTS, app_setting, manifest_index, meta_dir
+from .export_plan import SETTING_CLEANUP_IMPORT_ROOTS, app_setting, manifest_index, meta_dir
 
 log = logging.getLogger(__name__)
 
