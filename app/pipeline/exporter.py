@@ -165,15 +165,17 @@ def _adopt_orphans(output: Path, index: dict[str, dict]) -> int:
     ).scalars()
     for job_item in items:
         placed = (job_item.result or {}).get("placing")
-        if not placed:
-            continue
-        planned = PlannedFile.from_dict(job_item.result)
-        if _placed_copy_present(output, placed) and planned.sha256 not in index:
-            record = _manifest_record(job_item.job_id, planned, placed, placed.get("writer"))
-            records.append(record)
-            index[planned.sha256] = record
-            adopted += 1
-        job_item.status = ItemStatus.DONE if _placed_copy_present(output, placed) else ItemStatus.SKIPPED
+        present = bool(placed) and _placed_copy_present(output, placed)
+        if present:
+            planned = PlannedFile.from_dict(job_item.result)
+            if planned.sha256 not in index:
+                record = _manifest_record(job_item.job_id, planned, placed, placed.get("writer"))
+                records.append(record)
+                index[planned.sha256] = record
+                adopted += 1
+            job_item.status, job_item.message = ItemStatus.DONE, "recorded by a later export"
+        else:  # settled once, so later exports need not look at it again
+            job_item.status, job_item.message = ItemStatus.SKIPPED, "Not exported: the job ended before this file"
     append_manifest(output, records)
     db.session.commit()
     return adopted
