@@ -17,6 +17,7 @@ import hashlib
 import io
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -87,6 +88,7 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--size", default="1600x1200", help="pixels of each generated photo (default 1600x1200)")
     parser.add_argument("--writer", choices=["auto", "exiftool", "python"], default="auto")
+    parser.add_argument("--keep", action="store_true", help="keep the generated library and archive")
     args = parser.parse_args()
     size = tuple(int(v) for v in args.size.split("x"))
 
@@ -157,7 +159,10 @@ def main() -> int:
         print(
             f"second export:  {counts2.get('exported', 0)} written, {counts2.get('already_exported', 0)} already there, in {again:.2f} s"
         )
-    print(f"(work folder: {work})")
+    if args.keep:
+        print(f"(work folder kept: {work})")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
