@@ -139,7 +139,10 @@ class JobContext:
     def settings(self):
         from flask import current_app
 
-        return current_app.config["MEDIAPARSER"]
+        from .settings_store import effective
+
+        # the settings page's changes (time zone, output folder) apply to the next job
+        return effective(current_app.config["MEDIAPARSER"])
 
     def checkpoint(self) -> str:
         """Commit-safe point between files: 'run', 'pause', 'cancel' or 'interrupt'.
