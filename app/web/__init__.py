@@ -35,11 +35,13 @@ def init_app(app: Flask) -> None:
     app.static_folder = str(HERE / "static")
     if "static" not in app.view_functions:
         app.add_url_rule("/static/<path:filename>", endpoint="static", view_func=app.send_static_file)
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(days=30))
-    # A page left open for hours (a long upload) must still be allowed to send.
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",  # Strict would sign people out when they follow a link in
+        PERMANENT_SESSION_LIFETIME=timedelta(days=30),
+        # A page left open for hours (a long upload) must still be allowed to send.
+        WTF_CSRF_TIME_LIMIT=None,
+    )
     security.init_app(app)  # password gate first, then CSRF, headers, error pages
     for module in (review, upload, folders, jobs_pages, timeactions, dupes, tags, settings_page, export):
         app.register_blueprint(module.bp)

@@ -117,43 +117,40 @@ def detail(file_id: int):
         next_id=next_id,
         job=job,
         group_size=group_size,
-        candidates=explain_candidates(file),
+        candidates=explain_candidates(file, zone),
         zone_name=str(zone),
     )
 
 
-def explain_candidates(file: File) -> list[dict]:
-    """Every timestamp candidate with why it won or lost, for people."""
-    from datetime import datetime
+def explain_candidates(file: File, zone) -> list[dict]:
+    """Every timestamp candidate with why it won or lost, for people.
 
-    out = []
+    Values that are instants (file dates, GPS, video containers) are shown in the household
+    zone; camera values keep the wall clock the camera recorded."""
     chosen = file.taken_source
-    chosen_value = None
-    for c in file.time_candidates or []:
-        if c.get("source") == chosen and not c.get("rejected"):
-            chosen_value = c.get("timestamp")
-            break
-    for c in file.time_candidates or []:
-        source, value, rejected = c.get("source"), c.get("timestamp"), c.get("rejected")
-        try:
-            dt = datetime.fromisoformat(value) if value else None
-        except ValueError:
-            dt = None
-        local = dt.replace(tzinfo=None).isoformat() if dt and dt.year > 1 else None
+    parsed = [(c, _parse_candidate(c.get("timestamp"))) for c in file.time_candidates or []]
+    best = next((dt for c, dt in parsed if c.get("source") == chosen and not c.get("rejected") and dt), None)
+    won_done = False
+    out = []
+    for c, dt in parsed:
+        source, rejected = c.get("source"), c.get("rejected")
+        shown = dt
+        if dt is not None and dt.tzinfo is not None and not (source or "").startswith("exif:"):
+            shown = dt.astimezone(zone)
         if rejected:
-            why, state = f"Not used: {rejected}" + (f" (it says “{c['note']}”)" if c.get("note") else ""), "rejected"
-        elif source == chosen and value == chosen_value:
-            why, state = (
-                ("Chosen by you" if file.time_decided else "Chosen: the most trustworthy clue this file has"),
-                "won",
-            )
+            note = f" (it says “{c['note']}”)" if c.get("note") else ""
+            why, state = f"Not used: {rejected}{note}", "rejected"
+        elif source == chosen and dt == best and not won_done:
+            won_done = True
+            why = "Chosen by you" if file.time_decided else "Chosen: the most trustworthy clue this file has"
+            state = "won"
         else:
-            why, state = _why_lost(dt, chosen, chosen_value), "lost"
+            why, state = _why_lost(dt, best, chosen, zone), "lost"
         out.append(
             {
                 "source": source,
-                "value": local,
-                "offset": dt.utcoffset().total_seconds() // 60 if dt and dt.tzinfo else None,
+                "value": shown.replace(tzinfo=None).isoformat() if shown else None,
+                "offset": int(shown.utcoffset().total_seconds() // 60) if shown and shown.tzinfo else None,
                 "precision": c.get("precision"),
                 "why": why,
                 "state": state,
@@ -165,21 +162,27 @@ def explain_candidates(file: File) -> list[dict]:
     return out
 
 
-def _why_lost(dt, chosen: str | None, chosen_value: str | None) -> str:
+def _parse_candidate(value: str | None):
     from datetime import datetime
 
+    try:
+        dt = datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+    return dt if dt and dt.year > 1 else None
+
+
+def _why_lost(dt, best, chosen: str | None, zone) -> str:
     from .filters import source_label
 
-    if not chosen or not chosen_value or dt is None:
+    if dt is None:
         return "Not used"
-    try:
-        best = datetime.fromisoformat(chosen_value)
-    except ValueError:
+    if best is None or not chosen:
         return "Not used"
-    # compare wall clocks when either side has no zone: the difference people see
-    if (best.tzinfo is None) != (dt.tzinfo is None):
-        best, dt = best.replace(tzinfo=None), dt.replace(tzinfo=None)
-    diff = (dt - best).total_seconds()
+    # a wall clock without a zone is read in the household zone
+    a = dt if dt.tzinfo else dt.replace(tzinfo=zone)
+    b = best if best.tzinfo else best.replace(tzinfo=zone)
+    diff = (a - b).total_seconds()
     if abs(diff) <= 2:
         return "Agrees with the chosen time"
     minutes = int(abs(diff) // 60)
