@@ -162,7 +162,15 @@ def _conditions(f: Filters, zone: ZoneInfo) -> list:
         cond.append(File.media_kind == f.kind)
     if f.q:
         pattern = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        cond.append(or_(File.original_name.ilike(pattern, escape="\\"), File.relative_dir.ilike(pattern, escape="\\")))
+        # SQLite's LIKE ignores ASCII case already (ILIKE would add lower() on every row).
+        like = "like" if db.engine.dialect.name == "sqlite" else "ilike"
+        match = or_(
+            getattr(File.original_name, like)(pattern, escape="\\"),
+            getattr(File.relative_dir, like)(pattern, escape="\\"),
+        )
+        # Matched once into a set, then the capture-time index is walked against it: a rare
+        # name costs one scan, not a table lookup per file in capture order.
+        cond.append(File.id.in_(select(File.id).where(match)))
     if f.job:
         cond.append(File.job_id == f.job)
     return cond
