@@ -10,11 +10,11 @@ import types
 from datetime import datetime, timedelta
 
 import pytest
-from web_helpers import add_file, at, csrf_token, headers
 
 import app.pipeline as pipeline_pkg
 from app.models import DuplicateGroup, File, db
 from app.pipeline import duplicates as dups_module
+from tests.web_helpers import add_file, at, csrf_token, headers
 
 
 @pytest.fixture

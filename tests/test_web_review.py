@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
-from web_helpers import add_file, at, csrf_token, headers
 
 from app.models import DuplicateGroup, FileTag, Job, Tag, UserDecision, db
 from app.pipeline import settings_store
+from tests.web_helpers import add_file, at, csrf_token, headers
 
 
 def _ids(html: str) -> list[int]:
@@ -293,9 +293,8 @@ def test_admin_jobs_on_everything_and_on_a_selection(client):
 
 
 def test_thumbnail_job_rebuilds_previews(app, client, tmp_path):
-    from web_helpers import jpeg
-
     from app.pipeline import jobs
+    from tests.web_helpers import jpeg
 
     photo = tmp_path / "p.jpg"
     photo.write_bytes(jpeg("red", size=(2000, 1500)))

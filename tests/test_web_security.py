@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import make_settings
-from web_helpers import csrf_token
+
+from tests.conftest import make_settings
+from tests.web_helpers import csrf_token
 
 # Values for URL parameters when a route is called generically.
 SAMPLE_ARGS = {

@@ -7,12 +7,12 @@ import os
 from datetime import UTC, datetime
 
 import pytest
-from conftest import make_settings
 from sqlalchemy import select
-from web_helpers import csrf_token, headers, jpeg, upload
 
 from app.models import File, Job, JobItem, db
 from app.pipeline import jobs
+from tests.conftest import make_settings
+from tests.web_helpers import csrf_token, headers, jpeg, upload
 
 
 @pytest.fixture
@@ -209,7 +209,7 @@ def test_pause_resume_cancel(client):
 
 
 def test_failed_items_of_other_job_kinds_are_listed(client):
-    from web_helpers import add_file
+    from tests.web_helpers import add_file
 
     f = add_file(name="gone.jpg", path="/nowhere/gone.jpg", sha256="ab" * 32)
     db.session.commit()
