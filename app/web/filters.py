@@ -148,6 +148,24 @@ def eta(seconds: int | None) -> str:
     return f"about {minutes // 60} h {minutes % 60} min"
 
 
+def camera(make: str | None, model: str | None) -> str:
+    """'Canon' + 'Canon EOS 40D' -> 'Canon EOS 40D' (models often repeat the make)."""
+    make, model = (make or "").strip(), (model or "").strip()
+    if model and make and model.lower().startswith(make.split()[0].lower()):
+        return model
+    return " ".join(p for p in (make, model) if p) or "unknown"
+
+
+def in_zone(value: datetime | None, zone: str) -> str:
+    """An instant as wall-clock time in the household zone."""
+    if value is None:
+        return "—"
+    from zoneinfo import ZoneInfo
+
+    local = value.astimezone(ZoneInfo(zone))
+    return local_time(local.replace(tzinfo=None).isoformat(), "minute")
+
+
 def register_filters(app: Flask) -> None:
     for name, fn in {
         "source_label": source_label,
@@ -160,6 +178,8 @@ def register_filters(app: Flask) -> None:
         "duration": duration,
         "number": number,
         "eta": eta,
+        "camera": camera,
+        "in_zone": in_zone,
     }.items():
         app.add_template_filter(fn, name)
     app.add_template_global(PRECISION, "PRECISIONS")

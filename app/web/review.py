@@ -186,7 +186,9 @@ def _why_lost(dt, best, chosen: str | None, zone) -> str:
     if abs(diff) <= 2:
         return "Agrees with the chosen time"
     minutes = int(abs(diff) // 60)
-    if minutes >= 2 * 24 * 60:
+    if minutes >= 2 * 365 * 24 * 60:
+        gap = f"about {minutes / (365.25 * 24 * 60):.0f} years"
+    elif minutes >= 2 * 24 * 60:
         gap = f"{minutes // (24 * 60)} days"
     elif minutes >= 60:
         gap = f"{minutes // 60} h {minutes % 60} min"
