@@ -144,6 +144,8 @@ def explain_candidates(file: File, zone) -> list[dict]:
             won_done = True
             why = "Chosen by you" if file.time_decided else "Chosen: the most trustworthy clue this file has"
             state = "won"
+        elif best is None and file.time_decided:
+            why, state = "Not used: you set the date yourself", "lost"
         else:
             why, state = _why_lost(dt, best, chosen, zone), "lost"
         out.append(
