@@ -118,6 +118,8 @@ def detail(file_id: int):
         job=job,
         group_size=group_size,
         candidates=explain_candidates(file, zone),
+        # why this confidence ("from <source>" is already said above them)
+        notes=[n for n in file.time_notes or [] if not str(n).startswith("from ")],
         zone_name=str(zone),
     )
 

@@ -4,6 +4,7 @@ queue). pytest-playwright's own browser download is never used (see STACK-NOTES 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -41,12 +42,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """run.py on a free port; yields {"url", "data", "roots", "log"}."""
-    base = tmp_path_factory.mktemp("live")
+@contextlib.contextmanager
+def running_server(base: Path, **extra_env: str):
+    """run.py on a free port with its own data folder and queue; yields its details."""
     data, roots = base / "data", base / "roots"
-    roots.mkdir()
+    roots.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAPARSER_")}
     env.update(
@@ -57,30 +57,38 @@ def live_server(tmp_path_factory):
         MEDIAPARSER_PORT=str(port),
         MEDIAPARSER_WORKERS="1",
         SECRET_KEY="browser-test",
+        **extra_env,
     )
-    log = open(base / "server.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "run.py")], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
+    log_path = base / "server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, str(REPO / "run.py")], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            urllib.request.urlopen(url + "/static/css/app.css", timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.close()
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(url + "/static/css/app.css", timeout=2).read()
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("run.py did not start:\n" + log_path.read_text()[-3000:]) from None
+                    time.sleep(0.2)
+            yield {"url": url, "data": data, "roots": roots, "log": log_path, "base": base}
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
                 proc.kill()
-                raise RuntimeError("run.py did not start:\n" + (base / "server.log").read_text()[-3000:]) from None
-            time.sleep(0.2)
-    yield {"url": url, "data": data, "roots": roots, "log": base / "server.log", "base": base}
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """The library every browser test shares (session-wide: pytest-playwright's base_url is)."""
+    with running_server(tmp_path_factory.mktemp("live")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

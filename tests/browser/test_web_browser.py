@@ -6,6 +6,7 @@ The tests run in file order against one live server (one library that grows)."""
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import os
 import re
@@ -14,6 +15,8 @@ from datetime import datetime
 
 import pytest
 from playwright.sync_api import expect
+
+from tests.browser.conftest import running_server
 
 pytestmark = pytest.mark.browser
 
@@ -226,3 +229,48 @@ def test_import_folder_settings_and_export_pages(page, live_server, folder, shot
 
     page.goto("/export")
     shots(page, "15-export")
+
+
+def test_drag_and_drop_files_onto_the_page(page, corpus, shots):
+    """A drop of files (not a folder): the page falls back to the files' own names."""
+    data = base64.b64encode((corpus / "exif/exifpy/Nikon_D70.jpg").read_bytes()).decode()
+    page.goto("/upload")
+    page.evaluate(
+        """(data) => {
+          const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+          const dt = new DataTransfer();
+          dt.items.add(new File([bytes], "dropped.jpg", { type: "image/jpeg", lastModified: Date.UTC(2020, 0, 2) }));
+          dt.items.add(new File(["just text"], "readme.txt", { type: "text/plain" }));
+          const zone = document.getElementById("dropzone");
+          zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: dt, bubbles: true, cancelable: true }));
+          zone.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+        }""",
+        data,
+    )
+    expect(page.locator("#n-done")).to_have_text("2", timeout=30_000)
+    expect(page.locator("#n-refused")).to_have_text("1")
+    expect(page.locator("#filelist")).to_contain_text("Not a photo or video")
+    expect(page.locator("#review-link")).to_be_visible(timeout=60_000)
+    shots(page, "16-upload-drop-refused")
+
+
+def test_household_password_in_the_browser(browser, tmp_path, shots):
+    with running_server(tmp_path / "locked", MEDIAPARSER_PASSWORD="blue pelican") as server:
+        context = browser.new_context(base_url=server["url"])
+        page = context.new_page()
+        page.goto("/jobs")
+        expect(page).to_have_url(re.compile(r"/login\?next=/jobs"))
+        shots(page, "17-login")
+        page.locator("#password").fill("red pelican")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.locator(".flash-error")).to_contain_text("not right")
+        page.locator("#password").fill("blue pelican")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page).to_have_url(re.compile(r"/jobs$"))
+        cookie = next(c for c in context.cookies() if c["name"] == "session")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+        assert context.request.get(server["url"] + "/api/jobs").status == 200
+        page.get_by_role("button", name="Sign out").click()
+        expect(page).to_have_url(re.compile(r"/login"))
+        assert context.request.get(server["url"] + "/api/jobs").status == 401
+        context.close()
