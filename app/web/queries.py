@@ -11,14 +11,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
 from sqlalchemy import Select, and_, func, or_, select, tuple_
 from werkzeug.datastructures import MultiDict
 
 from ..models import DuplicateGroup, File, FileStatus, FileTag, Tag, db
+from .filters import confidence_help, confidence_label
 from .security import ApiError
 
 PAGE_SIZE = 120
@@ -281,23 +284,53 @@ def neighbours(f: Filters, zone: ZoneInfo, file: File) -> tuple[int | None, int 
 
 def tile_badges(row) -> list[tuple[str, str, str]]:
     """(css class, label, explanation) for a tile, in the order shown."""
-    from .filters import confidence_help, confidence_label
+    return _badge_list(*_badge_key(row))
 
+
+def _badge_list(time_decided, confidence, discarded, grouped, group_status, group_kind, media_kind):
     badges = []
-    if row.time_decided:
+    if time_decided:
         badges.append(("decided", "Checked", "You confirmed or set this date."))
     else:
-        badges.append((f"conf-{row.confidence}", confidence_label(row.confidence), confidence_help(row.confidence)))
-    if row.discarded:
-        badges.append(("removed", "Removed", "Removed as a duplicate (the original file is untouched)."))
-    elif row.group_id is not None and row.group_status == "open":
-        label = "Similar" if row.group_kind == "similar" else "Duplicate"
+        badges.append((f"conf-{confidence}", confidence_label(confidence), confidence_help(confidence)))
+    if discarded:
+        badges.append(
+            ("removed", "Set aside", "Set aside as a duplicate: left out of the export, the file itself is untouched.")
+        )
+    elif grouped and group_status == "open":
+        label = "Similar" if group_kind == "similar" else "Duplicate"
         badges.append(("dup", label, "Part of a duplicate group waiting for your decision."))
-    elif row.group_id is not None and row.group_status == "resolved":
+    elif grouped and group_status == "resolved":
         badges.append(("kept", "Kept", "Kept when its duplicates were sorted out."))
-    if row.media_kind == "video":
+    if media_kind == "video":
         badges.append(("video", "Video", "A video."))
     return badges
+
+
+@lru_cache(maxsize=256)
+def _badges_markup(key: tuple) -> Markup:
+    parts = [
+        Markup('<span class="badge {}" title="{}">{}</span>').format(cls, help_text, label)
+        for cls, label, help_text in _badge_list(*key)
+    ]
+    return Markup("").join(parts)
+
+
+def badges_html(row) -> Markup:
+    """The tile's badges as HTML (few distinct combinations: built once each, then reused)."""
+    return _badges_markup(_badge_key(row))
+
+
+def _badge_key(row) -> tuple:
+    return (
+        row.time_decided,
+        row.confidence,
+        row.discarded,
+        row.group_id is not None,
+        row.group_status,
+        row.group_kind,
+        row.media_kind,
+    )
 
 
 def resolve_selection(payload: Any, zone: ZoneInfo) -> list[int]:

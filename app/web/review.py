@@ -41,7 +41,7 @@ def grid():
         first_page=after is None,
         tags=tags,
         dup_choices=queries.DUP_CHOICES,
-        badges=queries.tile_badges,
+        badges=queries.badges_html,
         confidences=queries.CONFIDENCES,
     )
 
@@ -51,7 +51,7 @@ def tiles():
     """The next page of tiles as HTML (the grid's JavaScript appends it)."""
     f, after = _page_args()
     rows, next_cursor = queries.page(f, household_zone(), after)
-    response = current_app.make_response(render_template("_tiles.html", rows=rows, f=f, badges=queries.tile_badges))
+    response = current_app.make_response(render_template("_tiles.html", rows=rows, f=f, badges=queries.badges_html))
     response.headers["X-Next-Cursor"] = next_cursor.encode() if next_cursor else ""
     return response
 
