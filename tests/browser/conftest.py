@@ -102,7 +102,8 @@ def shots():
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def save(page, name: str, full_page: bool = True):
-        page.evaluate("window.scrollTo(0, 0)")  # sticky bars are drawn where the page was scrolled
+        if full_page:
+            page.evaluate("window.scrollTo(0, 0)")  # sticky bars are drawn where the page was scrolled
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
     return save
