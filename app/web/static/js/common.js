@@ -132,3 +132,17 @@ if (pending) {
     /* ignore a damaged message */
   }
 }
+
+// 119.33 -> "1 h 59 min"; 2880 -> "2 days"; 45 -> "45 min".
+export function formatMinutes(total) {
+  let m = Math.round(Math.abs(total));
+  const days = Math.floor(m / 1440);
+  m -= days * 1440;
+  const hours = Math.floor(m / 60);
+  const minutes = m - hours * 60;
+  const parts = [];
+  if (days) parts.push(`${days} day${days === 1 ? "" : "s"}`);
+  if (hours) parts.push(`${hours} h`);
+  if (minutes || !parts.length) parts.push(`${minutes} min`);
+  return parts.join(" ");
+}

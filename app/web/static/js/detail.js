@@ -1,5 +1,5 @@
 // File detail: confirm, choose a clue, type a date, correct a camera's clock, tags; ← → keys.
-import { api, el, reloadWith, toast } from "./common.js";
+import { api, el, formatMinutes, reloadWith, toast } from "./common.js";
 
 const root = document.getElementById("detail");
 const fileId = Number(root.dataset.file);
@@ -38,8 +38,7 @@ document.getElementById("taken-form").addEventListener("submit", async (event) =
     const data = await api("/api/time/taken-at/preview", { method: "POST", body: { file_id: fileId, text: takenText.value, scope: "camera" } });
     const body = takenPreview.querySelector("tbody");
     body.replaceChildren(...data.rows.map((r) => el("tr", {}, el("td", { text: r.name }), el("td", { text: r.before }), el("td", { text: r.after }))));
-    const hours = Math.abs(data.minutes) / 60;
-    const amount = hours >= 1 ? `${hours.toFixed(hours % 1 ? 1 : 0)} hours` : `${Math.abs(data.minutes)} minutes`;
+    const amount = formatMinutes(data.minutes);
     document.getElementById("taken-summary").textContent = data.count
       ? `The camera was ${amount} ${data.minutes > 0 ? "behind" : "ahead"}. ${data.count} file${data.count === 1 ? "" : "s"} from this camera would change${data.count > data.rows.length ? ` (first ${data.rows.length} shown)` : ""}:`
       : data.message || "Nothing would change.";
