@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -220,6 +221,9 @@ def main() -> int:
         if label.startswith(("grid: first", "grid: deep", "grid: filtered (needs", "duplicate")):
             worst = max(worst, p95)
     print(f"target p95 < 50 ms for first, deep, filtered and duplicate-group pages: worst p95 {worst:.1f} ms")
+    with app.app_context():
+        db.engine.dispose()
+    shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
