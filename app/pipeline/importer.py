@@ -296,7 +296,12 @@ class _Recorder:
         row.exact_of_id = original.id
         row.error = None
         mtime = row.mtime or a.mtime
-        meta = original.meta or {}
+        # The content's metadata is the original's; a Takeout sidecar belongs to this copy.
+        meta = {k: v for k, v in (original.meta or {}).items() if k != "sidecar"}
+        sidecar = media.sidecars.read_for(Path(row.path), row.original_name) if row.source == "folder" else None
+        if sidecar:
+            meta["sidecar"] = sidecar
+        row.meta = meta or None
         candidates, choice = media.redetect_time(
             meta, meta.get("video") or {}, row.original_name, row.relative_dir, mtime, self.zone
         )
