@@ -72,7 +72,7 @@ def write_image(path: Path, exif: Image.Exif | None = None, *, xmp: bytes | None
     image = Image.new("RGB", (32, 24), color)
     options = dict(kw)
     if exif is not None:
-        options["exif"] = exif
+        options["exif"] = exif.tobytes()  # an Exif with an empty IFD0 is falsy: some writers would drop it
     fmt = path.suffix.lower()
     if xmp is not None:
         if fmt == ".png":

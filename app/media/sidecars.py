@@ -126,7 +126,7 @@ def find_sidecar(folder: Path, media_name: str) -> Path | None:
             return folder / name
     # Fallback: a name cut at a length we did not guess, confirmed by the title inside.
     base, counter = _split_counter(media_name)
-    for length in range(len(base) - 1, 19, -1):
+    for length in range(len(base), 19, -1):
         for json_name in by_prefix.get((base[:length], counter), ()):
             title = (read_sidecar(folder / json_name) or {}).get("title") or ""
             if title and (title == base or base.startswith(title) or title.startswith(base[:length])):
