@@ -392,3 +392,22 @@ def test_prefer_uses_the_named_candidate():
     candidates = timestamps.collect({"datetime_original": "2019:06:15 14:30:00"}, name="IMG_20180101_120000.jpg")
     choice = confidence.choose(candidates, BERLIN, NOW, prefer="filename:android")
     assert choice.source == "filename:android" and choice.iso() == "2018-01-01T12:00:00"
+
+
+def test_video_header_holding_local_time_is_not_taken_for_utc():
+    # A camera that writes its local wall clock into the "UTC" header: the name agrees to the second.
+    _, choice = detect(video={"creation_time": "2019-06-15T14:30:00Z"}, name="20190615_143000.mp4")
+    assert (choice.iso(), choice.offset, choice.confidence) == ("2019-06-15T14:30:00", None, MEDIUM)
+    assert any("holds the local time" in n for n in choice.notes)
+
+
+def test_takeout_upload_time_loses_to_a_dated_name():
+    uploaded = int(datetime(2021, 3, 1, 9, 0, tzinfo=UTC).timestamp())
+    sidecar = {"photo_taken": uploaded, "created": uploaded, "file": "x.json"}
+    _, choice = detect(name="IMG-20190615-WA0001.jpg", sidecar=sidecar)
+    assert (choice.iso(), choice.source) == ("2019-06-15T00:00:00", "filename:whatsapp")
+
+
+def test_gps_date_alone_keeps_its_utc_day_in_any_household_zone():
+    _, choice = detect({"gps_date": "2019:06:15"}, zone=ZoneInfo("America/New_York"))
+    assert (choice.iso(), choice.precision) == ("2019-06-15T00:00:00", "day")

@@ -99,3 +99,26 @@ def test_zero_photo_taken_time_is_rejected(tmp_path):
     record = analyze.analyze(photo, zone=BERLIN).inspect_record()
     taken = next(c for c in record["candidates"] if c["source"] == "takeout:photoTakenTime")
     assert taken["rejected"]
+
+
+def test_exact_duplicates_keep_their_own_sidecar(app, tmp_path):
+    from sqlalchemy import select
+
+    from app.models import File, db
+    from app.pipeline import importer, jobs
+
+    root = tmp_path / "Takeout"
+    first = write_image(root / "Album A" / "IMG_7.jpg")
+    (root / "Album B").mkdir()
+    (root / "Album B" / "IMG_7.jpg").write_bytes(first.read_bytes())
+    write_takeout(root / "Album A", "IMG_7.jpg.json", "IMG_7.jpg", TAKEN)
+    write_takeout(root / "Album B", "IMG_7.jpg.json", "IMG_7.jpg", TAKEN + 3600)
+    job = importer.start_folder_import(root, roots=None)
+    assert jobs.run(job.id) == "completed"
+    rows = {
+        f.relative_dir: f for f in db.session.execute(select(File).where(File.original_name == "IMG_7.jpg")).scalars()
+    }
+    a, b = rows["Takeout/Album A"], rows["Takeout/Album B"]
+    assert {a.status, b.status} == {"done", "duplicate"}
+    assert (a.taken_local, b.taken_local) == ("2019-06-15T14:30:00", "2019-06-15T15:30:00")
+    assert a.meta["sidecar"]["photo_taken"] == TAKEN and b.meta["sidecar"]["photo_taken"] == TAKEN + 3600

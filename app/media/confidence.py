@@ -105,8 +105,8 @@ SOURCES: dict[str, SourceRule] = {
 }
 _DEFAULT_RULE = SourceRule(9, LOW, 2, "other")
 
-# Dates a person (or their software) states: placeholders do not apply; a clash with the
-# capture time is a note, not a reason to distrust the camera.
+# Dates a person (or their software) states: clock-never-set rules do not apply to them, and
+# a clash with the chosen time gives MEDIUM (LOW when more than a month beyond its margin).
 PERSON_SOURCES = ("folder", "iptc:", "photoshop:DateCreated")
 # Later than the capture is normal for these: a scan, an export or a copy was made afterwards.
 CREATED_LATER_SOURCES = ("exif:CreateDate", "xmp:CreateDate", "xmp:DateTimeDigitized", "iptc:DigitalCreationDate")
@@ -139,6 +139,8 @@ def rank(c: Candidate) -> float:
     r = rule(c.source).rank
     if c.source.startswith("filename:") and (c.role == "not_after" or c.precision not in ("second", "minute")):
         r = 9  # a date-only or "sent" name is weaker than a name with a capture time
+    elif c.role == "not_after":
+        r = max(r, 11)  # an upload or modification time is only a bound (e.g. Takeout's fallback)
     return r
 
 
@@ -389,7 +391,9 @@ def resolve(c: Candidate, zone: ZoneInfo, offset_minutes: int | None = None) -> 
     """(local wall clock, offset in minutes or None, UTC instant) for one candidate, with an
     offset learned elsewhere when given. Coarse precisions keep only the date."""
     coarse = c.precision not in ("second", "minute")
-    if c.zone == "utc":
+    if c.zone == "utc" and coarse:
+        local = c.value.replace(tzinfo=None)  # a UTC day is that day; converting would move it
+    elif c.zone == "utc":
         if offset_minutes is None:
             local_aware = c.value.astimezone(zone)
             offset_minutes = int(local_aware.utcoffset().total_seconds() // 60)
@@ -521,6 +525,14 @@ def choose(
         lower(MEDIUM)
     fine = best.precision in ("second", "minute")
     offset_minutes = None
+    if learned and _header_holds_local_time(learned[0], best, zone):
+        # A video header "in UTC" that equals the local wall clock, where the household zone
+        # is not UTC: the camera wrote local time there (many do). Keep the wall clock only.
+        notes.append("the video header holds the local time, not UTC: time zone unknown")
+        lower(MEDIUM)
+        learned = []
+        if best.zone == "utc":
+            best = replace(best, value=best.value.replace(tzinfo=None), zone="local")
     if best.zone == "local" and learned and fine:
         offset_minutes = learned[0][0]
         notes.append(f"UTC offset {format_offset(offset_minutes)} learned from {learned[0][1].source}")
@@ -542,6 +554,14 @@ def choose(
         confidence=level,
         notes=notes,
     )
+
+
+def _header_holds_local_time(learned: tuple[int, Candidate], best: Candidate, zone: ZoneInfo) -> bool:
+    offset, partner = learned
+    header = best if best.source == "video:creation_time" else partner
+    if offset != 0 or header.source != "video:creation_time" or header.zone != "utc":
+        return False
+    return header.value.astimezone(zone).utcoffset() != timedelta(0)
 
 
 def _fmt(c: Candidate) -> str:
