@@ -36,8 +36,9 @@ def main() -> int:
     try:
         server.run()
     except KeyboardInterrupt:
-        print("Stopping MediaParser...", flush=True)
+        pass
     finally:
+        print("Stopping MediaParser...", flush=True)
         server.close()
         if consumer is not None:
             from app.worker_runtime import stop_consumer

@@ -2,40 +2,16 @@
 
 from __future__ import annotations
 
-import logging
+from typing import TYPE_CHECKING
 
-from flask import Flask
-from flask_migrate import Migrate
+if TYPE_CHECKING:
+    from flask import Flask
 
-from .config import Settings, ensure_secret_key
-from .database import MIGRATIONS_DIR, engine_options, ensure_sqlite_dir
-from .models import db
-
-migrate = Migrate()
+    from .config import Settings
 
 
 def create_app(settings: Settings | None = None, **overrides) -> Flask:
     """Build the web app. `settings` defaults to the environment; tests pass their own."""
-    settings = settings or Settings.from_env(**overrides)
-    for folder in (settings.instance_dir, settings.storage_dir):
-        folder.mkdir(parents=True, exist_ok=True)
-    ensure_sqlite_dir(settings.database_url)
+    from .factory import build_app
 
-    app = Flask(__name__, instance_path=str(settings.instance_dir))
-    app.config.update(
-        MEDIAPARSER=settings,
-        SECRET_KEY=ensure_secret_key(settings),
-        SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
-        MAX_CONTENT_LENGTH=None,
-        DEBUG=settings.debug,
-    )
-    db.init_app(app)
-    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
-
-    from . import cli, web
-
-    web.init_app(app)
-    cli.init_app(app)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return app
+    return build_app(settings, **overrides)

@@ -45,6 +45,14 @@ def corpus() -> Path:
     return corpus_or_skip()
 
 
+def manifest_rows(corpus: Path) -> list[dict[str, str]]:
+    """manifest.csv: one row per corpus file, with what ExifTool reads from it."""
+    import csv
+
+    with open(corpus / "manifest.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
 def make_settings(data_dir: Path, **env) -> Settings:
     base = {
         "MEDIAPARSER_DATA_DIR": str(data_dir),

@@ -63,8 +63,9 @@ class Analysis:
     tags: dict[str, str] = field(default_factory=dict)
 
     def inspect_record(self) -> dict[str, Any]:
-        """The stable JSON shape `flask inspect` prints (other tools read it). Candidates show
-        their own value (instants in UTC); rejected ones keep it when it could be read."""
+        """The stable JSON shape `flask inspect` prints (other tools read it): exactly these
+        keys. Candidates show their own value (instants in UTC, with +00:00); a rejected one
+        keeps its value when it could be read, and says why in "rejected"."""
         return {
             "path": self.path,
             "mime": self.mime,
@@ -81,13 +82,11 @@ class Analysis:
                     "source": c.source,
                     "timestamp": c.value.replace(microsecond=0).isoformat() if c.value is not None else None,
                     "precision": c.precision,
-                    "zone": c.zone,
                     **({"rejected": c.rejected} if c.rejected else {}),
                 }
                 for c in self.candidates
             ],
             "error": self.error,
-            "notes": self.choice.notes,
         }
 
 

@@ -7,7 +7,18 @@ from pathlib import Path
 
 HEAD_BYTES = 512  # enough for every signature below (M2TS needs 197)
 
-RAW_EXTENSIONS = {".dng", ".nef", ".cr2", ".arw", ".orf", ".rw2", ".pef", ".srw", ".raf"}
+# Camera raw files are TIFF inside; the extension names the maker's flavour.
+RAW_TYPES = {
+    ".dng": "image/x-adobe-dng",
+    ".nef": "image/x-nikon-nef",
+    ".cr2": "image/x-canon-cr2",
+    ".arw": "image/x-sony-arw",
+    ".orf": "image/x-olympus-orf",
+    ".rw2": "image/x-panasonic-rw2",
+    ".pef": "image/x-pentax-pef",
+    ".srw": "image/x-samsung-srw",
+}
+RAW_EXTENSIONS = set(RAW_TYPES)
 
 
 @dataclass(frozen=True)
@@ -37,7 +48,7 @@ GP3 = MediaType("video/3gpp", "video", "3gp")
 AVI = MediaType("video/x-msvideo", "video", "avi")
 MKV = MediaType("video/x-matroska", "video", "mkv")
 WEBM = MediaType("video/webm", "video", "webm")
-M2TS = MediaType("video/mp2t", "video", "m2ts")
+M2TS = MediaType("video/m2ts", "video", "m2ts")  # MIME types as ExifTool names them
 MPEG = MediaType("video/mpeg", "video", "mpg")
 
 _HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs"}
@@ -55,7 +66,9 @@ def _iso_bmff(head: bytes) -> MediaType | None:
     # Image brands win over the generic ones a HEIF file also lists (e.g. mif1 + heic).
     if major in _AVIF_BRANDS or (major in _HEIF_BRANDS and brands & _AVIF_BRANDS):
         return AVIF
-    if major in _HEIC_BRANDS or (major in _HEIF_BRANDS and brands & _HEIC_BRANDS):
+    # Like ExifTool: the major brand decides; a generic 'mif1' file is HEIF, even if it
+    # holds HEVC ('heic' among the compatible brands).
+    if major in _HEIC_BRANDS:
         return HEIC
     if major in _HEIF_BRANDS:
         return HEIF
@@ -107,7 +120,7 @@ def sniff_file(path: str | Path) -> MediaType | None:
     with open(path, "rb") as fh:
         media_type = sniff(fh.read(HEAD_BYTES))
     # A camera raw file is a TIFF inside; keep its own extension so the archive says what it is.
-    if media_type is TIFF and Path(path).suffix.lower() in RAW_EXTENSIONS:
-        ext = Path(path).suffix.lower().lstrip(".")
-        return MediaType(f"image/x-{ext}", "image", ext)
+    suffix = Path(path).suffix.lower()
+    if media_type is TIFF and suffix in RAW_TYPES:
+        return MediaType(RAW_TYPES[suffix], "image", suffix.lstrip("."))
     return media_type

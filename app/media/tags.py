@@ -74,6 +74,7 @@ def from_folders(relative_dir: str) -> list[str]:
     for part in PurePath(relative_dir).parts:
         if part in ("/", ".", ".."):
             continue
+        tags += from_filename(part + ".x")  # '{tag1,tag2}' works in folder names too
         text = _DATE_PREFIX.sub("", _BRACES.sub("", part)).strip(" -_.")
         if not text or _CAMERA_FOLDER.match(text) or text.lower() in _GENERIC:
             continue

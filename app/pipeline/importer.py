@@ -15,8 +15,8 @@ import logging
 import multiprocessing
 import os
 import time
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,13 +24,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 
 from ..media import analyze as media
-from ..models import File, FileStatus, FileTag, Job, JobKind, JobStatus, Tag, db, insert_ignore, utcnow
+from ..media import batch
+from ..models import File, FileStatus, FileTag, Job, JobKind, Tag, db, insert_ignore, utcnow
 from . import jobs
 
 log = logging.getLogger(__name__)
 
 BATCH_SECONDS = 0.5  # commit at least this often, so progress and pauses are prompt
 BATCH_FILES = 64
+PREFETCH = 256  # pending files read per query
 DISCOVER_BATCH = 500
 
 
@@ -72,6 +74,11 @@ def start_folder_import(path: str | Path, roots: tuple[Path, ...] | None) -> Job
 # --- discover ---------------------------------------------------------------------------
 
 
+def _relative(folder: Path, base: Path) -> str:
+    rel = folder.relative_to(base).as_posix()
+    return "" if rel == "." else rel
+
+
 def _discover_rows(job: Job):
     folder = Path(job.params["path"])
     root = Path(job.params.get("root") or folder)
@@ -83,10 +90,14 @@ def _discover_rows(job: Job):
             "job_id": job.id,
             "path": str(path),
             "original_name": path.name,
-            "relative_dir": path.parent.relative_to(base).as_posix().strip("."),
+            "relative_dir": _relative(path.parent, base),
             "source": "folder",
             "status": FileStatus.PENDING,
             "created_at": utcnow(),
+            # every row has every key: a multi-row INSERT takes its columns from the rows
+            "error": None,
+            "size": None,
+            "mtime": None,
         }
         try:
             st = path.lstat()
@@ -146,40 +157,12 @@ def _refresh_counts(job: Job) -> None:
 
 # --- process ----------------------------------------------------------------------------
 
-_WORKER: dict = {}
-
-
-def _init_worker(known: frozenset[str], zone: str, thumb_root: str, max_pixels: int) -> None:
-    _WORKER.update(known=known, zone=ZoneInfo(zone), thumb_root=Path(thumb_root), max_pixels=max_pixels)
-
-
-@dataclass(frozen=True)
-class _Task:
-    file_id: int
-    path: str
-    name: str
-    relative_dir: str
-    mtime: datetime | None
-
-
-def _analyze_task(task: _Task) -> tuple[int, media.Analysis]:
-    return task.file_id, media.analyze(
-        task.path,
-        zone=_WORKER["zone"],
-        name=task.name,
-        relative_dir=task.relative_dir,
-        mtime=task.mtime,
-        thumb_root=_WORKER["thumb_root"],
-        known_sha256=_WORKER["known"],
-        max_image_pixels=_WORKER["max_pixels"],
-    )
-
 
 class _InlineExecutor:
     """Runs tasks in this process: for one worker, and where processes cannot be started."""
 
     def __init__(self, initargs):
-        _init_worker(*initargs)
+        batch.init(*initargs)
 
     def submit(self, fn, arg) -> Future:
         future: Future = Future()
@@ -193,180 +176,190 @@ class _InlineExecutor:
 def _executor(workers: int, initargs):
     if workers <= 1:
         return _InlineExecutor(initargs)
-    # spawn: the worker's threads (web server, queue) must not be forked into the children
-    return ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=initargs,
-    )
+    # forkserver, not fork: this process has threads (web server, queue) that must not be
+    # forked; the fork server starts once, with the media code already imported.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["app.media.batch"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=batch.init, initargs=initargs)
+
+
+CONTENT_COLUMNS = (
+    "size", "sha256", "mime", "media_kind", "ext", "width", "height", "orientation", "duration",
+    "camera_make", "camera_model", "meta", "phash", "dhash", "mean_color", "contrast", "thumb_key",
+)  # fmt: skip
 
 
 class _Recorder:
-    """Writes analysis results into File rows; the one writer of the import."""
+    """Writes analysis results into File rows: the one writer of the import. Works in bulk
+    (one SELECT and one executemany UPDATE per batch) so it stays a small share of a core."""
 
-    def __init__(self, ctx: jobs.JobContext, zone: ZoneInfo):
+    def __init__(self, ctx: jobs.JobContext, zone: ZoneInfo, sha_owner: dict[str, int]):
         self.ctx = ctx
         self.zone = zone
+        self.sha_owner = sha_owner  # sha256 -> the library's first file with those bytes
         self.tag_ids: dict[str, int] = {}
-        self.sha_owner: dict[str, int] = {}
-
-    def canonical(self, sha: str, file_id: int) -> int | None:
-        """The library's first file with these bytes, other than `file_id`."""
-        if sha in self.sha_owner and self.sha_owner[sha] != file_id:
-            return self.sha_owner[sha]
-        owner = db.session.execute(
-            select(File.id)
-            .where(
-                File.sha256 == sha, File.id != file_id, File.exact_of_id.is_(None), File.status != FileStatus.PENDING
-            )
-            .order_by(File.id)
-            .limit(1)
-        ).scalar()
-        if owner is not None:
-            self.sha_owner[sha] = owner
-        return owner
 
     def record(self, results: list[tuple[int, media.Analysis]]) -> None:
-        counts = {"done": 0, "errors": 0, "skipped": 0, "duplicates": 0}
-        for file_id, result in results:
-            row = db.session.get(File, file_id)
-            if row is None or row.status != FileStatus.PENDING:
+        ids = [file_id for file_id, _ in results]
+        pending = {
+            r.id: r
+            for r in db.session.execute(
+                select(File.id, File.original_name, File.relative_dir, File.mtime).where(
+                    File.id.in_(ids), File.status == FileStatus.PENDING
+                )
+            )
+        }
+        owners = {self.sha_owner[a.sha256] for _, a in results if a.sha256 in self.sha_owner}
+        # content facts of each first copy, by file id (those recorded in this batch join below)
+        originals = {
+            r.id: {c: getattr(r, c) for c in CONTENT_COLUMNS}
+            for r in db.session.execute(
+                select(File.id, *[getattr(File, c) for c in CONTENT_COLUMNS]).where(File.id.in_(owners))
+            )
+        }
+        updates, tags, counts = [], [], {"done": 0, "errors": 0, "skipped": 0, "duplicates": 0}
+        for file_id, a in results:
+            row = pending.get(file_id)
+            if row is None:
                 continue  # recorded by an earlier run: exactly once
-            status = result.status
-            original = self.canonical(result.sha256, file_id) if result.sha256 else None
-            if original is not None:
-                self._record_duplicate(row, result, db.session.get(File, original))
+            owner = self.sha_owner.get(a.sha256) if a.sha256 else None
+            if owner is not None and owner != file_id and owner in originals:
+                values = self._duplicate_values(row, a, owner, originals[owner])
+                tags.append((file_id, media.tags.tags_for(row.original_name, row.relative_dir)))
                 counts["duplicates"] += 1
-            elif status == "duplicate":
-                # known when the pool started, but its owner is gone since: analyze it next run
-                continue
+            elif a.status == "duplicate":
+                continue  # its first copy is not in the library any more: analyzed next run
             else:
-                self._record_analysis(row, result)
-                if result.sha256:
-                    self.sha_owner.setdefault(result.sha256, file_id)
-                if status == "error":
-                    counts["errors"] += 1
-                elif status == "skipped":
-                    counts["skipped"] += 1
+                values = self._analysis_values(row, a)
+                if a.sha256 and a.sha256 not in self.sha_owner:
+                    self.sha_owner[a.sha256] = file_id
+                    originals[file_id] = {c: values[c] for c in CONTENT_COLUMNS}
+                if a.mime:
+                    tags.append((file_id, a.tags))
+                counts["errors"] += a.status == "error"
+                counts["skipped"] += a.status == "skipped"
             counts["done"] += 1
+            updates.append({"id": file_id, **values, "processed_at": utcnow()})
+        for shape in _by_shape(updates):
+            db.session.execute(update(File), shape)
+        for file_id, found in tags:
+            self._add_tags(file_id, found)
         self.ctx.add(**counts)
         db.session.commit()
 
-    def _record_analysis(self, row: File, a: media.Analysis) -> None:
-        row.status = {"done": FileStatus.DONE, "error": FileStatus.ERROR, "skipped": FileStatus.SKIPPED}[a.status]
-        row.error = a.error or ("; ".join(a.warnings) if a.warnings else None)
-        row.size, row.sha256, row.mime, row.media_kind, row.ext = a.size, a.sha256, a.mime, a.kind, a.ext
-        row.width, row.height, row.orientation, row.duration = a.width, a.height, a.orientation, a.duration
-        row.camera_make, row.camera_model = a.meta.get("make"), a.meta.get("model")
-        row.meta = {**a.meta, **({"video": a.video} if a.video else {})} or None
-        row.phash, row.dhash, row.mean_color, row.contrast = a.phash, a.dhash, a.mean_color, a.contrast
-        row.thumb_key = a.thumb_key
-        if a.mtime and row.mtime is None:
-            row.mtime = a.mtime
+    def _analysis_values(self, row, a: media.Analysis) -> dict:
+        values = {
+            "status": {"done": FileStatus.DONE, "error": FileStatus.ERROR, "skipped": FileStatus.SKIPPED}[a.status],
+            "error": a.error or ("; ".join(a.warnings) if a.warnings else None),
+            "size": a.size, "sha256": a.sha256, "mime": a.mime, "media_kind": a.kind, "ext": a.ext,
+            "width": a.width, "height": a.height, "orientation": a.orientation, "duration": a.duration,
+            "camera_make": a.meta.get("make"), "camera_model": a.meta.get("model"),
+            "meta": {**a.meta, **({"video": a.video} if a.video else {})} or None,
+            "phash": a.phash, "dhash": a.dhash, "mean_color": a.mean_color, "contrast": a.contrast,
+            "thumb_key": a.thumb_key, "mtime": row.mtime or a.mtime,
+        }  # fmt: skip
         if a.mime:
-            apply_time(row, a.candidates, a.choice)
-            self._add_tags(row, a.tags)
-        row.processed_at = utcnow()
+            values.update(time_columns(a.candidates, a.choice))
+        return values
 
-    def _record_duplicate(self, row: File, a: media.Analysis, original: File) -> None:
-        """Same bytes as `original`: take its content facts, keep this copy's own name,
+    def _duplicate_values(self, row, a: media.Analysis, original_id: int, original: dict) -> dict:
+        """Same bytes as the first copy: take its content facts, keep this copy's own name,
         folder and file time (they are evidence too), and do not decode again."""
-        for column in (
-            "size",
-            "sha256",
-            "mime",
-            "media_kind",
-            "ext",
-            "width",
-            "height",
-            "orientation",
-            "duration",
-            "camera_make",
-            "camera_model",
-            "meta",
-            "phash",
-            "dhash",
-            "mean_color",
-            "contrast",
-            "thumb_key",
-        ):
-            setattr(row, column, getattr(original, column))
-        row.status = FileStatus.DUPLICATE
-        row.exact_of_id = original.id
-        row.error = None
-        mtime = row.mtime or a.mtime
-        # The content's metadata is the original's; a Takeout sidecar belongs to this copy.
-        meta = {k: v for k, v in (original.meta or {}).items() if k != "sidecar"}
-        sidecar = media.sidecars.read_for(Path(row.path), row.original_name) if row.source == "folder" else None
+        values = dict(original)
+        values.update(status=FileStatus.DUPLICATE, exact_of_id=original_id, error=None, mtime=row.mtime or a.mtime)
+        # The content's metadata is the first copy's; a Takeout sidecar belongs to this copy.
+        meta = {k: v for k, v in (original["meta"] or {}).items() if k != "sidecar"}
+        sidecar = media.sidecars.read_for(Path(a.path), row.original_name)
         if sidecar:
             meta["sidecar"] = sidecar
-        row.meta = meta or None
+        values["meta"] = meta or None
         candidates, choice = media.redetect_time(
-            meta, meta.get("video") or {}, row.original_name, row.relative_dir, mtime, self.zone
+            meta, meta.get("video") or {}, row.original_name, row.relative_dir, values["mtime"], self.zone
         )
-        apply_time(row, candidates, choice)
-        self._add_tags(row, media.tags.tags_for(row.original_name, row.relative_dir))
-        row.processed_at = utcnow()
+        values.update(time_columns(candidates, choice))
+        return values
 
-    def _add_tags(self, row: File, found: dict[str, str]) -> None:
+    def _add_tags(self, file_id: int, found: dict[str, str]) -> None:
         for name, source in found.items():
             tag_id = self.tag_ids.get(name)
             if tag_id is None:
                 db.session.execute(insert_ignore(Tag).values(name=name, created_at=utcnow()))
                 tag_id = db.session.execute(select(Tag.id).where(Tag.name == name)).scalar_one()
                 self.tag_ids[name] = tag_id
-            db.session.execute(insert_ignore(FileTag).values(file_id=row.id, tag_id=tag_id, source=source))
+            db.session.execute(insert_ignore(FileTag).values(file_id=file_id, tag_id=tag_id, source=source))
+
+
+def _by_shape(rows: list[dict]) -> list[list[dict]]:
+    """executemany needs rows with the same keys: group them (analyzed, duplicate, not media)."""
+    shapes: dict[frozenset, list[dict]] = {}
+    for row in rows:
+        shapes.setdefault(frozenset(row), []).append(row)
+    return list(shapes.values())
+
+
+def time_columns(candidates, choice) -> dict:
+    """The File columns that hold a detected capture time."""
+    return {
+        "time_candidates": [c.to_dict() for c in candidates],
+        "taken_at": choice.utc,
+        "taken_local": choice.local.isoformat() if choice.local else None,
+        "taken_offset": choice.offset,
+        "taken_precision": choice.precision,
+        "taken_source": choice.source,
+        "confidence": choice.confidence,
+        "time_notes": choice.notes,
+        "needs_review": choice.confidence in ("low", "none"),
+    }
 
 
 def apply_time(row: File, candidates, choice) -> None:
-    """Store the detected capture time on the row — unless a person already decided it."""
-    row.time_candidates = [c.to_dict() for c in candidates]
+    """Store a detected capture time on a row — unless a person already decided it."""
+    values = time_columns(candidates, choice)
     if row.time_decided:
-        return
-    row.taken_at = choice.utc
-    row.taken_local = choice.local.isoformat() if choice.local else None
-    row.taken_offset = choice.offset
-    row.taken_precision = choice.precision
-    row.taken_source = choice.source
-    row.confidence = choice.confidence
-    row.time_notes = choice.notes
-    row.needs_review = choice.confidence in ("low", "none")
+        values = {"time_candidates": values["time_candidates"]}
+    for column, value in values.items():
+        setattr(row, column, value)
 
 
-def _pending(job_id: int, after_id: int, limit: int) -> list[_Task]:
+def _pending(job_id: int, after_id: int, limit: int) -> list[batch.Task]:
     rows = db.session.execute(
         select(File.id, File.path, File.original_name, File.relative_dir, File.mtime)
         .where(File.job_id == job_id, File.status == FileStatus.PENDING, File.id > after_id)
         .order_by(File.id)
         .limit(limit)
     ).all()
-    return [_Task(r.id, r.path, r.original_name, r.relative_dir, r.mtime) for r in rows]
+    return [batch.Task(r.id, r.path, r.original_name, r.relative_dir, r.mtime) for r in rows]
 
 
 def process(ctx: jobs.JobContext) -> str:
     settings = ctx.settings
     job = ctx.job
-    known = frozenset(
-        db.session.execute(select(File.sha256).where(File.sha256.is_not(None), File.exact_of_id.is_(None))).scalars()
+    sha_owner = dict(
+        db.session.execute(
+            select(File.sha256, func.min(File.id))
+            .where(File.sha256.is_not(None), File.exact_of_id.is_(None), File.status != FileStatus.PENDING)
+            .group_by(File.sha256)
+        ).all()
     )
-    initargs = (known, settings.timezone, str(settings.thumbnails_dir), settings.max_image_pixels)
-    recorder = _Recorder(ctx, settings.zone)
+    initargs = (frozenset(sha_owner), settings.timezone, str(settings.thumbnails_dir), settings.max_image_pixels)
+    recorder = _Recorder(ctx, settings.zone, sha_owner)
     executor = _executor(settings.workers, initargs)
     in_flight: set[Future] = set()
-    window = max(2, settings.workers * 4)
+    window = max(2, settings.workers * 4)  # enough queued work to keep every core busy
+    queue: deque[batch.Task] = deque()
     last_id, exhausted, control = 0, False, "run"
     finished: list[tuple[int, media.Analysis]] = []
     last_flush = time.monotonic()
     try:
         while True:
-            while control == "run" and not exhausted and len(in_flight) < window:
-                tasks = _pending(job.id, last_id, window - len(in_flight))
-                if not tasks:
-                    exhausted = True
+            while control == "run" and len(in_flight) < window:
+                if not queue and not exhausted:
+                    queue.extend(_pending(job.id, last_id, PREFETCH))
+                    exhausted = not queue
+                    last_id = queue[-1].file_id if queue else last_id
+                if not queue:
                     break
-                last_id = tasks[-1].file_id
-                in_flight |= {executor.submit(_analyze_task, t) for t in tasks}
+                in_flight.add(executor.submit(batch.run, queue.popleft()))
             if not in_flight:
                 break
             done, in_flight = wait(in_flight, timeout=BATCH_SECONDS, return_when=FIRST_COMPLETED)
@@ -439,6 +432,3 @@ def summary(job: Job) -> dict:
     )
     return {str(k): v for k, v in counts.items()}
 
-
-def status_is_final(job: Job) -> bool:
-    return job.status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)

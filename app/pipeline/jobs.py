@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
@@ -147,6 +147,8 @@ class JobContext:
         Renews the lease; reads the status people may have changed."""
         if SHUTDOWN.is_set():
             return "interrupt"
+        if self._on_progress:
+            self._on_progress(self.job)
         status = db.session.execute(select(Job.status).where(Job.id == self.job.id)).scalar_one()
         if time.monotonic() - self._renewed > RENEW_EVERY:
             db.session.execute(
@@ -156,8 +158,6 @@ class JobContext:
             )
             db.session.commit()
             self._renewed = time.monotonic()
-        if self._on_progress:
-            self._on_progress(self.job)
         return {JobStatus.PAUSED: "pause", JobStatus.CANCELLED: "cancel"}.get(status, "run")
 
     def add(self, done: int = 0, errors: int = 0, skipped: int = 0, duplicates: int = 0) -> None:
@@ -299,6 +299,3 @@ def progress(job: Job) -> dict:
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
     }
 
-
-def aware(dt: datetime | None) -> datetime | None:
-    return dt if dt is None or dt.tzinfo else dt.replace(tzinfo=UTC)

@@ -1,0 +1,256 @@
+"""Import benchmark: the real pipeline on realistic 12-megapixel camera JPEGs.
+
+    python bench/import_bench.py                 # N=300
+    python bench/import_bench.py --n 300 --n 1000
+
+For each N (each in a fresh process, so peak memory is its own) it generates N JPEGs
+deterministically (4032x3024, camera EXIF, a few phone-style names and exact duplicates;
+cached under the system temp folder), imports them with the real pipeline (process pool,
+batched writer, SQLite in WAL mode), and prints files per second and peak memory. In the
+same run it times a plain single-process reference loop doing the essential per-file work
+(sha256 + EXIF + reduced decode + perceptual hash + thumbnail) and prints the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+W, H = 4032, 3024
+SEED = 20261125
+
+
+def _texture():
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(SEED)
+    # Photo-like: smooth large structures plus fine grain (a 12 MP JPEG of ~3-5 MB)
+    coarse = rng.integers(0, 255, (H // 24 + 40, W // 24 + 40, 3), dtype=np.uint8)
+    smooth = np.asarray(Image.fromarray(coarse).resize((W + 960, H + 960), Image.BICUBIC), dtype=np.int16)
+    grain = rng.normal(0, 9, (H + 960, W + 960, 3)).astype(np.int16)
+    return smooth, grain
+
+
+def generate(folder: Path, n: int) -> list[Path]:
+    """N camera JPEGs (+ a few exact copies under phone-style names), made once and cached."""
+    import numpy as np
+    from PIL import Image
+
+    marker = folder / f".complete-{n}"
+    if marker.exists():
+        return sorted(p for p in folder.rglob("*.jpg"))
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    smooth, grain = _texture()
+    rng = np.random.default_rng(SEED + 1)
+    start = datetime(2019, 6, 15, 9, 0, 0)
+    paths = []
+    for i in range(n):
+        dx, dy = rng.integers(0, 960, 2)
+        tint = rng.integers(-40, 40, 3)
+        pixels = smooth[dy : dy + H, dx : dx + W] + grain[dx % 480 : dx % 480 + H, dy % 480 : dy % 480 + W] + tint
+        image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+        taken = start + timedelta(minutes=7 * i, seconds=int(rng.integers(0, 60)))
+        exif = Image.Exif()
+        exif[0x010F], exif[0x0110] = "Canon", "Canon EOS 80D"
+        exif[0x0112] = 6 if i % 10 == 0 else 1
+        ifd = exif.get_ifd(0x8769)
+        ifd[0x9003] = ifd[0x9004] = taken.strftime("%Y:%m:%d %H:%M:%S")
+        ifd[0x9011] = "+02:00"
+        if i % 25 == 3:
+            name = f"Camera/IMG_{taken:%Y%m%d_%H%M%S}.jpg"  # phone-style name
+        elif i % 25 == 7:
+            name = f"Camera/PXL_{taken - timedelta(hours=2):%Y%m%d_%H%M%S}123.jpg"
+        else:
+            name = f"DCIM/{100 + i // 200}CANON/IMG_{i:04d}.jpg"
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image.save(path, "JPEG", quality=92, exif=exif)
+        paths.append(path)
+    for i in range(0, n, 50):  # exact duplicates, as from a second phone backup
+        copy = folder / "Backup" / f"copy_{i:04d}.jpg"
+        copy.parent.mkdir(exist_ok=True)
+        shutil.copy2(paths[i], copy)
+        paths.append(copy)
+    marker.touch()
+    return sorted(paths)
+
+
+def reference_loop(paths: list[Path], out: Path) -> float:
+    """The essential per-file work, written plainly, in one process."""
+    import exifread
+    import imagehash
+    from PIL import Image, ImageOps
+
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    for i, path in enumerate(paths):
+        data = path.read_bytes()
+        hashlib.sha256(data).hexdigest()
+        exifread.process_file(io.BytesIO(data), details=False, extract_thumbnail=False)
+        with Image.open(io.BytesIO(data)) as image:
+            image.draft("RGB", (400, 400))
+            upright = ImageOps.exif_transpose(image)
+            upright.thumbnail((400, 400))
+        imagehash.phash(upright)
+        upright.save(out / f"{i}.jpg", "JPEG", quality=82)
+    return time.perf_counter() - started
+
+
+class MemorySampler(threading.Thread):
+    """Samples the resident memory of this process and all its descendants (the fork
+    server's workers are not our direct children, so getrusage cannot see them)."""
+
+    def __init__(self, every: float = 0.25):
+        super().__init__(daemon=True)
+        self.every, self.stop_flag = every, threading.Event()
+        self.peak_total = self.peak_worker = 0.0
+
+    @staticmethod
+    def _tree() -> dict[int, float]:
+        parents, rss = {}, {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+                parents[int(entry)] = int(fields[1])
+                rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+            except (OSError, IndexError, ValueError):
+                continue
+        mine, frontier = {os.getpid()}, [os.getpid()]
+        while frontier:
+            pid = frontier.pop()
+            kids = [p for p, parent in parents.items() if parent == pid and p not in mine]
+            mine.update(kids)
+            frontier += kids
+        return {pid: rss.get(pid, 0.0) for pid in mine}
+
+    def run(self) -> None:
+        while not self.stop_flag.wait(self.every):
+            tree = self._tree()
+            self.peak_total = max(self.peak_total, sum(tree.values()))
+            workers = [v for pid, v in tree.items() if pid != os.getpid()]
+            self.peak_worker = max([self.peak_worker, *workers])
+
+    def stop(self) -> None:
+        self.stop_flag.set()
+        self.join()
+
+
+def run_one(n: int, reference: bool) -> dict:
+    from app import create_app, database
+    from app.config import Settings
+    from app.models import db
+    from app.pipeline import importer, jobs
+
+    cache = Path(tempfile.gettempdir()) / "mediaparser-bench" / f"import-{n}"
+    t0 = time.perf_counter()
+    paths = generate(cache, n)
+    gen_seconds = time.perf_counter() - t0
+    size_mb = sum(p.stat().st_size for p in paths) / 1e6
+
+    work = Path(tempfile.mkdtemp(prefix="mediaparser-bench-"))
+    try:
+        settings = Settings.from_env(
+            env={
+                "MEDIAPARSER_DATA_DIR": str(work / "data"),
+                "MEDIAPARSER_QUEUE": "memory",
+                "MEDIAPARSER_TIMEZONE": "Europe/Berlin",
+                "SECRET_KEY": "bench",
+                **(
+                    {"MEDIAPARSER_WORKERS": os.environ["MEDIAPARSER_WORKERS"]}
+                    if "MEDIAPARSER_WORKERS" in os.environ
+                    else {}
+                ),
+            }
+        )
+        app = create_app(settings)
+        database.upgrade(app)
+        with app.app_context():
+            job = importer.start_folder_import(cache, roots=None)
+            for p in paths:  # warm the page cache for both runs alike
+                p.read_bytes()
+            sampler = MemorySampler()
+            sampler.start()
+            started = time.perf_counter()
+            outcome = jobs.run(job.id)
+            import_seconds = time.perf_counter() - started
+            sampler.stop()
+            db.session.refresh(job)
+            summary = importer.summary(job)
+        own_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        result = {
+            "n_files": len(paths),
+            "dataset_mb": round(size_mb),
+            "generated_in_s": round(gen_seconds, 1),
+            "outcome": outcome,
+            "statuses": summary,
+            "workers": settings.workers,
+            "import_s": round(import_seconds, 2),
+            "import_files_per_s": round(len(paths) / import_seconds, 1),
+            "peak_rss_main_mb": round(own_mb),
+            "peak_rss_worker_mb": round(sampler.peak_worker),
+            "peak_rss_all_mb": round(sampler.peak_total),
+        }
+        if reference:
+            ref_seconds = reference_loop(paths, work / "ref")
+            result["reference_s"] = round(ref_seconds, 2)
+            result["reference_files_per_s"] = round(len(paths) / ref_seconds, 1)
+            result["ratio"] = round(ref_seconds / import_seconds, 2)
+        return result
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, action="append", help="number of camera JPEGs (repeatable)")
+    parser.add_argument("--no-reference", action="store_true")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sizes = args.n or [300]
+    if args.child:
+        print(json.dumps(run_one(sizes[0], not args.no_reference)))
+        return 0
+    print(f"MediaParser import benchmark ({os.cpu_count()} cores)")
+    for n in sizes:
+        cmd = [sys.executable, __file__, "--child", "--n", str(n)] + (["--no-reference"] if args.no_reference else [])
+        out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            print(out.stderr)
+            return 1
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(
+            f"\nN={n}: {r['n_files']} files ({r['dataset_mb']} MB of 12 MP JPEGs), statuses {r['statuses']}\n"
+            f"  import (real pipeline, {r['workers']} workers): {r['import_s']} s = {r['import_files_per_s']} files/s\n"
+            f"  peak memory: main process {r['peak_rss_main_mb']} MB, largest worker {r['peak_rss_worker_mb']} MB,"
+            f" all processes together {r['peak_rss_all_mb']} MB"
+        )
+        if "ratio" in r:
+            print(
+                f"  reference loop (1 process):   {r['reference_s']} s = {r['reference_files_per_s']} files/s\n"
+                f"  ratio import / reference: {r['ratio']}x"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
