@@ -431,4 +431,3 @@ def summary(job: Job) -> dict:
         db.session.execute(select(File.status, func.count()).where(File.job_id == job.id).group_by(File.status)).all()
     )
     return {str(k): v for k, v in counts.items()}
-
