@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import library
+    from . import library, time
 
-    for command in library.COMMANDS:
+    for command in [*library.COMMANDS, *time.COMMANDS]:
         app.cli.add_command(command)
