@@ -311,3 +311,23 @@ def test_duplicates_page_says_so_when_the_feature_is_missing(client, monkeypatch
     monkeypatch.delattr(dups_module, "keep", raising=False)
     response = client.get("/duplicates")
     assert response.status_code == 501 and "not available" in response.get_data(as_text=True)
+
+
+def test_real_time_actions_change_the_file_and_undo_restores_it(client, files):
+    """The same routes with the real app/pipeline/timefix.py behind them."""
+    f = files[0]
+    before = (f.taken_local, f.time_decided)
+    r = post(client, "/api/time/set", {"selection": {"ids": [f.id]}, "text": "15 June 2019 14:30"})
+    assert r.status_code == 200, r.get_json()
+    db.session.expire_all()
+    assert f.taken_local.startswith("2019-06-15T14:30") and f.time_decided
+    assert "15 June 2019, 14:30" in client.get(f"/files/{f.id}").get_data(as_text=True)
+    shifted = post(client, "/api/time/shift", {"selection": {"ids": [f.id]}, "minutes": 90})
+    db.session.expire_all()
+    assert f.taken_local.startswith("2019-06-15T16:00")
+    post(client, "/api/time/undo", {"batch": shifted.get_json()["batch"]})
+    post(client, "/api/time/undo", {"batch": r.get_json()["batch"]})
+    db.session.expire_all()
+    assert (f.taken_local, f.time_decided) == before
+    bad = post(client, "/api/time/set", {"selection": {"ids": [f.id]}, "text": "the day after tomorrow-ish"})
+    assert bad.status_code == 400 and bad.get_json()["error"]

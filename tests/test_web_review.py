@@ -273,6 +273,9 @@ def test_jobs_see_the_settings_page_time_zone(app):
     job = jobs.create("thumbnails", {"file_ids": []})
     ctx = jobs.JobContext(job, "test")
     assert ctx.settings.timezone == "Asia/Tokyo"
+    from app.pipeline import timefix
+
+    assert str(timefix._zone()) == "Asia/Tokyo"  # typed times are read in the page's zone too
 
 
 def test_admin_jobs_on_everything_and_on_a_selection(client):

@@ -52,7 +52,10 @@ class TimeFixError(ValueError):
 
 
 def _zone() -> ZoneInfo:
-    return current_app.config["MEDIAPARSER"].zone
+    from .settings_store import effective
+
+    # the household zone people chose on the settings page, else the environment's
+    return effective(current_app.config["MEDIAPARSER"]).zone
 
 
 def _new_batch() -> str:
