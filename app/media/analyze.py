@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -91,17 +92,25 @@ class Analysis:
 
 
 def _friendly_decode_error(exc: BaseException, mime: str | None) -> str:
+    """A sentence a person can act on; the library's own words only as a detail at the end."""
     kind = (mime or "image").split("/")[-1].upper()
-    if isinstance(exc, Image.DecompressionBombError):
-        return f"Image is too large to open safely ({exc})"
     text = str(exc)
-    if "truncated" in text.lower():
-        return f"The {kind} file is incomplete (it was cut off, perhaps during a copy)"
+    if isinstance(exc, Image.DecompressionBombError):
+        sizes = [int(n) for n in re.findall(r"\d+", text)]
+        if len(sizes) >= 2:
+            return (
+                f"This picture says it is {sizes[0] / 1e6:,.0f} megapixels, far more than can be opened "
+                f"safely ({sizes[1] / 1e6:,.0f} at most); the file is probably damaged or malicious"
+            )
+        return "This picture is too large to open safely; the file is probably damaged or malicious"
+    if "truncated" in text.lower() or isinstance(exc, EOFError) or "end of file" in text.lower():
+        return f"The {kind} file is incomplete: it was cut off, perhaps during a copy or download"
     if isinstance(exc, UnidentifiedImageError):
-        return f"The file says it is {kind} but its contents cannot be read; it is probably damaged"
+        return f"The file starts like a {kind} but its contents cannot be read: it is probably damaged"
     if isinstance(exc, MemoryError):
-        return "Not enough memory to open this image"
-    return f"The {kind} image is damaged and cannot be shown ({type(exc).__name__}: {text[:120]})"
+        return "Not enough memory to open this picture"
+    detail = text.splitlines()[0][:100] if text else type(exc).__name__
+    return f"The {kind} picture data is damaged and cannot be shown (detail: {detail})"
 
 
 def _image_stats(small: Image.Image) -> tuple[int, float]:
