@@ -25,7 +25,16 @@ def main() -> int:
 
         consumer = start_consumer(app)
 
-    server = create_server(app, host=settings.host, port=settings.port, threads=8, channel_timeout=300)
+    # Uploads are buffered to a temp file by waitress, then streamed to storage: allow large
+    # videos (waitress refuses bodies over 1 GB by default).
+    server = create_server(
+        app,
+        host=settings.host,
+        port=settings.port,
+        threads=8,
+        channel_timeout=300,
+        max_request_body_size=64 * 1024**3,
+    )
 
     def stop(signum, _frame):
         raise KeyboardInterrupt

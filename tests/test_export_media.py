@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app.media import archive_copy, exif_edit, iptc, jpeg, metadata_writer, naming, xmp
+from app.media import archive_copy, exif_edit, iptc, jpeg, metadata_writer, naming, xmp_writer
 from app.media.metadata_writer import Stamp
 
 needs_exiftool = pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool is not installed")
@@ -164,7 +164,7 @@ def test_exif_edit_without_exif_ifd_and_without_exif():
 
 def test_replace_metadata_keeps_image_data_and_segment_order():
     data = make_jpeg()
-    rewritten = jpeg.replace_metadata(data, xmp=jpeg.XMP_HEADER + xmp.sidecar("2019-06-15", ["a"]))
+    rewritten = jpeg.replace_metadata(data, xmp=jpeg.XMP_HEADER + xmp_writer.sidecar("2019-06-15", ["a"]))
     assert jpeg.image_data(rewritten) == jpeg.image_data(data)
     kinds = [s.kind for s in jpeg.parse(rewritten)[0] if s.kind]
     assert kinds == ["exif", "xmp"]
@@ -176,8 +176,8 @@ def test_replace_metadata_keeps_image_data_and_segment_order():
 
 
 def test_xmp_sidecar_and_merge_round_trip():
-    side = xmp.sidecar("2019-06-15T14:30:05+02:00", ["holiday", "grandma & me <3"])
-    assert xmp.read(side) == {
+    side = xmp_writer.sidecar("2019-06-15T14:30:05+02:00", ["holiday", "grandma & me <3"])
+    assert xmp_writer.read(side) == {
         "dates": {
             k: "2019-06-15T14:30:05+02:00" for k in ("exif:DateTimeOriginal", "xmp:CreateDate", "photoshop:DateCreated")
         },
@@ -191,13 +191,13 @@ def test_xmp_sidecar_and_merge_round_trip():
         b"<dc:subject><rdf:Bag><rdf:li>old</rdf:li><rdf:li>holiday</rdf:li></rdf:Bag></dc:subject>"
         b"</rdf:Description></rdf:RDF></x:xmpmeta>"
     )
-    merged = xmp.merge(existing, "2019-06-15", ["holiday", "new"], remove_dates=True)
-    found = xmp.read(merged)
+    merged = xmp_writer.merge(existing, "2019-06-15", ["holiday", "new"], remove_dates=True)
+    found = xmp_writer.read(merged)
     assert found["subjects"] == ["old", "holiday", "new"]
     assert set(found["dates"].values()) == {"2019-06-15"}
     assert b"tiff:Make" in merged  # other properties and their prefixes are kept
-    with pytest.raises(xmp.XmpError):
-        xmp.read(b"<x:xmpmeta><unclosed>")
+    with pytest.raises(xmp_writer.XmpError):
+        xmp_writer.read(b"<x:xmpmeta><unclosed>")
 
 
 def test_iptc_keywords_added_once_and_within_limits():
@@ -261,7 +261,7 @@ def test_writer_day_precision_goes_to_xmp_and_removes_the_wrong_exif_date(writer
 @needs_exiftool
 def test_exiftool_reads_the_sidecar(tmp_path):
     path = tmp_path / "x.heic.xmp"
-    path.write_bytes(xmp.sidecar(Stamp(datetime(2019, 6, 15, 14, 30, 5), -300, "second").xmp_date(), ["a b"]))
+    path.write_bytes(xmp_writer.sidecar(Stamp(datetime(2019, 6, 15, 14, 30, 5), -300, "second").xmp_date(), ["a b"]))
     [info] = exiftool_json(path)
     assert info["XMP-exif:DateTimeOriginal"] == "2019:06:15 14:30:05-05:00"
     assert info["XMP-dc:Subject"] == "a b"
@@ -286,7 +286,7 @@ def test_copy_is_verified_and_timed(tmp_path):
     archive_copy.commit(prepared)
     assert target.read_bytes() == src.read_bytes()
     assert target.stat().st_mtime == 1_560_601_805.0
-    assert xmp.read(archive_copy.sidecar_path(target).read_bytes())["subjects"] == ["x"]
+    assert xmp_writer.read(archive_copy.sidecar_path(target).read_bytes())["subjects"] == ["x"]
     assert sorted(p.name for p in target.parent.iterdir()) == [target.name, target.name + ".xmp"]
     assert (src.stat().st_mtime_ns, src.stat().st_size) == (before.st_mtime_ns, before.st_size)
 
@@ -349,6 +349,6 @@ def test_broken_jpeg_falls_back_to_copy_and_sidecar(tmp_path):
     archive_copy.commit(prepared)
     assert prepared.method == "sidecar" and "metadata not written into the JPEG" in prepared.notes[0]
     assert target.read_bytes() == src.read_bytes()
-    assert xmp.read(archive_copy.sidecar_path(target).read_bytes())["dates"]["exif:DateTimeOriginal"] == (
+    assert xmp_writer.read(archive_copy.sidecar_path(target).read_bytes())["dates"]["exif:DateTimeOriginal"] == (
         "2019-06-15T14:30:05"
     )

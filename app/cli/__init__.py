@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import export, library
+    from . import export, library, time
 
-    for command in library.COMMANDS + export.COMMANDS:
+    for command in [*library.COMMANDS, *time.COMMANDS, *export.COMMANDS]:
         app.cli.add_command(command)

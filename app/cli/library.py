@@ -82,12 +82,20 @@ def import_command(path: Path, wait: bool) -> None:
 def inspect_command(paths: tuple[Path, ...]) -> None:
     """Print what MediaParser reads from each media file, one JSON object per line.
 
-    Nothing is written: no database, no thumbnails."""
+    Nothing is written: no database, no thumbnails. Folder names on the file's whole path
+    count as date evidence (a file in .../2019-06 Holiday/ is from June 2019), and a Google
+    Takeout sidecar beside the file is read."""
     settings = current_app.config["MEDIAPARSER"]
     for given in paths:
         files = media.iter_media_paths(given) if given.is_dir() else [given]
         for path in files:
-            result = media.analyze(path.resolve(), zone=settings.zone, max_image_pixels=settings.max_image_pixels)
+            path = path.absolute()
+            result = media.analyze(
+                path,
+                zone=settings.zone,
+                relative_dir=path.parent.as_posix(),
+                max_image_pixels=settings.max_image_pixels,
+            )
             if result.status == "skipped" and result.mime is None and given.is_dir():
                 continue  # not a media file: nothing to say
             click.echo(json.dumps(result.inspect_record(), ensure_ascii=False))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image, UnidentifiedImageError
 
-from . import confidence, exif, hashing, probe, tags, thumbnails, timestamps, video
+from . import confidence, exif, hashing, probe, sidecars, tags, thumbnails, timestamps, video
 
 try:  # HEIC/HEIF support; AVIF is built into Pillow >= 11.2
     import pillow_heif
@@ -63,7 +64,9 @@ class Analysis:
     tags: dict[str, str] = field(default_factory=dict)
 
     def inspect_record(self) -> dict[str, Any]:
-        """The stable JSON shape `flask inspect` prints (other tools read it)."""
+        """The stable JSON shape `flask inspect` prints (other tools read it): exactly these
+        keys. Candidates show their own value (instants in UTC, with +00:00); a rejected one
+        keeps its value when it could be read, and says why in "rejected"."""
         return {
             "path": self.path,
             "mime": self.mime,
@@ -78,7 +81,7 @@ class Analysis:
             "candidates": [
                 {
                     "source": c.source,
-                    "timestamp": c.value.isoformat() if not c.rejected else None,
+                    "timestamp": c.value.replace(microsecond=0).isoformat() if c.value is not None else None,
                     "precision": c.precision,
                     **({"rejected": c.rejected} if c.rejected else {}),
                 }
@@ -89,17 +92,25 @@ class Analysis:
 
 
 def _friendly_decode_error(exc: BaseException, mime: str | None) -> str:
+    """A sentence a person can act on; the library's own words only as a detail at the end."""
     kind = (mime or "image").split("/")[-1].upper()
-    if isinstance(exc, Image.DecompressionBombError):
-        return f"Image is too large to open safely ({exc})"
     text = str(exc)
-    if "truncated" in text.lower():
-        return f"The {kind} file is incomplete (it was cut off, perhaps during a copy)"
+    if isinstance(exc, Image.DecompressionBombError):
+        sizes = [int(n) for n in re.findall(r"\d+", text)]
+        if len(sizes) >= 2:
+            return (
+                f"This picture says it is {sizes[0] / 1e6:,.0f} megapixels, far more than can be opened "
+                f"safely ({sizes[1] / 1e6:,.0f} at most); the file is probably damaged or malicious"
+            )
+        return "This picture is too large to open safely; the file is probably damaged or malicious"
+    if "truncated" in text.lower() or isinstance(exc, EOFError) or "end of file" in text.lower():
+        return f"The {kind} file is incomplete: it was cut off, perhaps during a copy or download"
     if isinstance(exc, UnidentifiedImageError):
-        return f"The file says it is {kind} but its contents cannot be read; it is probably damaged"
+        return f"The file starts like a {kind} but its contents cannot be read: it is probably damaged"
     if isinstance(exc, MemoryError):
-        return "Not enough memory to open this image"
-    return f"The {kind} image is damaged and cannot be shown ({type(exc).__name__}: {text[:120]})"
+        return "Not enough memory to open this picture"
+    detail = text.splitlines()[0][:100] if text else type(exc).__name__
+    return f"The {kind} picture data is damaged and cannot be shown (detail: {detail})"
 
 
 def _image_stats(small: Image.Image) -> tuple[int, float]:
@@ -154,7 +165,7 @@ def _analyze_image(result: Analysis, data: bytes | None, path: Path, thumb_root:
 
 def _analyze_video(result: Analysis, path: Path, thumb_root: Path | None) -> None:
     try:
-        result.video = video.probe_video(path)
+        result.video = video.probe_video(path, result.mime)
     except Exception as exc:  # noqa: BLE001 - stub and damaged containers
         result.warnings.append(f"Video details could not be read: {exc}")
         return
@@ -242,11 +253,20 @@ def _run(result, path, zone, mtime, thumb_root, known_sha256, now) -> None:
     else:
         _analyze_video(result, path, thumb_root)
 
-    result.candidates = timestamps.collect(
-        meta=result.meta, video=result.video, name=result.name, relative_dir=result.relative_dir, mtime=result.mtime
+    sidecar = _sidecar(path, result.name)
+    if sidecar:
+        result.meta["sidecar"] = sidecar
+    result.candidates, result.choice = redetect_time(
+        result.meta, result.video, result.name, result.relative_dir, result.mtime, zone, now
     )
-    result.choice = confidence.choose(result.candidates, zone, now)
     result.tags = tags.tags_for(result.name, result.relative_dir)
+
+
+def _sidecar(path: Path, name: str) -> dict[str, Any] | None:
+    try:
+        return sidecars.read_for(path, name)
+    except OSError:
+        return None
 
 
 def redetect_time(
@@ -257,11 +277,57 @@ def redetect_time(
     mtime: datetime | None,
     zone: ZoneInfo,
     now: datetime | None = None,
+    sidecar: dict[str, Any] | None = None,
 ) -> tuple[list[timestamps.Candidate], confidence.Choice]:
     """Capture-time detection from stored facts alone (no decode): for re-runs and for
-    exact duplicates, whose bytes are known but whose name and folder differ."""
-    candidates = timestamps.collect(meta=meta, video=video_info, name=name, relative_dir=relative_dir, mtime=mtime)
+    exact duplicates, whose bytes are known but whose name and folder differ.
+    `sidecar` defaults to the Takeout facts stored in meta["sidecar"]."""
+    meta = meta or {}
+    candidates = timestamps.collect(
+        meta=meta,
+        video=video_info,
+        name=name,
+        relative_dir=relative_dir,
+        mtime=mtime,
+        sidecar=sidecar if sidecar is not None else meta.get("sidecar"),
+        now=now,
+    )
     return candidates, confidence.choose(candidates, zone, now)
+
+
+def read_time_facts(path: str | Path, mime: str | None, name: str | None = None) -> dict[str, Any]:
+    """Re-read only what capture-time detection needs from a file (no decode, no hashes):
+    the metadata dict (with "video" and "sidecar" parts as File.meta stores them).
+    Raises OSError when the file cannot be read."""
+    path = Path(path)
+    meta: dict[str, Any] = {}
+    if mime and mime.startswith("video/"):
+        try:
+            info = video.probe_video(path, mime)
+        except ValueError:
+            info = {}
+        meta = {k: info[k] for k in ("make", "model") if info.get(k)}
+        if info:
+            meta["video"] = info
+    elif mime:
+        size = path.stat().st_size
+        data = path.read_bytes() if size <= IN_MEMORY_LIMIT else b""
+        image = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                image = Image.open(io.BytesIO(data) if data else path)
+            except Exception:  # noqa: BLE001 - a damaged file still has its raw EXIF
+                image = None
+            try:
+                meta, _ = exif.read_exif(data, mime, image)
+            finally:
+                if image is not None:
+                    image.close()
+    sidecar = _sidecar(path, name or path.name)
+    if sidecar:
+        meta["sidecar"] = sidecar
+    return meta
 
 
 def iter_media_paths(root: Path):

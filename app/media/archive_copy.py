@@ -24,7 +24,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import jpeg, xmp
+from . import jpeg, xmp_writer
 from .metadata_writer import Stamp, WriteError, check, read_back
 
 CHUNK = 1 << 20
@@ -280,7 +280,7 @@ def prepare(request: Request, writer) -> Prepared:
         sidecar_tmp = None
         if method == "sidecar":
             sidecar_tmp = tmp_path(sidecar_path(request.target))
-            content = xmp.sidecar(request.stamp.xmp_date(), request.stamp.tags)
+            content = xmp_writer.sidecar(request.stamp.xmp_date(), request.stamp.tags)
             _write_bytes(sidecar_tmp, content)
             _finish_tmp(sidecar_tmp, request.file_time, st)
             if sidecar_tmp.read_bytes() != content:

@@ -1,8 +1,11 @@
-"""EXIF metadata as one normalized, JSON-ready dict.
+"""Embedded metadata as one normalized, JSON-ready dict (EXIF, plus the dates in XMP,
+IPTC and PNG chunks).
 
-exifread reads JPEG, TIFF and PNG headers without decoding anything. It returns nothing for
-WebP and crashes on many HEIC files (see STACK-NOTES), so for those — and whenever it fails —
-Pillow's `getexif()` is used instead. Both paths produce the same keys:
+EXIF: exifread reads JPEG, TIFF and PNG headers without decoding anything. It returns
+nothing for WebP and crashes on many HEIC files (see STACK-NOTES), so for those — and
+whenever it fails — Pillow's `getexif()` is used instead (HEIC/AVIF/WebP/JPEG/PNG). When a
+file is too damaged for Pillow to open, an EXIF block is still looked for in the raw bytes
+(`Exif\0\0` + a TIFF header) and read with Pillow's EXIF parser. All paths produce:
 
     make, model, software, lens, orientation,
     datetime_original, subsec_original, offset_original,
@@ -10,18 +13,28 @@ Pillow's `getexif()` is used instead. Both paths produce the same keys:
     datetime, subsec, offset,            (IFD0 DateTime = ModifyDate)
     gps_date, gps_time, gps_lat, gps_lon, gps_alt
 
-Date values stay the raw EXIF strings ("2019:06:15 14:30:00"); timestamps.py interprets them.
+Other dates (see xmp.py): xmp_datetime_original, xmp_datetime_digitized, xmp_create_date,
+xmp_modify_date, photoshop_date_created, xmp_gps_datetime; IPTC iptc_date_created,
+iptc_time_created, iptc_digital_date, iptc_digital_time; PNG png_time (tIME, UTC),
+png_creation_time ("Creation Time" text), png_date_create (ImageMagick "date:create").
+
+Date values stay raw strings ("2019:06:15 14:30:00"); timestamps.py interprets them.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import re
+import struct
+import zlib
 from fractions import Fraction
 from typing import Any
 
 import exifread
-from PIL import Image
+from PIL import Image, IptcImagePlugin
+
+from . import xmp
 
 logging.getLogger("exifread").setLevel(logging.ERROR)
 
@@ -129,7 +142,15 @@ def from_exifread(data: bytes) -> dict[str, Any]:
 
 def from_pillow(image: Image.Image) -> dict[str, Any]:
     """Normalized metadata from an open Pillow image (works for HEIC, WebP, AVIF too)."""
-    exif = image.getexif()
+    meta = from_exif_object(image.getexif())
+    # pillow-heif applies the HEIF rotation itself and resets Orientation to 1; the value
+    # the camera wrote is kept in info for display only (never rotate by it again).
+    if meta and image.info.get("original_orientation") is not None:
+        meta["stored_orientation"] = image.info["original_orientation"]
+    return meta
+
+
+def from_exif_object(exif: Image.Exif) -> dict[str, Any]:
     if not exif:
         return {}
     meta: dict[str, Any] = {}
@@ -157,21 +178,111 @@ def from_pillow(image: Image.Image) -> dict[str, Any]:
             meta["gps_lon"] = _degrees(gps[4], gps.get(3))
     if not isinstance(meta.get("orientation"), int):
         meta.pop("orientation", None)
-    # pillow-heif applies the HEIF rotation itself and resets Orientation to 1; the value
-    # the camera wrote is kept in info for display only (never rotate by it again).
-    if "original_orientation" in image.info:
-        meta["stored_orientation"] = image.info["original_orientation"]
     return _finish(meta)
 
 
-def read_exif(data: bytes, mime: str, image: Image.Image | None = None) -> tuple[dict[str, Any], str | None]:
-    """(metadata, warning). exifread first where it works, Pillow where it does not.
+_EMBEDDED_EXIF = re.compile(rb"Exif\x00\x00(?=II\*\x00|MM\x00\*)")
 
-    Never raises: a malformed EXIF block is a warning on an otherwise fine photo.
-    """
+
+def from_embedded_exif(data: bytes) -> dict[str, Any]:
+    """An EXIF block found in the raw bytes (HEIC/AVIF items, damaged files): `Exif\\0\\0`
+    followed by a TIFF header is a 10-byte signature that does not occur by chance."""
+    m = _EMBEDDED_EXIF.search(data)
+    if not m:
+        return {}
+    exif = Image.Exif()
+    try:
+        exif.load(data[m.end() :])
+    except Exception:  # noqa: BLE001 - a damaged block gives nothing, not an error
+        return {}
+    return from_exif_object(exif)
+
+
+def iptc_dates(image: Image.Image) -> dict[str, str]:
+    """IPTC DateCreated/TimeCreated and DigitalCreationDate/Time (JPEG and TIFF)."""
+    try:
+        info = IptcImagePlugin.getiptcinfo(image) or {}
+    except Exception:  # noqa: BLE001 - malformed Photoshop/IPTC blocks are common
+        return {}
+    found = {}
+    for key, name in (
+        ((2, 55), "iptc_date_created"),
+        ((2, 60), "iptc_time_created"),
+        ((2, 62), "iptc_digital_date"),
+        ((2, 63), "iptc_digital_time"),
+    ):
+        value = info.get(key)
+        if isinstance(value, list):
+            value = value[0] if value else None
+        text = _clean_text(value)
+        if text:
+            found[name] = text
+    return found
+
+
+_PNG_TEXT_KEYS = {"creation time": "png_creation_time", "date:create": "png_date_create"}
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_dates(data: bytes) -> tuple[dict[str, str], list[bytes]]:
+    """PNG tIME (last modification, UTC), the 'Creation Time' and ImageMagick 'date:create'
+    text chunks, and XMP packets (iTXt, possibly compressed). Walks the chunk headers only."""
+    found: dict[str, str] = {}
+    packets: list[bytes] = []
+    if not data.startswith(_PNG_SIGNATURE):
+        return found, packets
+    pos = 8
+    while pos + 12 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        body = data[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+        if kind == b"tIME" and length == 7:
+            y, mo, d, h, mi, sec = struct.unpack(">HBBBBB", body)
+            found.setdefault("png_time", f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{sec:02d}")
+        elif kind in (b"tEXt", b"zTXt", b"iTXt"):
+            key, text = _png_text(kind, body)
+            if key is None:
+                continue
+            if key == "xml:com.adobe.xmp":
+                packets.append(text.encode("utf-8", "replace"))
+            elif key in _PNG_TEXT_KEYS and text.strip():
+                found.setdefault(_PNG_TEXT_KEYS[key], text.strip()[:80])
+        elif kind == b"IEND":
+            break
+    return found, packets
+
+
+def _png_text(kind: bytes, body: bytes) -> tuple[str | None, str]:
+    key, _, rest = body.partition(b"\x00")
+    name = key.decode("latin-1").lower()
+    if name not in _PNG_TEXT_KEYS and name != "xml:com.adobe.xmp":
+        return None, ""
+    try:
+        if kind == b"tEXt":
+            return name, rest.decode("latin-1")
+        if kind == b"zTXt":
+            return name, zlib.decompressobj().decompress(rest[1:], MAX_TEXT).decode("latin-1")
+        compressed, _method = rest[0], rest[1]
+        _lang, _, rest = rest[2:].partition(b"\x00")
+        _translated, _, text = rest.partition(b"\x00")
+        if compressed:
+            text = zlib.decompressobj().decompress(text, MAX_TEXT)
+        return name, text.decode("utf-8", "replace")
+    except (IndexError, zlib.error, UnicodeDecodeError):
+        return None, ""
+
+
+MAX_TEXT = 4 * 1024 * 1024
+
+
+def read_exif(data: bytes, mime: str, image: Image.Image | None = None) -> tuple[dict[str, Any], str | None]:
+    """(metadata, warning). exifread first where it works, Pillow where it does not, and
+    the raw bytes as a last resort; then the XMP, IPTC and PNG dates.
+
+    Never raises: a malformed block is a warning on an otherwise fine photo."""
     warning = None
     meta: dict[str, Any] = {}
-    if mime in ("image/jpeg", "image/tiff", "image/png") or mime.startswith("image/x-"):
+    if mime in ("image/jpeg", "image/tiff", "image/png", "image/mpo") or mime.startswith("image/x-"):
         try:
             meta = from_exifread(data)
         except Exception as exc:  # noqa: BLE001 - exifread raises assorted errors on odd files
@@ -182,4 +293,29 @@ def read_exif(data: bytes, mime: str, image: Image.Image | None = None) -> tuple
             warning = None if meta else warning
         except Exception as exc:  # noqa: BLE001
             warning = f"EXIF block could not be read ({type(exc).__name__})"
+    if not meta and data:
+        meta = from_embedded_exif(data)
+        warning = None if meta else warning
+    meta.update(other_dates(data, mime, image))
     return meta, warning
+
+
+def other_dates(data: bytes, mime: str, image: Image.Image | None = None) -> dict[str, str]:
+    """The dates outside EXIF: XMP (any format), IPTC (JPEG/TIFF), PNG chunks."""
+    found: dict[str, str] = {}
+    packets: list[bytes | str] = []
+    try:
+        if mime == "image/png":
+            png, packets = png_dates(data)
+            found.update(png)
+        if image is not None:
+            for key in ("xmp", "XML:com.adobe.xmp"):
+                value = image.info.get(key)
+                if isinstance(value, bytes | str) and value:
+                    packets.append(value)
+            if mime in ("image/jpeg", "image/tiff", "image/mpo"):
+                found.update(iptc_dates(image))
+        found.update(xmp.read_dates(data, packets))
+    except Exception:  # noqa: BLE001 - odd metadata never stops an import
+        pass
+    return found

@@ -10,7 +10,7 @@ writers' own (Pillow for EXIF):
   maker notes valid, and refuses files it cannot write safely. Used when installed.
 - `PythonWriter`: pure Python, for machines without exiftool. EXIF dates through an
   append-only editor (exif_edit.py: nothing existing moves, so maker notes stay valid),
-  tags merged into the XMP packet (xmp.py) and added as IPTC keywords (iptc.py).
+  tags merged into the XMP packet (xmp_writer.py) and added as IPTC keywords (iptc.py).
   piexif was measured and rejected: it fails on 45 of the corpus' 193 JPEGs and rewrites
   the whole EXIF block, moving maker notes.
 
@@ -32,7 +32,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from . import exif_edit, iptc, jpeg, xmp
+from . import exif_edit, iptc, jpeg, xmp_writer
 
 log = logging.getLogger(__name__)
 
@@ -172,11 +172,11 @@ def read_back(path: Path) -> ReadBack:
         got.offset_original = _text(ifd.get(exif_edit.OFFSET_TIME_ORIGINAL))
         got.subsec_original = _text(ifd.get(exif_edit.SUBSEC_TIME_ORIGINAL))
         for payload in jpeg.payloads(data, "xmp"):
-            found = xmp.read(payload[len(jpeg.XMP_HEADER) :])
+            found = xmp_writer.read(payload[len(jpeg.XMP_HEADER) :])
             got.xmp_dates, got.subjects = found["dates"], found["subjects"]
         for payload in jpeg.payloads(data, "photoshop"):
             got.keywords = iptc.keywords(payload)
-    except (jpeg.JpegError, xmp.XmpError, iptc.IptcError, OSError, SyntaxError, ValueError) as exc:
+    except (jpeg.JpegError, xmp_writer.XmpError, iptc.IptcError, OSError, SyntaxError, ValueError) as exc:
         raise WriteError(f"the written copy cannot be read back ({exc})") from None
     return got
 
@@ -212,7 +212,7 @@ class PythonWriter:
                 block = exif_edit.set_ascii_tags(old, changes)
                 new_exif = jpeg.EXIF_HEADER + block if block else None
             old_xmp = xmp_payloads[0][len(jpeg.XMP_HEADER) :] if xmp_payloads else None
-            packet = xmp.merge(old_xmp, stamp.xmp_date(), stamp.tags, remove_dates=stamp.dated)
+            packet = xmp_writer.merge(old_xmp, stamp.xmp_date(), stamp.tags, remove_dates=stamp.dated)
             new_xmp = jpeg.XMP_HEADER + packet
             new_ps = None
             if stamp.tags:
@@ -221,7 +221,7 @@ class PythonWriter:
                 except iptc.IptcError as exc:
                     log.info("IPTC keywords not written: %s", exc)
             return jpeg.replace_metadata(data, exif=new_exif, xmp=new_xmp, photoshop=new_ps)
-        except (jpeg.JpegError, exif_edit.ExifEditError, xmp.XmpError, UnicodeError) as exc:
+        except (jpeg.JpegError, exif_edit.ExifEditError, xmp_writer.XmpError, UnicodeError) as exc:
             raise WriteError(str(exc)) from None
 
     def write(self, data: bytes, source: Path, dest: Path, stamp: Stamp) -> None:
@@ -275,7 +275,7 @@ class ExiftoolWriter:
             # exiftool takes XMP dates EXIF-style ("2019:06:15 14:30:00+02:00", "2019:06")
             date_part, _, rest = stamp.xmp_date().partition("T")
             xmp_date = date_part.replace("-", ":") + (" " + rest if rest else "")
-            args += [f"-XMP-{p}:{n}={xmp_date}" for p, n in xmp.DATE_PROPERTIES]
+            args += [f"-XMP-{p}:{n}={xmp_date}" for p, n in xmp_writer.DATE_PROPERTIES]
         for tag in stamp.tags:
             # remove-then-add is exiftool's idiom for "add unless already there"
             args += [f"-XMP-dc:Subject-={tag}", f"-XMP-dc:Subject+={tag}"]

@@ -1,9 +1,17 @@
 """Video container facts (creation time, duration, size) and a poster frame.
 
+Capture time, by container:
+- MP4/MOV/3GP/M4V: the `mvhd` creation time (UTC by the specification) and Apple's
+  `com.apple.quicktime.creationdate` (local time with its offset) come from quicktime.py,
+  a tiny pure-Python box reader, whatever else is installed. A zero `mvhd` time is kept
+  as a placeholder so the review page can say why it was not used.
+- AVI: the RIFF date (IDIT/ICRD) is the camera's local wall-clock time, no zone.
+- Matroska/WebM: `DateUTC`, an instant.
+
 ffprobe/ffmpeg (Debian package `ffmpeg`) are used when installed: they read every
-container, Apple's `com.apple.quicktime.creationdate` (local time with its offset), the
-rotation, and give a poster frame for the thumbnail. Without them, hachoir (pure Python)
-still reads the MP4/MOV creation time (UTC) and duration; there is then no poster frame.
+container, the rotation, the dimensions, and give a poster frame for the thumbnail.
+Without them, hachoir (pure Python) still reads the AVI/MKV dates and the duration; there
+is then no poster frame.
 """
 
 from __future__ import annotations
@@ -18,11 +26,16 @@ from typing import Any
 
 from PIL import Image
 
+from . import quicktime
+
 PROBE_TIMEOUT = 60
 
 
 def have_ffmpeg() -> bool:
     return shutil.which("ffprobe") is not None and shutil.which("ffmpeg") is not None
+
+
+QUICKTIME_MIMES = {"video/mp4", "video/quicktime", "video/3gpp", "video/x-m4v"}
 
 
 def _ffprobe(path: Path) -> dict[str, Any]:
@@ -42,17 +55,19 @@ def _ffprobe(path: Path) -> dict[str, Any]:
         timeout=PROBE_TIMEOUT,
         check=False,
     )
-    if out.returncode != 0 and not out.stdout:
+    data = json.loads(out.stdout or b"{}") if out.stdout else {}
+    fmt = data.get("format") or {}
+    if out.returncode != 0 and not fmt:
         message = out.stderr.decode("utf-8", "replace").strip().splitlines()
         raise ValueError(message[-1] if message else "ffprobe could not read the video")
-    data = json.loads(out.stdout or b"{}")
-    fmt = data.get("format", {})
     tags = {k.lower(): v for k, v in (fmt.get("tags") or {}).items()}
-    info: dict[str, Any] = {"reader": "ffprobe"}
+    info: dict[str, Any] = {"reader": "ffprobe", "container": (fmt.get("format_name") or "").split(",")[0] or None}
     if "duration" in fmt:
         with contextlib.suppress(ValueError):
             info["duration"] = float(fmt["duration"])
     info["creation_time"] = tags.get("creation_time")
+    if info["container"] == "avi" and not info["creation_time"]:
+        info["creation_time"] = tags.get("date")  # RIFF ICRD: the local date the clip was made
     info["apple_creationdate"] = tags.get("com.apple.quicktime.creationdate")
     info["make"] = tags.get("com.apple.quicktime.make") or tags.get("make")
     info["model"] = tags.get("com.apple.quicktime.model") or tags.get("model")
@@ -74,20 +89,25 @@ def _ffprobe(path: Path) -> dict[str, Any]:
 
 
 def _hachoir(path: Path) -> dict[str, Any]:
+    from hachoir.core import config as hachoir_config
     from hachoir.metadata import extractMetadata
     from hachoir.parser import createParser
 
+    hachoir_config.quiet = True  # its warnings about odd files are not ours to print
     info: dict[str, Any] = {"reader": "hachoir"}
     parser = createParser(str(path))
     if parser is None:
         raise ValueError("the video container could not be read")
     with parser:
+        info["container"] = type(parser).__name__.removesuffix("File").lower()  # mp4 | riff | mkv | ...
         metadata = extractMetadata(parser)
     if metadata is None:
         return info
     created = metadata.get("creation_date", None) if metadata.has("creation_date") else None
-    if created is not None and created.year > 1904:
-        info["creation_time"] = created.strftime("%Y-%m-%dT%H:%M:%SZ")  # naive UTC from mvhd
+    if created is not None and hasattr(created, "strftime") and created.year > 1904:
+        # MP4/MOV (mvhd) and Matroska (DateUTC) hold UTC; AVI holds the camera's local time.
+        utc = info["container"] in ("mp4", "mkv")
+        info["creation_time"] = created.strftime("%Y-%m-%dT%H:%M:%S") + ("Z" if utc else "")
     if metadata.has("duration"):
         info["duration"] = metadata.get("duration").total_seconds()
     for key in ("width", "height"):
@@ -96,17 +116,36 @@ def _hachoir(path: Path) -> dict[str, Any]:
     return info
 
 
-def probe_video(path: str | Path) -> dict[str, Any]:
-    """Container facts; raises ValueError with a readable message when unreadable."""
+def probe_video(path: str | Path, mime: str | None = None) -> dict[str, Any]:
+    """Container facts; raises ValueError with a readable message when unreadable.
+
+    For MP4/MOV the creation times always come from quicktime.py (it keeps a zero time and
+    Apple's local time with offset); ffprobe or hachoir add the rest."""
     path = Path(path)
-    if have_ffmpeg():
-        return _ffprobe(path)
+    boxes = quicktime.read(path) if mime in QUICKTIME_MIMES else {}
     try:
-        return _hachoir(path)
+        try:
+            if not have_ffmpeg():
+                raise ValueError("ffprobe is not installed")
+            info = _ffprobe(path)
+        except ValueError:
+            # hachoir also reads headers that ffprobe gives up on (cut-down or damaged files)
+            try:
+                info = _hachoir(path)
+            except ValueError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - hachoir raises assorted errors on stubs
+                raise ValueError(f"the video container could not be read ({type(exc).__name__})") from None
     except ValueError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - hachoir raises assorted errors on stubs
-        raise ValueError(f"the video container could not be read ({type(exc).__name__})") from None
+        if not boxes:
+            raise
+        info = {"reader": "quicktime"}
+    for key in ("creation_time", "apple_creationdate", "make", "model"):
+        if boxes.get(key):
+            info[key] = boxes[key]
+    if boxes.get("duration") and not info.get("duration"):
+        info["duration"] = boxes["duration"]
+    return info
 
 
 def poster_frame(path: str | Path, duration: float | None = None) -> Image.Image | None:

@@ -1,155 +1,122 @@
-"""XMP: the capture date and tags as a sidecar file, or merged into a JPEG's XMP packet.
+"""Dates from an XMP packet (the XML metadata Adobe tools, phones and cameras embed).
 
-Properties written (the ones photo managers read — digiKam, Lightroom, darktable,
-Apple/Google Photos importers):
-  exif:DateTimeOriginal, xmp:CreateDate, photoshop:DateCreated  the capture time, with
-      its offset when known, and with reduced precision ("2019-06-15", "2019-06") when
-      only the day or month is known: XMP dates may be truncated, EXIF dates may not;
-  dc:subject                                                    the tags, as a bag.
+The packet is plain text inside JPEG (APP1), PNG (iTXt), WebP (XMP chunk), TIFF (tag 700),
+HEIC/AVIF (an item) and DNG files, so it is found by searching the bytes for
+`<x:xmpmeta ... </x:xmpmeta>` — no container parsing needed. Tags are looked up by their
+namespace URI, so `xap:CreateDate` (old prefix) and `xmp:CreateDate` are the same tag, and
+both the attribute form and the element form are read.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
+import re
 import xml.etree.ElementTree as ET
 
+MAX_PACKET = 4 * 1024 * 1024  # history lists can be long; anything bigger is not metadata
+_START = re.compile(rb"<x(?:ap)?:xmpmeta\b")
+_END = re.compile(rb"</x(?:ap)?:xmpmeta\s*>")
+
 NS = {
-    "x": "adobe:ns:meta/",
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "dc": "http://purl.org/dc/elements/1.1/",
     "xmp": "http://ns.adobe.com/xap/1.0/",
-    "exif": "http://ns.adobe.com/exif/1.0/",
     "photoshop": "http://ns.adobe.com/photoshop/1.0/",
+    "exif": "http://ns.adobe.com/exif/1.0/",
+    "tiff": "http://ns.adobe.com/tiff/1.0/",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
 }
-DATE_PROPERTIES = (("exif", "DateTimeOriginal"), ("xmp", "CreateDate"), ("photoshop", "DateCreated"))
-PACKET_BEGIN = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
-PACKET_END = '<?xpacket end="w"?>'
-TOOLKIT = "MediaParser"
+
+# normalized key -> (namespace, local name)
+DATE_TAGS = {
+    "xmp_datetime_original": ("exif", "DateTimeOriginal"),
+    "xmp_datetime_digitized": ("exif", "DateTimeDigitized"),
+    "xmp_gps_datetime": ("exif", "GPSTimeStamp"),  # exif:GPSTimeStamp holds the full UTC date and time
+    "xmp_create_date": ("xmp", "CreateDate"),
+    "xmp_modify_date": ("xmp", "ModifyDate"),
+    "photoshop_date_created": ("photoshop", "DateCreated"),
+}
+_WANTED = {f"{{{NS[ns]}}}{local}": key for key, (ns, local) in DATE_TAGS.items()}
+# ExifTool writes the GPS date/time as exif:GPSDateTime in some files; accept both spellings.
+_WANTED[f"{{{NS['exif']}}}GPSDateTime"] = "xmp_gps_datetime"
 
 
-class XmpError(ValueError):
-    """An XMP packet that cannot be read or merged safely."""
+def find_packet(data: bytes) -> bytes | None:
+    """The first complete XMP packet in `data`, or None."""
+    start = _START.search(data)
+    if not start:
+        return None
+    end = _END.search(data, start.end(), start.start() + MAX_PACKET)
+    if not end:
+        return None
+    return data[start.start() : end.end()]
 
 
-def _q(prefix: str, name: str) -> str:
-    return f"{{{NS[prefix]}}}{name}"
+def _text(element: ET.Element) -> str | None:
+    # <xmp:CreateDate>2019-..</xmp:CreateDate>, or a one-item rdf:Seq/rdf:Alt list of it.
+    if element.text and element.text.strip():
+        return element.text.strip()
+    for li in element.iter(f"{{{NS['rdf']}}}li"):
+        if li.text and li.text.strip():
+            return li.text.strip()
+    return None
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-
-
-def _clean(text: str) -> str:
-    # XML 1.0 forbids most control characters; tags come from folder names people typed.
-    return "".join(ch for ch in text if ch in "\t\n" or ord(ch) >= 0x20)
-
-
-def sidecar(date: str | None, tags: list[str] | tuple[str, ...]) -> bytes:
-    """A complete .xmp sidecar file (UTF-8) with the date properties and tags."""
-    lines = [
-        PACKET_BEGIN.rstrip("\n"),
-        f'<x:xmpmeta xmlns:x="{NS["x"]}" x:xmptk="{TOOLKIT}">',
-        f' <rdf:RDF xmlns:rdf="{NS["rdf"]}">',
-        '  <rdf:Description rdf:about=""',
-        "".join(f'\n    xmlns:{p}="{NS[p]}"' for p in ("dc", "xmp", "exif", "photoshop")) + ">",
-    ]
-    if date:
-        lines += [f"   <{p}:{n}>{_escape(date)}</{p}:{n}>" for p, n in DATE_PROPERTIES]
-    if tags:
-        lines.append("   <dc:subject>\n    <rdf:Bag>")
-        lines += [f"     <rdf:li>{_escape(_clean(t))}</rdf:li>" for t in tags]
-        lines.append("    </rdf:Bag>\n   </dc:subject>")
-    lines += ["  </rdf:Description>", " </rdf:RDF>", "</x:xmpmeta>", PACKET_END, ""]
-    return "\n".join(lines).encode("utf-8")
-
-
-def _parse(packet: bytes) -> tuple[ET.Element, dict[str, str]]:
-    """The packet's root element and the namespace prefixes it declares."""
-    text = packet.decode("utf-8", "strict") if isinstance(packet, bytes) else packet
-    text = text.lstrip("\ufeff")
-    prefixes: dict[str, str] = {}
+def parse_dates(packet: bytes | str) -> dict[str, str]:
+    """{normalized key: raw date text} for the date tags MediaParser uses."""
+    raw = packet.encode("utf-8", "replace") if isinstance(packet, str) else packet
+    if b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:
+        return {}  # XMP never needs a DTD; refuse entity tricks outright
     try:
-        for _event, (prefix, uri) in ET.iterparse(io.StringIO(text), events=("start-ns",)):
-            prefixes.setdefault(prefix, uri)
-        root = ET.fromstring(text)
-    except ET.ParseError as exc:
-        raise XmpError(f"the XMP packet is not well-formed XML ({exc})") from None
-    return root, prefixes
-
-
-def _rdf(root: ET.Element) -> ET.Element:
-    rdf = root if root.tag == _q("rdf", "RDF") else root.find(_q("rdf", "RDF"))
-    if rdf is None:
-        raise XmpError("the XMP packet has no rdf:RDF element")
-    return rdf
-
-
-def read(packet: bytes) -> dict:
-    """{'dates': {'exif:DateTimeOriginal': ...}, 'subjects': [...]} from a packet or sidecar."""
-    root, _ = _parse(packet)
-    rdf = _rdf(root)
-    dates: dict[str, str] = {}
-    subjects: list[str] = []
-    for desc in rdf.findall(_q("rdf", "Description")):
-        for prefix, name in DATE_PROPERTIES:
-            value = desc.get(_q(prefix, name))
-            element = desc.find(_q(prefix, name))
-            if element is not None:
-                value = (element.text or "").strip()
+        root = ET.fromstring(raw)
+    except ET.ParseError:
+        return _parse_loosely(raw)
+    found: dict[str, str] = {}
+    for element in root.iter():
+        for attr, value in element.attrib.items():
+            key = _WANTED.get(attr)
+            if key and value.strip():
+                found.setdefault(key, value.strip())
+        key = _WANTED.get(element.tag)
+        if key:
+            value = _text(element)
             if value:
-                dates[f"{prefix}:{name}"] = value
-        for li in desc.iterfind(f"{_q('dc', 'subject')}/*/{_q('rdf', 'li')}"):
-            if li.text and li.text not in subjects:
-                subjects.append(li.text)
-    return {"dates": dates, "subjects": subjects}
+                found.setdefault(key, value)
+    return found
 
 
-def merge(packet: bytes | None, date: str | None, tags: list[str] | tuple[str, ...], remove_dates: bool) -> bytes:
-    """An XMP packet for embedding: the existing one (kept, property for property) with the
-    date properties set (or removed, when `remove_dates` and no date) and the tags added to
-    dc:subject. Without an existing packet this is the sidecar content."""
-    if not packet:
-        return sidecar(date, tags)
-    root, prefixes = _parse(packet)
-    for prefix, uri in prefixes.items():
-        # Keep the packet's own prefixes in the output (ElementTree would write ns0, ns1...).
-        if prefix:
-            # (a reserved name such as "ns0" is refused: ElementTree picks one; the URI is the meaning)
-            with contextlib.suppress(ValueError):
-                ET.register_namespace(prefix, uri)
-    for prefix, uri in NS.items():
-        ET.register_namespace(prefix, uri)
-    rdf = _rdf(root)
-    descriptions = rdf.findall(_q("rdf", "Description"))
-    subjects: list[str] = []
-    touched = {_q(p, n) for p, n in DATE_PROPERTIES} if (date or remove_dates) else set()
-    for desc in descriptions:
-        for key in list(desc.attrib):
-            if key in touched:
-                del desc.attrib[key]
-        for child in list(desc):
-            if child.tag == _q("dc", "subject"):
-                subjects += [li.text for li in child.iter(_q("rdf", "li")) if li.text]
-                desc.remove(child)
-            elif child.tag in touched:
-                desc.remove(child)
-    for tag in tags:
-        if tag not in subjects:
-            subjects.append(_clean(tag))
-    # every rdf:Description of a packet must describe the same resource
-    about = next((d.get(_q("rdf", "about")) for d in descriptions if d.get(_q("rdf", "about"))), "")
-    ours = ET.SubElement(rdf, _q("rdf", "Description"), {_q("rdf", "about"): about})
-    if date:
-        for prefix, name in DATE_PROPERTIES:
-            ET.SubElement(ours, _q(prefix, name)).text = date
-    if subjects:
-        bag = ET.SubElement(ET.SubElement(ours, _q("dc", "subject")), _q("rdf", "Bag"))
-        for subject in subjects:
-            ET.SubElement(bag, _q("rdf", "li")).text = subject
-    if root.tag == _q("rdf", "RDF"):
-        meta = ET.Element(_q("x", "xmpmeta"))
-        meta.append(root)
-        root = meta
-    body = ET.tostring(root, encoding="unicode")
-    return (PACKET_BEGIN + body + "\n" + PACKET_END).encode("utf-8")
+_LOOSE = re.compile(
+    rb"(xmp|xap|photoshop|exif):(CreateDate|ModifyDate|DateCreated|DateTimeOriginal|DateTimeDigitized|GPSTimeStamp|GPSDateTime)"
+    rb"""(?:\s*=\s*["']([^"'<>]{4,40})["']|>\s*([^<>]{4,40}?)\s*</)"""
+)
+_LOOSE_KEYS = {
+    (b"exif", b"DateTimeOriginal"): "xmp_datetime_original",
+    (b"exif", b"DateTimeDigitized"): "xmp_datetime_digitized",
+    (b"exif", b"GPSTimeStamp"): "xmp_gps_datetime",
+    (b"exif", b"GPSDateTime"): "xmp_gps_datetime",
+    (b"xmp", b"CreateDate"): "xmp_create_date",
+    (b"xap", b"CreateDate"): "xmp_create_date",
+    (b"xmp", b"ModifyDate"): "xmp_modify_date",
+    (b"xap", b"ModifyDate"): "xmp_modify_date",
+    (b"photoshop", b"DateCreated"): "photoshop_date_created",
+}
+
+
+def _parse_loosely(raw: bytes) -> dict[str, str]:
+    """Damaged XML (truncated packets happen): pick the common prefixes by pattern."""
+    found: dict[str, str] = {}
+    for m in _LOOSE.finditer(raw):
+        key = _LOOSE_KEYS.get((m[1], m[2]))
+        value = (m[3] or m[4] or b"").decode("utf-8", "replace").strip()
+        if key and value:
+            found.setdefault(key, value)
+    return found
+
+
+def read_dates(data: bytes, extra_packets: list[str | bytes] | None = None) -> dict[str, str]:
+    """XMP dates from a file's bytes, plus packets a decoder already unpacked (a compressed
+    PNG iTXt chunk is not visible in the raw bytes)."""
+    found: dict[str, str] = {}
+    packet = find_packet(data) if data else None
+    for candidate in [packet, *(extra_packets or [])]:
+        if candidate:
+            for key, value in parse_dates(candidate).items():
+                found.setdefault(key, value)
+    return found

@@ -267,7 +267,12 @@ class _Recorder:
         folder and file time (they are evidence too), and do not decode again."""
         values = dict(original)
         values.update(status=FileStatus.DUPLICATE, exact_of_id=original_id, error=None, mtime=row.mtime or a.mtime)
-        meta = original["meta"] or {}
+        # The content's metadata is the first copy's; a Takeout sidecar belongs to this copy.
+        meta = {k: v for k, v in (original["meta"] or {}).items() if k != "sidecar"}
+        sidecar = media.sidecars.read_for(Path(a.path), row.original_name)
+        if sidecar:
+            meta["sidecar"] = sidecar
+        values["meta"] = meta or None
         candidates, choice = media.redetect_time(
             meta, meta.get("video") or {}, row.original_name, row.relative_dir, values["mtime"], self.zone
         )
@@ -426,4 +431,3 @@ def summary(job: Job) -> dict:
         db.session.execute(select(File.status, func.count()).where(File.job_id == job.id).group_by(File.status)).all()
     )
     return {str(k): v for k, v in counts.items()}
-

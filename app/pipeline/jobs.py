@@ -139,7 +139,10 @@ class JobContext:
     def settings(self):
         from flask import current_app
 
-        return current_app.config["MEDIAPARSER"]
+        from .settings_store import effective
+
+        # the settings page's changes (time zone, output folder) apply to the next job
+        return effective(current_app.config["MEDIAPARSER"])
 
     def checkpoint(self) -> str:
         """Commit-safe point between files: 'run', 'pause', 'cancel' or 'interrupt'.
@@ -298,4 +301,3 @@ def progress(job: Job) -> dict:
         "started_at": job.started_at.isoformat() if job.started_at else None,
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
     }
-

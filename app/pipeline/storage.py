@@ -122,3 +122,20 @@ def add_upload(job: Job, stored: Stored, name: str, relative_path: str | None, l
         job.status, job.phase, job.finished_at = JobStatus.PENDING, "process", None
     db.session.commit()
     return row
+
+
+def reopen_if_pending(job: Job) -> bool:
+    """After the browser sent its last file: True when the job has files still waiting and
+    no worker will take them up by itself (it finished while the last upload was being
+    recorded, or was never started); the job is then pending again and must be enqueued."""
+    waiting = db.session.execute(
+        select(File.id).where(File.job_id == job.id, File.status == FileStatus.PENDING).limit(1)
+    ).scalar()
+    if waiting is None:
+        return False
+    db.session.refresh(job)
+    if job.status == JobStatus.COMPLETED:
+        job.status, job.phase, job.finished_at = JobStatus.PENDING, "process", None
+        db.session.commit()
+        return True
+    return job.status == JobStatus.PENDING

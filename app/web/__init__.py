@@ -1,9 +1,48 @@
-"""Web pages and JSON API (blueprints)."""
+"""Web pages and JSON API (blueprints).
+
+`init_app` wires the safety layer every page and API shares (household password, CSRF,
+security headers, errors that people and scripts can read) and registers the blueprints.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
+
+import jinja2
 from flask import Flask
+
+HERE = Path(__file__).resolve().parent
 
 
 def init_app(app: Flask) -> None:
-    pass
+    from . import (
+        dupes,
+        export,
+        folders,
+        jobs_pages,
+        review,
+        security,
+        settings_page,
+        tags,
+        timeactions,
+        upload,
+    )
+    from .filters import register_filters
+
+    # Templates and static files live beside the blueprints (app/web/), not in app/.
+    app.jinja_loader = jinja2.FileSystemLoader(str(HERE / "templates"))
+    app.static_folder = str(HERE / "static")
+    if "static" not in app.view_functions:
+        app.add_url_rule("/static/<path:filename>", endpoint="static", view_func=app.send_static_file)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",  # Strict would sign people out when they follow a link in
+        PERMANENT_SESSION_LIFETIME=timedelta(days=30),
+        # A page left open for hours (a long upload) must still be allowed to send.
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    security.init_app(app)  # password gate first, then CSRF, headers, error pages
+    for module in (review, upload, folders, jobs_pages, timeactions, dupes, tags, settings_page, export):
+        app.register_blueprint(module.bp)
+    register_filters(app)

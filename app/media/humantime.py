@@ -1,0 +1,136 @@
+"""Read a date a person typed, keeping only the precision they gave.
+
+    "15 June 2019 14:30"   -> 2019-06-15 14:30:00, minute
+    "2019-06-15 14:30:05"  -> second
+    "15.06.2019"           -> 2019-06-15, day
+    "2019-06" / "June 2019"-> 2019-06-01, month
+    "2019"                 -> 2019-01-01, year
+    "today 9:15", "yesterday"
+
+Day-first with dots (15.06.2019) and month names in English or German; 12-hour times with
+am/pm. A slash date that could be read both ways (05/06/2019) is refused with a message
+saying how to write it, rather than guessed. The result is a naive local wall-clock time:
+the time zone is chosen separately.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+HINT = "Try for example 2019-06-15 14:30, 15.06.2019, 15 June 2019, June 2019 or 2019."
+
+_MONTHS = {
+    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
+    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
+    "januar": 1, "jänner": 1, "februar": 2, "märz": 3, "maerz": 3, "mai": 5, "juni": 6,
+    "juli": 7, "oktober": 10, "dezember": 12,
+    "jan": 1, "feb": 2, "mar": 3, "mär": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8,
+    "sep": 9, "sept": 9, "oct": 10, "okt": 10, "nov": 11, "dec": 12, "dez": 12,
+}  # fmt: skip
+_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+
+_TIME = r"(?P<h>\d{1,2})(?:[:.h](?P<m>\d{2})(?:[:.](?P<s>\d{2}))?)?\s*(?P<ampm>[ap]\.?m\.?)?"
+_TAIL = rf"(?:(?:\s+|\s*[,t]\s*|\s+(?:at|um|à)\s+){_TIME})?"
+_FORMS = [
+    # 2019-06-15 14:30[:05], 2019/06/15, 2019.06.15, 2019:06:15 (EXIF style)
+    re.compile(rf"^(?P<Y>\d{{4}})[-/.:](?P<M>\d{{1,2}})[-/.:](?P<D>\d{{1,2}}){_TAIL}$"),
+    # 15.06.2019 [14:30] (day first, as in Germany)
+    re.compile(rf"^(?P<D>\d{{1,2}})\.\s*(?P<M>\d{{1,2}})\.\s*(?P<Y>\d{{4}}){_TAIL}$"),
+    # 15/06/2019 or 06/15/2019: decided below, or refused when both are possible
+    re.compile(rf"^(?P<A>\d{{1,2}})/(?P<B>\d{{1,2}})/(?P<Y>\d{{4}}){_TAIL}$"),
+    # 15 June 2019 [14:30], 15. Juni 2019
+    re.compile(rf"^(?P<D>\d{{1,2}})(?:st|nd|rd|th|\.)?\s+(?P<month>{_MONTH_NAMES})\.?,?\s+(?P<Y>\d{{4}}){_TAIL}$"),
+    # June 15, 2019 [2:30 pm]
+    re.compile(rf"^(?P<month>{_MONTH_NAMES})\.?\s+(?P<D>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<Y>\d{{4}}){_TAIL}$"),
+    # June 2019, Juni 2019
+    re.compile(rf"^(?P<month>{_MONTH_NAMES})\.?,?\s+(?P<Y>\d{{4}})$"),
+    # 2019-06, 06/2019, 06.2019
+    re.compile(r"^(?P<Y>\d{4})[-/.](?P<M>\d{1,2})$"),
+    re.compile(r"^(?P<M>\d{1,2})[/.](?P<Y>\d{4})$"),
+    # 2019
+    re.compile(r"^(?P<Y>\d{4})$"),
+    # today / yesterday [14:30]
+    re.compile(rf"^(?P<rel>today|yesterday|heute|gestern){_TAIL}$"),
+]
+
+
+def parse_human_time(text: str, zone: ZoneInfo | str, now: datetime | None = None) -> tuple[datetime, str]:
+    """(naive local datetime, precision) for what a person typed; ValueError with a message
+    a person can act on otherwise. `zone` is the household zone ("today" is its today)."""
+    zone = ZoneInfo(zone) if isinstance(zone, str) else zone
+    raw = " ".join(str(text or "").split())
+    if not raw:
+        raise ValueError(f"Please type a date. {HINT}")
+    cleaned = raw.lower().replace("’", "'")
+    if re.search(r"(?:\d(?:z|utc|gmt)|[+-]\d{2}:?\d{2})$", cleaned):
+        raise ValueError(f"{raw!r}: leave out the time zone here; the zone is chosen separately.")
+    local_now = (now or datetime.now(UTC)).astimezone(zone).replace(tzinfo=None)
+    for form in _FORMS:
+        m = form.match(cleaned)
+        if m:
+            value, precision = _build(m.groupdict(), raw, local_now)
+            if value > local_now + timedelta(days=1):
+                raise ValueError(f"{raw!r} is in the future.")
+            if value.year < 1826:
+                raise ValueError(f"{raw!r} is before photography existed.")
+            return value, precision
+    raise ValueError(f"Could not read {raw!r} as a date. {HINT}")
+
+
+def _build(g: dict, raw: str, local_now: datetime) -> tuple[datetime, str]:
+    if g.get("rel"):
+        base = local_now - timedelta(days=1 if g["rel"] in ("yesterday", "gestern") else 0)
+        year, month, day = base.year, base.month, base.day
+    else:
+        year = int(g["Y"])
+        if g.get("A"):
+            a, b = int(g["A"]), int(g["B"])
+            if a > 12 and b <= 12:
+                day, month = a, b
+            elif b > 12 and a <= 12:
+                month, day = a, b
+            elif a == b:
+                day = month = a
+            else:
+                raise ValueError(
+                    f"{raw!r} could mean {a} {_month_name(b)} or {b} {_month_name(a)}: "
+                    f"please write it as {year}-{b:02d}-{a:02d} or {a} {_month_name(b)} {year}."
+                )
+        else:
+            month = _MONTHS[g["month"]] if g.get("month") else (int(g["M"]) if g.get("M") else None)
+            day = int(g["D"]) if g.get("D") else None
+        if month is None:
+            return _checked(raw, year, 1, 1), "year"
+        if not 1 <= month <= 12:
+            raise ValueError(f"{raw!r}: there is no month {month}.")
+        if day is None:
+            return _checked(raw, year, month, 1), "month"
+    if g.get("h") is None:
+        return _checked(raw, year, month, day), "day"
+    hour, minute, second = int(g["h"]), int(g.get("m") or 0), int(g["s"]) if g.get("s") else None
+    ampm = (g.get("ampm") or "").replace(".", "")
+    if ampm:
+        if not 1 <= hour <= 12:
+            raise ValueError(f"{raw!r}: {hour} is not an hour on a 12-hour clock.")
+        hour = hour % 12 + (12 if ampm == "pm" else 0)
+    if g.get("m") is None and not ampm:
+        raise ValueError(f"{raw!r}: write the time with minutes, like 14:30.")
+    if hour > 23 or minute > 59 or (second is not None and second > 59):
+        raise ValueError(f"{raw!r}: {g['h']}:{g.get('m') or '00'} is not a time of day.")
+    value = _checked(raw, year, month, day).replace(hour=hour, minute=minute, second=second or 0)
+    return value, "second" if second is not None else "minute"
+
+
+def _checked(raw: str, year: int, month: int, day: int) -> datetime:
+    try:
+        return datetime(year, month, day)
+    except ValueError:
+        raise ValueError(f"{raw!r}: {_month_name(month)} {year} has no day {day}.") from None
+
+
+def _month_name(month: int) -> str:
+    names = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+             "November", "December"]  # fmt: skip
+    return names[month - 1] if 1 <= month <= 12 else str(month)

@@ -1,0 +1,152 @@
+"""The two capture-time facts of an MP4/MOV file, read straight from its boxes.
+
+- `mvhd` creation time: seconds since 1904-01-01, UTC by the QuickTime/MP4 specification
+  (some cameras write local time there; confidence.py treats it with care). A zero here is
+  kept as the raw text "0000:00:00 00:00:00" so it shows up as a rejected placeholder.
+- Apple's `com.apple.quicktime.creationdate` (moov/meta keys + ilst): the local time of
+  capture *with its UTC offset*, written by iPhones and many Android phones.
+
+ffprobe reads both too, but it drops a zero creation time and is a separate program;
+hachoir (the pure-Python fallback) ignores Apple's key. This walker is pure Python, reads
+only box headers and the small `moov` box (never the media data), and takes ~0.1 ms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import struct
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, BinaryIO
+
+QT_EPOCH = datetime(1904, 1, 1, tzinfo=UTC)
+MAX_MOOV = 64 * 1024 * 1024
+_CONTAINERS = {b"moov", b"udta", b"meta", b"trak", b"mdia"}
+_APPLE_KEYS = {
+    "com.apple.quicktime.creationdate": "apple_creationdate",
+    "com.apple.quicktime.make": "make",
+    "com.apple.quicktime.model": "model",
+}
+
+
+def _boxes(buf: bytes, start: int, end: int):
+    """(type, payload_start, box_end) for each box in buf[start:end]."""
+    pos = start
+    while pos + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", buf, pos)
+        header = 8
+        if size == 1:
+            if pos + 16 > end:
+                return
+            size = struct.unpack_from(">Q", buf, pos + 8)[0]
+            header = 16
+        elif size == 0:
+            size = end - pos
+        if size < header or pos + size > end:
+            return
+        yield kind, pos + header, pos + size
+        pos += size
+
+
+def _find_moov(fh: BinaryIO) -> bytes | None:
+    fh.seek(0, 2)
+    file_size = fh.tell()
+    pos = 0
+    while pos + 8 <= file_size:
+        fh.seek(pos)
+        head = fh.read(16)
+        if len(head) < 8:
+            return None
+        size, kind = struct.unpack_from(">I4s", head)
+        header = 8
+        if size == 1 and len(head) >= 16:
+            size, header = struct.unpack_from(">Q", head, 8)[0], 16
+        elif size == 0:
+            size = file_size - pos
+        if size < header:
+            return None
+        if kind == b"moov":
+            if size > MAX_MOOV:
+                return None
+            fh.seek(pos)
+            return fh.read(size)
+        pos += size
+    return None
+
+
+def _mvhd(buf: bytes, start: int, end: int, info: dict[str, Any]) -> None:
+    if end - start < 20:
+        return
+    version = buf[start]
+    if version == 1 and end - start >= 32:
+        created = struct.unpack_from(">Q", buf, start + 4)[0]
+        timescale, duration = struct.unpack_from(">IQ", buf, start + 20)
+    else:
+        created = struct.unpack_from(">I", buf, start + 4)[0]
+        timescale, duration = struct.unpack_from(">II", buf, start + 12)
+    if created == 0:
+        info["creation_time"] = "0000:00:00 00:00:00"  # a placeholder: kept, and rejected later
+    else:
+        try:
+            when = QT_EPOCH + timedelta(seconds=created)
+            info["creation_time"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+        except OverflowError:
+            info["creation_time"] = f"invalid ({created})"
+    if timescale:
+        info["duration"] = round(duration / timescale, 3)
+
+
+def _meta(buf: bytes, start: int, end: int, info: dict[str, Any]) -> None:
+    # ISO 'meta' is a full box (4 bytes of version/flags); QuickTime's is not.
+    if buf[start + 4 : start + 8] != b"hdlr":
+        start += 4
+    keys: list[str] = []
+    items: list[tuple[int, int, int]] = []
+    for kind, p_start, p_end in _boxes(buf, start, end):
+        if kind == b"keys" and p_end - p_start >= 8:
+            count = struct.unpack_from(">I", buf, p_start + 4)[0]
+            pos = p_start + 8
+            for _ in range(count):
+                if pos + 8 > p_end:
+                    break
+                size = struct.unpack_from(">I", buf, pos)[0]
+                if size < 8 or pos + size > p_end:
+                    break
+                keys.append(buf[pos + 8 : pos + size].decode("utf-8", "replace"))
+                pos += size
+        elif kind == b"ilst":
+            for item, i_start, i_end in _boxes(buf, p_start, p_end):
+                items.append((struct.unpack(">I", item)[0], i_start, i_end))
+    for index, i_start, i_end in items:
+        if not 1 <= index <= len(keys) or keys[index - 1] not in _APPLE_KEYS:
+            continue
+        for kind, d_start, d_end in _boxes(buf, i_start, i_end):
+            if kind == b"data" and d_end - d_start > 8:
+                value = buf[d_start + 8 : d_end].decode("utf-8", "replace").strip("\x00 ")
+                if value:
+                    info.setdefault(_APPLE_KEYS[keys[index - 1]], value)
+
+
+def _walk(buf: bytes, start: int, end: int, info: dict[str, Any], depth: int = 0) -> None:
+    for kind, p_start, p_end in _boxes(buf, start, end):
+        if kind == b"mvhd" and depth == 0:
+            _mvhd(buf, p_start, p_end, info)
+        elif kind == b"meta":
+            _meta(buf, p_start, p_end, info)
+        elif kind in _CONTAINERS and depth < 4 and kind != b"meta":
+            _walk(buf, p_start, p_end, info, depth + 1)
+
+
+def read(path: str | Path) -> dict[str, Any]:
+    """{creation_time, duration, apple_creationdate, make, model} as found; {} if not MP4/MOV."""
+    info: dict[str, Any] = {}
+    try:
+        with open(path, "rb") as fh:
+            moov = _find_moov(fh)
+    except OSError:
+        return info
+    if not moov:
+        return info
+    with contextlib.suppress(struct.error, IndexError):  # a damaged box: keep what was read before it
+        _walk(moov, 8, len(moov), info)
+    return info

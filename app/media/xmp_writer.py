@@ -1,0 +1,158 @@
+"""Writing XMP: the capture date and tags as a sidecar file, or merged into a JPEG's XMP
+packet (reading dates for detection is xmp.py's job).
+
+Properties written (the ones photo managers read — digiKam, Lightroom, darktable,
+Apple/Google Photos importers):
+  exif:DateTimeOriginal, xmp:CreateDate, photoshop:DateCreated  the capture time, with
+      its offset when known, and with reduced precision ("2019-06-15", "2019-06") when
+      only the day or month is known: XMP dates may be truncated, EXIF dates may not;
+  dc:subject                                                    the tags, as a bag.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import xml.etree.ElementTree as ET
+
+NS = {
+    "x": "adobe:ns:meta/",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "xmp": "http://ns.adobe.com/xap/1.0/",
+    "exif": "http://ns.adobe.com/exif/1.0/",
+    "photoshop": "http://ns.adobe.com/photoshop/1.0/",
+}
+DATE_PROPERTIES = (("exif", "DateTimeOriginal"), ("xmp", "CreateDate"), ("photoshop", "DateCreated"))
+PACKET_BEGIN = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+PACKET_END = '<?xpacket end="w"?>'
+TOOLKIT = "MediaParser"
+
+
+class XmpError(ValueError):
+    """An XMP packet that cannot be read or merged safely."""
+
+
+def _q(prefix: str, name: str) -> str:
+    return f"{{{NS[prefix]}}}{name}"
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _clean(text: str) -> str:
+    # XML 1.0 forbids most control characters; tags come from folder names people typed.
+    return "".join(ch for ch in text if ch in "\t\n" or ord(ch) >= 0x20)
+
+
+def sidecar(date: str | None, tags: list[str] | tuple[str, ...]) -> bytes:
+    """A complete .xmp sidecar file (UTF-8) with the date properties and tags."""
+    lines = [
+        PACKET_BEGIN.rstrip("\n"),
+        f'<x:xmpmeta xmlns:x="{NS["x"]}" x:xmptk="{TOOLKIT}">',
+        f' <rdf:RDF xmlns:rdf="{NS["rdf"]}">',
+        '  <rdf:Description rdf:about=""',
+        "".join(f'\n    xmlns:{p}="{NS[p]}"' for p in ("dc", "xmp", "exif", "photoshop")) + ">",
+    ]
+    if date:
+        lines += [f"   <{p}:{n}>{_escape(date)}</{p}:{n}>" for p, n in DATE_PROPERTIES]
+    if tags:
+        lines.append("   <dc:subject>\n    <rdf:Bag>")
+        lines += [f"     <rdf:li>{_escape(_clean(t))}</rdf:li>" for t in tags]
+        lines.append("    </rdf:Bag>\n   </dc:subject>")
+    lines += ["  </rdf:Description>", " </rdf:RDF>", "</x:xmpmeta>", PACKET_END, ""]
+    return "\n".join(lines).encode("utf-8")
+
+
+def _parse(packet: bytes) -> tuple[ET.Element, dict[str, str]]:
+    """The packet's root element and the namespace prefixes it declares."""
+    text = packet.decode("utf-8", "strict") if isinstance(packet, bytes) else packet
+    text = text.lstrip("\ufeff")
+    if "<!DOCTYPE" in text or "<!ENTITY" in text:
+        raise XmpError("the XMP packet declares a DTD, which XMP never needs")
+    prefixes: dict[str, str] = {}
+    try:
+        for _event, (prefix, uri) in ET.iterparse(io.StringIO(text), events=("start-ns",)):
+            prefixes.setdefault(prefix, uri)
+        root = ET.fromstring(text)
+    except ET.ParseError as exc:
+        raise XmpError(f"the XMP packet is not well-formed XML ({exc})") from None
+    return root, prefixes
+
+
+def _rdf(root: ET.Element) -> ET.Element:
+    rdf = root if root.tag == _q("rdf", "RDF") else root.find(_q("rdf", "RDF"))
+    if rdf is None:
+        raise XmpError("the XMP packet has no rdf:RDF element")
+    return rdf
+
+
+def read(packet: bytes) -> dict:
+    """{'dates': {'exif:DateTimeOriginal': ...}, 'subjects': [...]} from a packet or sidecar."""
+    root, _ = _parse(packet)
+    rdf = _rdf(root)
+    dates: dict[str, str] = {}
+    subjects: list[str] = []
+    for desc in rdf.findall(_q("rdf", "Description")):
+        for prefix, name in DATE_PROPERTIES:
+            value = desc.get(_q(prefix, name))
+            element = desc.find(_q(prefix, name))
+            if element is not None:
+                value = (element.text or "").strip()
+            if value:
+                dates[f"{prefix}:{name}"] = value
+        for li in desc.iterfind(f"{_q('dc', 'subject')}/*/{_q('rdf', 'li')}"):
+            if li.text and li.text not in subjects:
+                subjects.append(li.text)
+    return {"dates": dates, "subjects": subjects}
+
+
+def merge(packet: bytes | None, date: str | None, tags: list[str] | tuple[str, ...], remove_dates: bool) -> bytes:
+    """An XMP packet for embedding: the existing one (kept, property for property) with the
+    date properties set (or removed, when `remove_dates` and no date) and the tags added to
+    dc:subject. Without an existing packet this is the sidecar content."""
+    if not packet:
+        return sidecar(date, tags)
+    root, prefixes = _parse(packet)
+    for prefix, uri in prefixes.items():
+        # Keep the packet's own prefixes in the output (ElementTree would write ns0, ns1...).
+        if prefix:
+            # (a reserved name such as "ns0" is refused: ElementTree picks one; the URI is the meaning)
+            with contextlib.suppress(ValueError):
+                ET.register_namespace(prefix, uri)
+    for prefix, uri in NS.items():
+        ET.register_namespace(prefix, uri)
+    rdf = _rdf(root)
+    descriptions = rdf.findall(_q("rdf", "Description"))
+    subjects: list[str] = []
+    touched = {_q(p, n) for p, n in DATE_PROPERTIES} if (date or remove_dates) else set()
+    for desc in descriptions:
+        for key in list(desc.attrib):
+            if key in touched:
+                del desc.attrib[key]
+        for child in list(desc):
+            if child.tag == _q("dc", "subject"):
+                subjects += [li.text for li in child.iter(_q("rdf", "li")) if li.text]
+                desc.remove(child)
+            elif child.tag in touched:
+                desc.remove(child)
+    for tag in tags:
+        if tag not in subjects:
+            subjects.append(_clean(tag))
+    # every rdf:Description of a packet must describe the same resource
+    about = next((d.get(_q("rdf", "about")) for d in descriptions if d.get(_q("rdf", "about"))), "")
+    ours = ET.SubElement(rdf, _q("rdf", "Description"), {_q("rdf", "about"): about})
+    if date:
+        for prefix, name in DATE_PROPERTIES:
+            ET.SubElement(ours, _q(prefix, name)).text = date
+    if subjects:
+        bag = ET.SubElement(ET.SubElement(ours, _q("dc", "subject")), _q("rdf", "Bag"))
+        for subject in subjects:
+            ET.SubElement(bag, _q("rdf", "li")).text = subject
+    if root.tag == _q("rdf", "RDF"):
+        meta = ET.Element(_q("x", "xmpmeta"))
+        meta.append(root)
+        root = meta
+    body = ET.tostring(root, encoding="unicode")
+    return (PACKET_BEGIN + body + "\n" + PACKET_END).encode("utf-8")

@@ -1,0 +1,140 @@
+"""Tags people add and remove on a selection of files; each change is logged as a
+UserDecision (tag_add / tag_remove) in one batch, so it can be undone as one action."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, func, select
+
+from ..media.tags import normalize
+from ..models import FileTag, Tag, UserDecision, db, insert_ignore, utcnow
+
+CHUNK = 5000  # ids per statement: under SQLite's limit of bound variables
+
+
+def clean_names(names) -> list[str]:
+    """Normalized, unique, non-empty tag names; ValueError with a message if none."""
+    if isinstance(names, str):
+        names = names.split(",")
+    out = [n for n in (normalize(str(x)) for x in names or []) if n]
+    if not out:
+        raise ValueError("Type a tag name first.")
+    return list(dict.fromkeys(out))
+
+
+def _chunks(ids: list[int]):
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i : i + CHUNK]
+
+
+def _tag_id(name: str) -> int:
+    db.session.execute(insert_ignore(Tag).values(name=name, created_at=utcnow()))
+    return db.session.execute(select(Tag.id).where(Tag.name == name)).scalar_one()
+
+
+def add_tags(file_ids: list[int], names) -> tuple[int, str]:
+    """Add tags to files; returns (links added, batch)."""
+    batch = str(uuid.uuid4())
+    added = 0
+    for name in clean_names(names):
+        tag_id = _tag_id(name)
+        for chunk in _chunks(file_ids):
+            have = set(
+                db.session.execute(
+                    select(FileTag.file_id).where(FileTag.tag_id == tag_id, FileTag.file_id.in_(chunk))
+                ).scalars()
+            )
+            new = [fid for fid in chunk if fid not in have]
+            if not new:
+                continue
+            db.session.execute(
+                insert_ignore(FileTag), [{"file_id": f, "tag_id": tag_id, "source": "user"} for f in new]
+            )
+            db.session.add_all(UserDecision(kind="tag_add", file_id=f, payload={"tag": name}, batch=batch) for f in new)
+            added += len(new)
+    db.session.commit()
+    return added, batch
+
+
+def remove_tags(file_ids: list[int], names) -> tuple[int, str]:
+    """Remove tags from files; returns (links removed, batch)."""
+    batch = str(uuid.uuid4())
+    removed = 0
+    for name in clean_names(names):
+        tag = db.session.execute(select(Tag).where(Tag.name == name)).scalar()
+        if tag is None:
+            continue
+        for chunk in _chunks(file_ids):
+            rows = db.session.execute(
+                select(FileTag.file_id, FileTag.source).where(FileTag.tag_id == tag.id, FileTag.file_id.in_(chunk))
+            ).all()
+            if not rows:
+                continue
+            db.session.execute(delete(FileTag).where(FileTag.tag_id == tag.id, FileTag.file_id.in_(chunk)))
+            db.session.add_all(
+                UserDecision(kind="tag_remove", file_id=f, payload={"tag": name, "source": s}, batch=batch)
+                for f, s in rows
+            )
+            removed += len(rows)
+    db.session.commit()
+    return removed, batch
+
+
+def undo(batch: str) -> int:
+    """Revert a tag action (a new decision per file, pointing at what it undoes)."""
+    decisions = list(
+        db.session.execute(
+            select(UserDecision).where(UserDecision.batch == batch, UserDecision.kind.in_(("tag_add", "tag_remove")))
+        ).scalars()
+    )
+    undo_batch = str(uuid.uuid4())
+    count = 0
+    for d in decisions:
+        name = d.payload.get("tag")
+        tag_id = _tag_id(name)
+        if d.kind == "tag_add":
+            db.session.execute(delete(FileTag).where(FileTag.tag_id == tag_id, FileTag.file_id == d.file_id))
+        else:
+            db.session.execute(
+                insert_ignore(FileTag).values(file_id=d.file_id, tag_id=tag_id, source=d.payload.get("source", "user"))
+            )
+        db.session.add(
+            UserDecision(kind="undo", file_id=d.file_id, payload={"tag": name}, undoes_id=d.id, batch=undo_batch)
+        )
+        count += 1
+    db.session.commit()
+    return count
+
+
+def tags_of(file_ids: list[int]) -> list[tuple[str, int]]:
+    """(tag, how many of the files have it), most common first."""
+    counts: dict[str, int] = {}
+    for chunk in _chunks(file_ids):
+        for name, n in db.session.execute(
+            select(Tag.name, func.count())
+            .join(FileTag, FileTag.tag_id == Tag.id)
+            .where(FileTag.file_id.in_(chunk))
+            .group_by(Tag.name)
+        ).all():
+            counts[name] = counts.get(name, 0) + n
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def suggest(prefix: str, limit: int = 20) -> list[str]:
+    """Tag names starting with (then containing) `prefix`, for autocomplete."""
+    text = (normalize(prefix) or "").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    starts = list(
+        db.session.execute(
+            select(Tag.name).where(Tag.name.like(f"{text}%", escape="\\")).order_by(Tag.name).limit(limit)
+        ).scalars()
+    )
+    if len(starts) < limit and text:
+        more = db.session.execute(
+            select(Tag.name)
+            .where(Tag.name.like(f"%{text}%", escape="\\"), Tag.name.not_like(f"{text}%", escape="\\"))
+            .order_by(Tag.name)
+            .limit(limit - len(starts))
+        ).scalars()
+        starts += list(more)
+    return starts

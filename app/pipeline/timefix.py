@@ -1,0 +1,378 @@
+"""What people do about capture times: set, shift, choose, confirm, undo.
+
+Every action is recorded as `UserDecision` rows (kind "timestamp", one per file) sharing
+one `batch` id, whose payload holds the file's time fields before and after:
+
+    {"action": "set" | "shift" | "choose" | "confirm" | "undo",
+     "old": {...time fields...}, "new": {...time fields...}, ...details}
+
+Each action sets `File.time_decided`, so re-detection never overrides what a person chose.
+Undo is itself a decision (action "undo", `undoes_id` pointing at the decision it reverts,
+a new batch id); undoing an undo redoes. The file's current time can therefore always be
+rebuilt from the log: the "new" fields of its latest timestamp decision (`state_from_log`).
+
+Call these inside a Flask app context (the household zone comes from the settings).
+Functions return the batch id of the action so a page can offer "undo".
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..media import confidence, timestamps
+from ..media.humantime import parse_human_time  # noqa: F401 - part of this module's API
+from ..models import Confidence, File, FileStatus, UserDecision, db, utcnow
+
+KIND = "timestamp"
+PRECISIONS = timestamps.PRECISIONS
+TIME_FIELDS = (
+    "taken_at",
+    "taken_local",
+    "taken_offset",
+    "taken_precision",
+    "taken_source",
+    "confidence",
+    "needs_review",
+    "time_decided",
+    "time_notes",
+)
+CHUNK = 500
+MIN_OFFSET, MAX_OFFSET = -12 * 60, 14 * 60
+
+
+class TimeFixError(ValueError):
+    """An action that cannot be done; the message says why, for people."""
+
+
+def _zone() -> ZoneInfo:
+    from .settings_store import effective
+
+    # the household zone people chose on the settings page, else the environment's
+    return effective(current_app.config["MEDIAPARSER"]).zone
+
+
+def _new_batch() -> str:
+    return uuid.uuid4().hex
+
+
+# --- snapshots --------------------------------------------------------------------------------
+
+
+def snapshot(f: File) -> dict[str, Any]:
+    """The file's time fields as JSON-ready values."""
+    data = {name: getattr(f, name) for name in TIME_FIELDS}
+    data["taken_at"] = f.taken_at.isoformat() if f.taken_at else None
+    data["time_notes"] = list(f.time_notes) if f.time_notes else None
+    return data
+
+
+def _restore(f: File, data: dict[str, Any]) -> None:
+    for name in TIME_FIELDS:
+        value = data.get(name)
+        if name == "taken_at" and value:
+            value = datetime.fromisoformat(value)
+        setattr(f, name, value)
+    f.needs_review = bool(f.needs_review)
+    f.time_decided = bool(f.time_decided)
+
+
+def _files(file_ids: Iterable[int]) -> list[File]:
+    ids = list(dict.fromkeys(int(i) for i in file_ids))
+    if not ids:
+        raise TimeFixError("No files were chosen.")
+    found: list[File] = []
+    for start in range(0, len(ids), CHUNK):
+        found += db.session.execute(select(File).where(File.id.in_(ids[start : start + CHUNK]))).scalars().all()
+    if not found:
+        raise TimeFixError("None of the chosen files exist (any more).")
+    order = {i: n for n, i in enumerate(ids)}
+    return sorted(found, key=lambda f: order[f.id])
+
+
+def _record(f: File, batch: str, action: str, old: dict[str, Any], **details: Any) -> None:
+    db.session.add(
+        UserDecision(
+            kind=KIND,
+            file_id=f.id,
+            batch=batch,
+            payload={"action": action, "old": old, "new": snapshot(f), **details},
+            created_at=utcnow(),
+        )
+    )
+
+
+def _local_of(f: File) -> datetime | None:
+    return datetime.fromisoformat(f.taken_local) if f.taken_local else None
+
+
+def _truncate(local: datetime, precision: str) -> datetime:
+    local = local.replace(microsecond=0)
+    if precision == "minute":
+        return local.replace(second=0)
+    if precision == "day":
+        return local.replace(hour=0, minute=0, second=0)
+    if precision == "month":
+        return local.replace(day=1, hour=0, minute=0, second=0)
+    if precision == "year":
+        return local.replace(month=1, day=1, hour=0, minute=0, second=0)
+    return local
+
+
+def _instant(local: datetime, offset_minutes: int | None) -> datetime:
+    if offset_minutes is None:
+        return local.replace(tzinfo=_zone()).astimezone(UTC)
+    return (local - timedelta(minutes=offset_minutes)).replace(tzinfo=UTC)
+
+
+# --- actions ----------------------------------------------------------------------------------
+
+
+def set_time(file_ids: Iterable[int], local: datetime, precision: str, offset_minutes: int | None = None) -> str:
+    """Give files a time a person knows. `local` is the wall clock where they were taken;
+    `offset_minutes` its UTC offset when known (None: read in the household zone). A time
+    known only to the day (or month, year) is stored as that day at 00:00:00 with that
+    precision — never with an invented time of day."""
+    if precision not in PRECISIONS:
+        raise TimeFixError(f"Precision must be one of {', '.join(PRECISIONS)}, not {precision!r}.")
+    if local.tzinfo is not None:
+        if offset_minutes is None:
+            offset_minutes = int(local.utcoffset().total_seconds() // 60)
+        local = local.replace(tzinfo=None)
+    if offset_minutes is not None and not MIN_OFFSET <= offset_minutes <= MAX_OFFSET:
+        raise TimeFixError("A UTC offset must lie between -12:00 and +14:00.")
+    if precision not in ("second", "minute"):
+        offset_minutes = None  # a date alone has no meaningful offset
+    local = _truncate(local, precision)
+    instant = _instant(local, offset_minutes)
+    if instant > datetime.now(UTC) + timedelta(days=1):
+        raise TimeFixError("That time is in the future.")
+    batch = _new_batch()
+    for f in _files(file_ids):
+        old = snapshot(f)
+        f.taken_local, f.taken_offset, f.taken_at = local.isoformat(), offset_minutes, instant
+        f.taken_precision, f.taken_source = precision, "user"
+        f.confidence, f.needs_review, f.time_decided = Confidence.HIGH, False, True
+        f.time_notes = ["set by a person"]
+        _record(f, batch, "set", old)
+    db.session.commit()
+    return batch
+
+
+def preview_shift(file_ids: Iterable[int], delta: timedelta) -> list[tuple[int, datetime | None, datetime | None]]:
+    """(file id, local time now, local time after the shift) — None for files without a time."""
+    rows = []
+    for f in _files(file_ids):
+        before = _local_of(f)
+        after = _truncate(before + delta, f.taken_precision or "second") if before else None
+        rows.append((f.id, before, after))
+    return rows
+
+
+def shift_times(file_ids: Iterable[int], delta: timedelta) -> str:
+    """Move files' times by `delta` (a camera whose clock was wrong). Precision and offset
+    are kept; files without a time are left alone."""
+    if not delta:
+        raise TimeFixError("A shift of zero changes nothing.")
+    batch = _new_batch()
+    for f in _files(file_ids):
+        before = _local_of(f)
+        if before is None or f.taken_at is None:
+            continue
+        old = snapshot(f)
+        precision = f.taken_precision or "second"
+        after = _truncate(before + delta, precision)
+        f.taken_local = after.isoformat()
+        f.taken_at = f.taken_at + (after - before)
+        f.confidence, f.needs_review, f.time_decided = Confidence.HIGH, False, True
+        f.time_notes = [*(f.time_notes or []), f"shifted by {_signed(delta)} by a person (camera clock)"]
+        _record(f, batch, "shift", old, delta_seconds=delta.total_seconds())
+    db.session.commit()
+    return batch
+
+
+def suggest_shift(file_id: int, true_local: datetime) -> timedelta:
+    """The shift that makes this file show `true_local` (a photo of a clock, a known event):
+    apply it to the same camera's files with `shift_times`."""
+    f = db.session.get(File, file_id)
+    if f is None:
+        raise TimeFixError("That file does not exist (any more).")
+    current = _local_of(f)
+    if current is None:
+        raise TimeFixError("This file has no time yet, so there is nothing to shift from; set its time instead.")
+    if true_local.tzinfo is not None:
+        if f.taken_offset is not None:
+            true_local = (true_local.astimezone(UTC) + timedelta(minutes=f.taken_offset)).replace(tzinfo=None)
+        else:
+            true_local = true_local.astimezone(_zone()).replace(tzinfo=None)
+    return true_local - current
+
+
+def same_camera_file_ids(file_id: int) -> list[int]:
+    """Files from the same camera (make and model) — and from the same import when the file
+    came from one — in time order: the files a clock shift applies to. A file whose camera
+    is unknown gets only itself."""
+    f = db.session.get(File, file_id)
+    if f is None:
+        raise TimeFixError("That file does not exist (any more).")
+    if not f.camera_make and not f.camera_model:
+        return [f.id]
+    query = select(File.id).where(
+        File.camera_make.is_(None) if f.camera_make is None else File.camera_make == f.camera_make,
+        File.camera_model.is_(None) if f.camera_model is None else File.camera_model == f.camera_model,
+        File.status.in_([str(FileStatus.DONE), str(FileStatus.DUPLICATE)]),
+        File.discarded.is_(False),
+    )
+    if f.job_id is not None:
+        query = query.where(File.job_id == f.job_id)
+    ids = list(db.session.execute(query.order_by(File.taken_at, File.id)).scalars())
+    return ids if f.id in ids else [f.id, *ids]
+
+
+def choose_candidate(file_id: int, source: str) -> str:
+    """Use one of the file's detected candidates (by its source name) as its time."""
+    f = db.session.get(File, file_id)
+    if f is None:
+        raise TimeFixError("That file does not exist (any more).")
+    candidates = [timestamps.Candidate.from_dict(d) for d in (f.time_candidates or [])]
+    picked = next((c for c in candidates if c.source == source), None)
+    if picked is None:
+        raise TimeFixError(f"This file has no date from {source!r}.")
+    if picked.value is None:
+        raise TimeFixError(f"The date from {source} cannot be used: {picked.rejected or 'it could not be read'}.")
+    choice = confidence.choose(candidates, _zone(), prefer=source)
+    batch = _new_batch()
+    old = snapshot(f)
+    f.taken_local = choice.local.isoformat() if choice.local else None
+    f.taken_offset, f.taken_at, f.taken_precision = choice.offset, choice.utc, choice.precision
+    f.taken_source = source
+    f.confidence, f.needs_review, f.time_decided = Confidence.HIGH, False, True
+    f.time_notes = [f"chosen by a person: {source}", *choice.notes[1:]]
+    _record(f, batch, "choose", old, source=source)
+    db.session.commit()
+    return batch
+
+
+def confirm(file_ids: Iterable[int]) -> str:
+    """Accept the detected times as they are: no longer waiting for review, and never
+    changed by re-detection."""
+    batch = _new_batch()
+    for f in _files(file_ids):
+        old = snapshot(f)
+        f.needs_review, f.time_decided = False, True
+        _record(f, batch, "confirm", old)
+    db.session.commit()
+    return batch
+
+
+def confirm_all_high() -> tuple[int, str]:
+    """Confirm every detected HIGH-confidence time no person has decided yet."""
+    ids = list(
+        db.session.execute(
+            select(File.id).where(
+                File.confidence == Confidence.HIGH,
+                File.time_decided.is_(False),
+                File.taken_at.is_not(None),
+                File.status.in_([str(FileStatus.DONE), str(FileStatus.DUPLICATE)]),
+            )
+        ).scalars()
+    )
+    if not ids:
+        return 0, _new_batch()
+    return len(ids), confirm(ids)
+
+
+def undo(batch_id: str) -> int:
+    """Revert an action. Each file goes back to what it was before — unless a later action
+    changed it since, in which case that later decision stands. Returns how many files were
+    reverted."""
+    decisions = (
+        db.session.execute(
+            select(UserDecision)
+            .where(UserDecision.batch == batch_id, UserDecision.kind == KIND)
+            .order_by(UserDecision.id)
+        )
+        .scalars()
+        .all()
+    )
+    if not decisions:
+        raise TimeFixError("There is no such action to undo.")
+    undone = set(
+        db.session.execute(
+            select(UserDecision.undoes_id).where(UserDecision.undoes_id.in_([d.id for d in decisions]))
+        ).scalars()
+    )
+    batch = _new_batch()
+    count = 0
+    for d in decisions:
+        if d.id in undone or d.file_id is None:
+            continue
+        f = db.session.get(File, d.file_id)
+        if f is None or snapshot(f) != d.payload.get("new"):
+            continue  # changed since: the later decision stands
+        old = snapshot(f)
+        _restore(f, d.payload["old"])
+        db.session.add(
+            UserDecision(
+                kind=KIND,
+                file_id=f.id,
+                batch=batch,
+                undoes_id=d.id,
+                payload={"action": "undo", "old": old, "new": snapshot(f), "undone_batch": batch_id},
+                created_at=utcnow(),
+            )
+        )
+        count += 1
+    db.session.commit()
+    return count
+
+
+# --- reading the log --------------------------------------------------------------------------
+
+
+def history(file_id: int) -> list[dict[str, Any]]:
+    """The file's timestamp decisions, oldest first, for the review page."""
+    rows = db.session.execute(
+        select(UserDecision).where(UserDecision.file_id == file_id, UserDecision.kind == KIND).order_by(UserDecision.id)
+    ).scalars()
+    return [
+        {
+            "id": d.id,
+            "batch": d.batch,
+            "action": d.payload.get("action"),
+            "undoes_id": d.undoes_id,
+            "created_at": d.created_at.isoformat() if d.created_at else None,
+            "old": d.payload.get("old"),
+            "new": d.payload.get("new"),
+        }
+        for d in rows
+    ]
+
+
+def state_from_log(file_id: int) -> dict[str, Any] | None:
+    """The file's time fields rebuilt from the decision log alone (None: no decision yet,
+    the detected time stands)."""
+    last = db.session.execute(
+        select(UserDecision)
+        .where(UserDecision.file_id == file_id, UserDecision.kind == KIND)
+        .order_by(UserDecision.id.desc())
+        .limit(1)
+    ).scalar()
+    return dict(last.payload["new"]) if last else None
+
+
+def _signed(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    sign = "+" if seconds >= 0 else "-"
+    seconds = abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{sign}{days} d {text}" if days else f"{sign}{text}"

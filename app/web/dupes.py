@@ -1,0 +1,221 @@
+"""Duplicates: one group at a time, side by side; keep this / keep selected / keep all /
+undo; accept every recommendation after seeing the count. The decisions themselves are
+app/pipeline/duplicates.py's; this module shows groups and passes the choices on."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..models import DuplicateGroup, File, db
+from .security import ApiError
+
+bp = Blueprint("dupes", __name__)
+
+QUEUES = {
+    "copies": (
+        ("exact", "near"),
+        "Copies",
+        "The same picture more than once: resized, converted or sent through a messaging app.",
+    ),
+    "similar": (
+        ("similar",),
+        "Similar shots",
+        "Different shots of one moment (bursts, retakes). Keep the best, or keep them all.",
+    ),
+}
+KIND_TEXT = {
+    "exact": "Exact copies: the files are identical, byte for byte.",
+    "near": "The same picture, saved differently (smaller, re-compressed or another format).",
+    "similar": "Shots of the same moment that look very much alike.",
+}
+API = ("keep", "not_duplicates", "undo", "accept_all_recommendations", "next_open_group", "open_group_counts")
+
+
+def _dups():
+    from ..pipeline import duplicates
+
+    if not all(hasattr(duplicates, name) for name in API):
+        raise ApiError("Sorting out duplicates is not available in this version of MediaParser yet.", 501)
+    return duplicates
+
+
+def _call(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except LookupError as exc:
+        raise ApiError(str(exc) or "That group no longer exists.", 404) from None
+    except ValueError as exc:
+        raise ApiError(str(exc)) from None
+
+
+def _queue() -> str:
+    queue = request.values.get("queue", "copies")
+    if queue not in QUEUES:
+        raise ApiError("Unknown queue: use copies or similar.", 404)
+    return queue
+
+
+def _counts(d) -> dict[str, int]:
+    raw = d.open_group_counts() or {}
+    counts = {k: int(raw.get(k, 0) or 0) for k in ("exact", "near", "similar")}
+    counts["copies"] = counts["exact"] + counts["near"]
+    return counts
+
+
+def _group_id(value) -> int | None:
+    if value is None:
+        return None
+    return value if isinstance(value, int) else getattr(value, "id", None)
+
+
+def _members(group_id: int) -> list[File]:
+    return list(
+        db.session.execute(
+            select(File).options(selectinload(File.tags)).where(File.group_id == group_id).order_by(File.id)
+        ).scalars()
+    )
+
+
+def _best(files: list[File]) -> dict[str, int]:
+    """Which file has the most pixels, the biggest file: marked 'best' on the page."""
+    best: dict[str, int] = {}
+    if files:
+        best["pixels"] = max(files, key=lambda f: (f.width or 0) * (f.height or 0)).id
+        best["size"] = max(files, key=lambda f: f.size or 0).id
+    return best
+
+
+@bp.route("/duplicates")
+def page():
+    d = _dups()
+    queue = _queue()
+    kinds, title, blurb = QUEUES[queue]
+    counts = _counts(d)
+    wanted = request.args.get("group", type=int)
+    group = db.session.get(DuplicateGroup, wanted) if wanted else None
+    if wanted and group is None:
+        abort(404)
+    if group is None:
+        gid = _group_id(d.next_open_group(list(kinds)))
+        group = db.session.get(DuplicateGroup, gid) if gid else None
+    files = _members(group.id) if group else []
+    return render_template(
+        "duplicates.html",
+        queue=queue,
+        queues=QUEUES,
+        title=title,
+        blurb=blurb,
+        counts=counts,
+        group=group,
+        files=files,
+        best=_best(files),
+        kind_text=KIND_TEXT,
+        last_batch=session.get("dup_undo"),
+    )
+
+
+def _finish(queue: str, message: str, batch, group_id: int | None = None):
+    if batch:
+        session["dup_undo"] = {"batch": str(batch), "queue": queue, "group": group_id}
+    if request.is_json:
+        return jsonify({"message": message, "batch": batch})
+    flash(message, "success")
+    return redirect(url_for("dupes.page", queue=queue))
+
+
+def _group_from_form() -> DuplicateGroup:
+    gid = request.values.get("group", type=int)
+    group = db.session.get(DuplicateGroup, gid) if gid else None
+    if group is None:
+        raise ApiError("That duplicate group no longer exists.", 404)
+    return group
+
+
+def _ids(values: list[str]) -> list[int]:
+    try:
+        return sorted({int(v) for v in values})
+    except ValueError:
+        raise ApiError("File ids must be numbers.") from None
+
+
+@bp.route("/duplicates/keep", methods=["POST"])
+def keep():
+    d = _dups()
+    queue = _queue()
+    group = _group_from_form()
+    only = request.form.get("only")  # "Keep only this one"
+    ids = _ids([only] if only else request.form.getlist("keep"))
+    if not ids:
+        raise ApiError("Choose at least one file to keep. To keep them all, use “Keep all”.")
+    members = {f.id for f in _members(group.id)}
+    if not set(ids) <= members:
+        raise ApiError("Those files are not in this group. Reload the page.", 409)
+    batch = _call(d.keep, group.id, ids)
+    removed = len(members) - len(ids)
+    kept = "1 file" if len(ids) == 1 else f"{len(ids)} files"
+    return _finish(queue, f"Kept {kept}; {removed} set aside (nothing was deleted).", batch, group.id)
+
+
+@bp.route("/duplicates/keep-all", methods=["POST"])
+def keep_all():
+    d = _dups()
+    queue = _queue()
+    group = _group_from_form()
+    batch = _call(d.not_duplicates, group.id)
+    return _finish(queue, "Kept them all: they are marked as not duplicates.", batch, group.id)
+
+
+@bp.route("/duplicates/undo", methods=["POST"])
+def undo():
+    d = _dups()
+    last = session.get("dup_undo") or {}
+    batch = request.form.get("batch") or last.get("batch")
+    if not batch:
+        raise ApiError("There is nothing to undo.")
+    _call(d.undo, batch)
+    session.pop("dup_undo", None)
+    queue = last.get("queue", "copies") if last.get("queue") in QUEUES else "copies"
+    flash("Undone: the group is back as it was.", "success")
+    if last.get("group"):
+        return redirect(url_for("dupes.page", queue=queue, group=last["group"]))
+    return redirect(url_for("dupes.page", queue=queue))
+
+
+def _accept_kind() -> str:
+    kind = request.values.get("kind", "exact")
+    if kind not in ("exact", "near", "similar"):
+        raise ApiError("Kind must be exact, near or similar.")
+    return kind
+
+
+@bp.route("/duplicates/accept-all")
+def accept_all_page():
+    """Step one: how many groups would be decided, before anything happens."""
+    d = _dups()
+    kind = _accept_kind()
+    count = _call(d.accept_all_recommendations, kind=kind, dry_run=True)
+    return render_template("accept_all.html", kind=kind, count=count, kind_text=KIND_TEXT)
+
+
+@bp.route("/duplicates/accept-all", methods=["POST"])
+def accept_all():
+    d = _dups()
+    kind = _accept_kind()
+    expected = request.form.get("expected", type=int)
+    count = _call(d.accept_all_recommendations, kind=kind, dry_run=True)
+    if expected is not None and expected != count:
+        flash(f"The number of groups changed ({expected} → {count}). Check again before accepting.", "error")
+        return redirect(url_for("dupes.accept_all_page", kind=kind))
+    result = _call(d.accept_all_recommendations, kind=kind, dry_run=False)
+    done, batch = result if isinstance(result, tuple) else (result, None)
+    if batch:
+        session["dup_undo"] = {"batch": str(batch), "queue": "similar" if kind == "similar" else "copies"}
+    flash(f"Accepted the recommendation for {done} group{'s' if done != 1 else ''}. Nothing was deleted.", "success")
+    return redirect(url_for("dupes.page", queue="similar" if kind == "similar" else "copies"))
+
+
+@bp.route("/api/duplicates/counts")
+def counts_json():
+    return jsonify(_counts(_dups()))

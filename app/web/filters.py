@@ -1,0 +1,185 @@
+"""Words and numbers for people: time sources, confidence, sizes, dates (Jinja filters)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+
+CONFIDENCE = {
+    "high": ("Sure", "The date comes from the camera and nothing disagrees."),
+    "medium": ("Likely", "A good clue, but not the camera's own record of the moment."),
+    "low": ("Doubtful", "Only a weak clue, or the clues disagree. Worth a look."),
+    "none": ("No date", "MediaParser found no usable date. Please set one."),
+}
+
+# What each source of a date means, for someone who never heard of EXIF.
+SOURCES = {
+    "exif:DateTimeOriginal": "Camera: when the photo was taken",
+    "exif:CreateDate": "Camera: when the picture was recorded",
+    "exif:ModifyDate": "Camera or editing program: last change",
+    "video:apple_creationdate": "Phone video: when recording started",
+    "video:creation_time": "Video file: creation time",
+    "gps": "GPS satellite clock",
+    "folder": "Folder name",
+    "mtime": "File date (when the file was last changed)",
+    "user": "Set by you",
+    "manual": "Set by you",
+    "sidecar": "Info file from a photo service (e.g. Google Takeout)",
+    "takeout": "Info file from Google Takeout",
+}
+
+PRECISION = {
+    "second": "exact to the second",
+    "minute": "exact to the minute",
+    "day": "day only",
+    "month": "month only",
+    "year": "year only",
+}
+
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+
+
+def source_label(source: str | None) -> str:
+    if not source:
+        return "—"
+    if source in SOURCES:
+        return SOURCES[source]
+    head, _, detail = source.partition(":")
+    if head == "filename":
+        return f"File name ({detail.replace('_', ' ')} pattern)" if detail else "File name"
+    if head in SOURCES:
+        return SOURCES[head] + (f" ({detail})" if detail else "")
+    return source
+
+
+def confidence_label(value: str | None) -> str:
+    return CONFIDENCE.get(value or "none", CONFIDENCE["none"])[0]
+
+
+def confidence_help(value: str | None) -> str:
+    return CONFIDENCE.get(value or "none", CONFIDENCE["none"])[1]
+
+
+def offset_text(minutes: int | None) -> str:
+    if minutes is None:
+        return ""
+    sign = "+" if minutes >= 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def local_time(value: str | None, precision: str | None = "second") -> str:
+    """'2019-06-15T14:30:00' -> '15 June 2019, 14:30:00', cut to the known precision."""
+    if not value:
+        return "No date"
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if dt.year <= 1:
+        return "unreadable"
+    precision = precision or "second"
+    if precision == "year":
+        return f"{dt.year}"
+    if precision == "month":
+        return f"{MONTHS[dt.month - 1]} {dt.year}"
+    date = f"{dt.day} {MONTHS[dt.month - 1]} {dt.year}"
+    if precision == "day":
+        return date
+    if precision == "minute":
+        return f"{date}, {dt:%H:%M}"
+    return f"{date}, {dt:%H:%M:%S}"
+
+
+def short_time(value: str | None, precision: str | None = "second") -> str:
+    """Compact form for grid tiles: '2019-06-15 14:30'."""
+    if not value:
+        return "No date"
+    text = value.replace("T", " ")
+    cut = {"year": 4, "month": 7, "day": 10}.get(precision or "second", 16)
+    return text[:cut]
+
+
+def file_size(num: int | None) -> str:
+    if num is None:
+        return "—"
+    size = float(num)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+def duration(seconds: float | None) -> str:
+    if not seconds:
+        return ""
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def number(value: int | None) -> str:
+    return f"{value or 0:,}".replace(",", "\u202f")  # narrow no-break space: 12 345
+
+
+def eta(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return "less than a minute"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {minutes} min"
+    return f"about {minutes // 60} h {minutes % 60} min"
+
+
+def camera(make: str | None, model: str | None) -> str:
+    """'Canon' + 'Canon EOS 40D' -> 'Canon EOS 40D' (models often repeat the make)."""
+    make, model = (make or "").strip(), (model or "").strip()
+    if model and make and model.lower().startswith(make.split()[0].lower()):
+        return model
+    return " ".join(p for p in (make, model) if p) or "unknown"
+
+
+def in_zone(value: datetime | None, zone: str) -> str:
+    """An instant as wall-clock time in the household zone."""
+    if value is None:
+        return "—"
+    from zoneinfo import ZoneInfo
+
+    local = value.astimezone(ZoneInfo(zone))
+    return local_time(local.replace(tzinfo=None).isoformat(), "minute")
+
+
+def register_filters(app: Flask) -> None:
+    for name, fn in {
+        "source_label": source_label,
+        "confidence_label": confidence_label,
+        "confidence_help": confidence_help,
+        "offset_text": offset_text,
+        "local_time": local_time,
+        "short_time": short_time,
+        "file_size": file_size,
+        "duration": duration,
+        "number": number,
+        "eta": eta,
+        "camera": camera,
+        "in_zone": in_zone,
+    }.items():
+        app.add_template_filter(fn, name)
+    app.add_template_global(PRECISION, "PRECISIONS")

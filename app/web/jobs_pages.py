@@ -1,0 +1,194 @@
+"""Jobs: live progress, pause / resume / cancel, and the files that failed and why."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from ..models import File, FileStatus, ItemStatus, Job, JobItem, JobKind, JobStatus, db
+from ..pipeline import jobs
+from ..tasks import enqueue_job
+from .security import ApiError
+
+bp = Blueprint("jobs", __name__)
+
+LIST_SIZE = 30
+PROBLEMS_PAGE = 100
+
+KIND_TEXT = {
+    "import": "Import",
+    "reprocess": "Detect dates again",
+    "thumbnails": "Rebuild previews",
+    "duplicates": "Find duplicates",
+    "export": "Export",
+}
+STATUS_TEXT = {
+    "pending": "Waiting to start.",
+    "running": "Running.",
+    "paused": "Paused. Resume it to go on.",
+    "completed": "Finished.",
+    "failed": "Stopped by a problem.",
+    "cancelled": "Cancelled.",
+}
+
+
+def describe(job: Job) -> dict:
+    """The job's figures (pipeline.jobs.progress) plus words for people."""
+    data = jobs.progress(job)
+    params = job.params or {}
+    if job.kind == JobKind.IMPORT:
+        title = (
+            f"Import of folder {params.get('path')}" if params.get("source") == "folder" else "Upload from your browser"
+        )
+    else:
+        title = KIND_TEXT.get(job.kind, job.kind.title())
+        if params.get("file_ids"):
+            title += f" ({len(params['file_ids'])} files)"
+        elif params.get("all"):
+            title += " (all files)"
+    data["title"] = title
+    data["status_text"] = STATUS_TEXT.get(job.status, job.status)
+    data["can_pause"] = job.status in (JobStatus.PENDING, JobStatus.RUNNING)
+    data["can_resume"] = job.status == JobStatus.PAUSED
+    data["can_cancel"] = job.status in (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.PAUSED)
+    data["problems"] = (job.errors or 0) + (job.skipped or 0)
+    data["url"] = url_for("jobs.detail_page", job_id=job.id)
+    data.pop("params", None)
+    return data
+
+
+def _job(job_id: int) -> Job:
+    job = db.session.get(Job, job_id)
+    if job is None:
+        raise ApiError("That job does not exist.", 404)
+    return job
+
+
+def _recent() -> list[Job]:
+    return list(db.session.execute(select(Job).order_by(Job.id.desc()).limit(LIST_SIZE)).scalars())
+
+
+@bp.route("/jobs")
+def list_page():
+    return render_template("jobs.html", jobs=[describe(j) for j in _recent()])
+
+
+@bp.route("/api/jobs")
+def list_json():
+    ids_text = request.args.get("ids", "")
+    if ids_text:
+        try:
+            ids = [int(i) for i in ids_text.split(",") if i.strip()][:200]
+        except ValueError:
+            raise ApiError("ids must be numbers separated by commas.") from None
+        rows = db.session.execute(select(Job).where(Job.id.in_(ids)).order_by(Job.id.desc())).scalars()
+    else:
+        rows = _recent()
+    return jsonify({"jobs": [describe(j) for j in rows]})
+
+
+@bp.route("/api/jobs/<int:job_id>")
+def one_json(job_id: int):
+    return jsonify(describe(_job(job_id)))
+
+
+def problems(job: Job, after: int = 0) -> tuple[list[dict], int | None]:
+    """Files of the job that failed or were skipped, with the reason (keyset by id)."""
+    if job.kind == JobKind.IMPORT:
+        rows = db.session.execute(
+            select(File.id, File.original_name, File.relative_dir, File.status, File.error)
+            .where(File.job_id == job.id, File.status.in_([FileStatus.ERROR, FileStatus.SKIPPED]), File.id > after)
+            .order_by(File.id)
+            .limit(PROBLEMS_PAGE + 1)
+        ).all()
+        out = [
+            {
+                "id": r.id,
+                "name": f"{r.relative_dir}/{r.original_name}" if r.relative_dir else r.original_name,
+                "status": "Could not be read" if r.status == FileStatus.ERROR else "Skipped",
+                "reason": r.error or "",
+            }
+            for r in rows
+        ]
+    else:
+        rows = db.session.execute(
+            select(JobItem.id, JobItem.status, JobItem.message, File.original_name, File.relative_dir)
+            .join(File, File.id == JobItem.file_id)
+            .where(
+                JobItem.job_id == job.id,
+                JobItem.status.in_([ItemStatus.ERROR, ItemStatus.SKIPPED]),
+                JobItem.id > after,
+            )
+            .order_by(JobItem.id)
+            .limit(PROBLEMS_PAGE + 1)
+        ).all()
+        out = [
+            {
+                "id": r.id,
+                "name": f"{r.relative_dir}/{r.original_name}" if r.relative_dir else r.original_name,
+                "status": "Failed" if r.status == ItemStatus.ERROR else "Skipped",
+                "reason": r.message or "",
+            }
+            for r in rows
+        ]
+    more = len(out) > PROBLEMS_PAGE
+    out = out[:PROBLEMS_PAGE]
+    return out, (out[-1]["id"] if more else None)
+
+
+def _after() -> int:
+    text = request.args.get("after", "0") or "0"
+    if not text.isdigit():
+        raise ApiError("after must be a number.")
+    return int(text)
+
+
+@bp.route("/jobs/<int:job_id>")
+def detail_page(job_id: int):
+    job = _job(job_id)
+    rows, next_after = problems(job, _after())
+    return render_template("job.html", job=describe(job), problems=rows, next_after=next_after, after=_after())
+
+
+@bp.route("/api/jobs/<int:job_id>/problems")
+def problems_json(job_id: int):
+    rows, next_after = problems(_job(job_id), _after())
+    return jsonify({"problems": rows, "next_after": next_after})
+
+
+def _control(job_id: int, action: str) -> str:
+    job = _job(job_id)
+    if action == "pause":
+        if not jobs.pause(job.id):
+            raise ApiError("Only a waiting or running job can be paused.", 409)
+        return "Paused. The job stops after the file it is working on."
+    if action == "resume":
+        if not jobs.resume(job.id):
+            raise ApiError("Only a paused job can be resumed.", 409)
+        enqueue_job(job.id)
+        return "Resumed."
+    if action == "cancel":
+        if not jobs.cancel(job.id):
+            raise ApiError("This job has already ended.", 409)
+        return "Cancelled. Files already done are kept."
+    raise ApiError("Unknown action: use pause, resume or cancel.", 404)
+
+
+@bp.route("/api/jobs/<int:job_id>/<action>", methods=["POST"])
+def control_json(job_id: int, action: str):
+    message = _control(job_id, action)
+    db.session.expire_all()
+    return jsonify({"message": message, "job": describe(_job(job_id))})
+
+
+@bp.route("/jobs/<int:job_id>/<action>", methods=["POST"])
+def control_form(job_id: int, action: str):
+    try:
+        flash(_control(job_id, action), "success")
+    except ApiError as exc:
+        if exc.status == 404:
+            raise
+        flash(exc.message, "error")
+    back = request.form.get("back", "")
+    local = back.startswith("/") and not back.startswith("//") and "\\" not in back
+    return redirect(back if local else url_for("jobs.detail_page", job_id=job_id))

@@ -1,0 +1,361 @@
+"""The review grid's query: combinable filters, capture-time order, keyset pagination.
+
+Order: files with a capture time by (taken_at, id) — oldest first, or newest first — then
+files without one, by id. A page continues from a cursor (the last row's key) instead of
+an OFFSET, so page 500 costs what page 1 costs; the (taken_at, id) and
+(needs_review, taken_at, id) indexes serve it. One query per page, never one per file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from markupsafe import Markup
+from sqlalchemy import Select, and_, func, or_, select, tuple_
+from werkzeug.datastructures import MultiDict
+
+from ..models import DuplicateGroup, File, FileStatus, FileTag, Tag, db
+from .filters import confidence_help, confidence_label
+from .security import ApiError
+
+PAGE_SIZE = 120
+CONFIDENCES = ("high", "medium", "low", "none")
+DUP_CHOICES = {
+    "": "All files",
+    "open": "Duplicates to sort out",
+    "any": "In a duplicate group",
+    "none": "No duplicates",
+    "removed": "Removed duplicates",
+}
+VISIBLE = (FileStatus.DONE, FileStatus.DUPLICATE)  # files that have content to look at
+
+# Columns a grid tile needs (no JSON blobs).
+TILE_COLUMNS = (
+    File.id,
+    File.thumb_key,
+    File.original_name,
+    File.relative_dir,
+    File.taken_at,
+    File.taken_local,
+    File.taken_precision,
+    File.confidence,
+    File.needs_review,
+    File.time_decided,
+    File.media_kind,
+    File.duration,
+    File.group_id,
+    File.discarded,
+    DuplicateGroup.status.label("group_status"),
+    DuplicateGroup.kind.label("group_kind"),
+)
+
+
+@dataclass
+class Filters:
+    review: bool = False
+    confidence: list[str] = field(default_factory=list)
+    dup: str = ""
+    tag: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    kind: str = ""
+    q: str = ""
+    job: int | None = None
+    order: str = "asc"  # capture time: asc (oldest first) | desc
+
+    @classmethod
+    def from_args(cls, args: MultiDict | dict) -> Filters:
+        if not isinstance(args, MultiDict):
+            args = MultiDict(args)
+        f = cls()
+        f.review = args.get("review", "") in ("1", "on", "true", "yes")
+        f.confidence = [c for c in args.getlist("confidence") if c]
+        for c in f.confidence:
+            if c not in CONFIDENCES:
+                raise ApiError(f"Unknown confidence {c!r}: use high, medium, low or none.")
+        f.dup = args.get("dup", "") or ""
+        if f.dup not in DUP_CHOICES:
+            raise ApiError(f"Unknown duplicate filter {f.dup!r}.")
+        f.tag = (args.get("tag", "") or "").strip().lower()
+        f.date_from = _parse_date(args.get("from"), "from")
+        f.date_to = _parse_date(args.get("to"), "to")
+        if f.date_from and f.date_to and f.date_to < f.date_from:
+            raise ApiError("The end date is before the start date.")
+        f.kind = args.get("kind", "") or ""
+        if f.kind not in ("", "image", "video"):
+            raise ApiError("Type must be photos (image) or videos (video).")
+        f.q = (args.get("q", "") or "").strip()[:200]
+        job = (args.get("job", "") or "").strip()
+        if job:
+            if not job.isdigit():
+                raise ApiError("The job number must be a number.")
+            f.job = int(job)
+        f.order = args.get("order", "asc") or "asc"
+        if f.order not in ("asc", "desc"):
+            raise ApiError("Order must be asc (oldest first) or desc (newest first).")
+        return f
+
+    def to_args(self) -> list[tuple[str, Any]]:
+        out: list[tuple[str, Any]] = []
+        if self.review:
+            out.append(("review", "1"))
+        out += [("confidence", c) for c in self.confidence]
+        for key, value in (
+            ("dup", self.dup),
+            ("tag", self.tag),
+            ("from", self.date_from.isoformat() if self.date_from else ""),
+            ("to", self.date_to.isoformat() if self.date_to else ""),
+            ("kind", self.kind),
+            ("q", self.q),
+            ("job", self.job or ""),
+        ):
+            if value:
+                out.append((key, value))
+        if self.order != "asc":
+            out.append(("order", self.order))
+        return out
+
+    def query_string(self) -> str:
+        return urlencode(self.to_args())
+
+    @property
+    def active(self) -> bool:
+        return any(v for k, v in self.to_args() if k != "order")
+
+
+def _parse_date(text: str | None, name: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ApiError(f"The {name} date must look like 2019-06-15.") from None
+
+
+def _conditions(f: Filters, zone: ZoneInfo) -> list:
+    cond: list = [File.status.in_([str(s) for s in VISIBLE])]
+    if f.dup == "removed":
+        cond.append(File.discarded.is_(True))
+    else:
+        cond.append(File.discarded.is_(False))
+    if f.review:
+        cond.append(File.needs_review.is_(True))
+    if f.confidence:
+        cond.append(File.confidence.in_(f.confidence))
+    if f.dup == "open":
+        cond.append(File.group_id.in_(select(DuplicateGroup.id).where(DuplicateGroup.status == "open")))
+    elif f.dup == "any":
+        cond.append(File.group_id.is_not(None))
+    elif f.dup == "none":
+        cond.append(File.group_id.is_(None))
+    if f.tag:
+        cond.append(File.id.in_(select(FileTag.file_id).join(Tag, Tag.id == FileTag.tag_id).where(Tag.name == f.tag)))
+    if f.date_from:
+        cond.append(File.taken_at >= datetime.combine(f.date_from, time(), zone).astimezone(UTC))
+    if f.date_to:
+        end = datetime.combine(f.date_to + timedelta(days=1), time(), zone).astimezone(UTC)
+        cond.append(File.taken_at < end)
+    if f.kind:
+        cond.append(File.media_kind == f.kind)
+    if f.q:
+        pattern = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        # SQLite's LIKE ignores ASCII case already (ILIKE would add lower() on every row).
+        like = "like" if db.engine.dialect.name == "sqlite" else "ilike"
+        match = or_(
+            getattr(File.original_name, like)(pattern, escape="\\"),
+            getattr(File.relative_dir, like)(pattern, escape="\\"),
+        )
+        # Matched once into a set, then the capture-time index is walked against it: a rare
+        # name costs one scan, not a table lookup per file in capture order.
+        cond.append(File.id.in_(select(File.id).where(match)))
+    if f.job:
+        cond.append(File.job_id == f.job)
+    return cond
+
+
+# --- cursors: "d|<taken_at iso>|<id>" inside the dated part, "u|<id>" in the undated part ----
+
+_CURSOR = re.compile(r"^(d)\|([0-9T:.+\- ]{10,40})\|(\d+)$|^(u)\|(\d+)$")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    dated: bool
+    taken_at: datetime | None
+    id: int
+
+    def encode(self) -> str:
+        if self.dated:
+            return f"d|{self.taken_at.astimezone(UTC).isoformat()}|{self.id}"
+        return f"u|{self.id}"
+
+    @classmethod
+    def decode(cls, text: str | None) -> Cursor | None:
+        if not text:
+            return None
+        m = _CURSOR.match(text)
+        if not m:
+            raise ApiError("That page link is damaged. Start again from the first page.")
+        if m[1]:
+            try:
+                taken = datetime.fromisoformat(m[2])
+            except ValueError:
+                raise ApiError("That page link is damaged. Start again from the first page.") from None
+            return cls(True, taken if taken.tzinfo else taken.replace(tzinfo=UTC), int(m[3]))
+        return cls(False, None, int(m[5]))
+
+    @classmethod
+    def of(cls, row) -> Cursor:
+        return cls(row.taken_at is not None, row.taken_at, row.id)
+
+
+def _tile_select(cond: list) -> Select:
+    return select(*TILE_COLUMNS).outerjoin(DuplicateGroup, DuplicateGroup.id == File.group_id).where(and_(*cond))
+
+
+def page(
+    f: Filters, zone: ZoneInfo, after: Cursor | None = None, limit: int = PAGE_SIZE, backwards: bool = False
+) -> tuple[list, Cursor | None]:
+    """Up to `limit` tiles after `after` in the filter's order; and the cursor of the next
+    page (None at the end). `backwards` walks the other way (previous file)."""
+    cond = _conditions(f, zone)
+    ascending = (f.order == "asc") != backwards
+    # In the forward direction dated files come first; walking backwards they come last.
+    dated_first = not backwards
+    rows: list = []
+    parts = [True, False] if dated_first else [False, True]
+    start = 0
+    if after is not None:
+        start = parts.index(after.dated)
+    for part in parts[start:]:
+        need = limit + 1 - len(rows)
+        q = _tile_select(cond)
+        if part:
+            q = q.where(File.taken_at.is_not(None))
+            key = tuple_(File.taken_at, File.id)
+            if after is not None and after.dated:
+                bound = tuple_(_utc_param(after.taken_at), after.id)
+                q = q.where(key > bound if ascending else key < bound)
+            order = (File.taken_at.asc(), File.id.asc()) if ascending else (File.taken_at.desc(), File.id.desc())
+        else:
+            q = q.where(File.taken_at.is_(None))
+            if after is not None and not after.dated:
+                q = q.where(File.id > after.id if ascending else File.id < after.id)
+            order = (File.id.asc(),) if ascending else (File.id.desc(),)
+        rows += db.session.execute(q.order_by(*order).limit(need)).all()
+        after = None  # the next part starts from its beginning
+        if len(rows) > limit:
+            break
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (Cursor.of(rows[-1]) if more and rows else None)
+
+
+def _utc_param(value: datetime):
+    from sqlalchemy import literal
+
+    from ..models import UTCDateTime
+
+    return literal(value, UTCDateTime())
+
+
+def count(f: Filters, zone: ZoneInfo) -> int:
+    return db.session.execute(select(func.count()).select_from(File).where(and_(*_conditions(f, zone)))).scalar_one()
+
+
+def matching_ids(f: Filters, zone: ZoneInfo) -> list[int]:
+    """Every file the filter matches ('select all that match')."""
+    return list(db.session.execute(select(File.id).where(and_(*_conditions(f, zone)))).scalars())
+
+
+def neighbours(f: Filters, zone: ZoneInfo, file: File) -> tuple[int | None, int | None]:
+    """Previous and next file ids around `file` in the filter's order."""
+    here = Cursor(file.taken_at is not None, file.taken_at, file.id)
+    nxt, _ = page(f, zone, here, limit=1)
+    prev, _ = page(f, zone, here, limit=1, backwards=True)
+    return (prev[0].id if prev else None), (nxt[0].id if nxt else None)
+
+
+def tile_badges(row) -> list[tuple[str, str, str]]:
+    """(css class, label, explanation) for a tile, in the order shown."""
+    return _badge_list(*_badge_key(row))
+
+
+def _badge_list(time_decided, confidence, discarded, grouped, group_status, group_kind, media_kind):
+    badges = []
+    if time_decided:
+        badges.append(("decided", "Checked", "You confirmed or set this date."))
+    else:
+        badges.append((f"conf-{confidence}", confidence_label(confidence), confidence_help(confidence)))
+    if discarded:
+        badges.append(
+            ("removed", "Set aside", "Set aside as a duplicate: left out of the export, the file itself is untouched.")
+        )
+    elif grouped and group_status == "open":
+        label = "Similar" if group_kind == "similar" else "Duplicate"
+        badges.append(("dup", label, "Part of a duplicate group waiting for your decision."))
+    elif grouped and group_status == "resolved":
+        badges.append(("kept", "Kept", "Kept when its duplicates were sorted out."))
+    if media_kind == "video":
+        badges.append(("video", "Video", "A video."))
+    return badges
+
+
+@lru_cache(maxsize=256)
+def _badges_markup(key: tuple) -> Markup:
+    parts = [
+        Markup('<span class="badge {}" title="{}">{}</span>').format(cls, help_text, label)
+        for cls, label, help_text in _badge_list(*key)
+    ]
+    return Markup("").join(parts)
+
+
+def badges_html(row) -> Markup:
+    """The tile's badges as HTML (few distinct combinations: built once each, then reused)."""
+    return _badges_markup(_badge_key(row))
+
+
+def _badge_key(row) -> tuple:
+    return (
+        row.time_decided,
+        row.confidence,
+        row.discarded,
+        row.group_id is not None,
+        row.group_status,
+        row.group_kind,
+        row.media_kind,
+    )
+
+
+def resolve_selection(payload: Any, zone: ZoneInfo) -> list[int]:
+    """A bulk action's files: {"ids": [...]} or {"filter": "<query string>"} (all that match)."""
+    if not isinstance(payload, dict):
+        raise ApiError('Send the selection as JSON: {"ids": [...]} or {"filter": "..."}.')
+    if payload.get("filter") is not None:
+        from urllib.parse import parse_qsl
+
+        text = payload["filter"]
+        if not isinstance(text, str):
+            raise ApiError("The filter must be a query string.")
+        return matching_ids(Filters.from_args(MultiDict(parse_qsl(text.lstrip("?")))), zone)
+    ids = payload.get("ids")
+    if not isinstance(ids, list) or not ids:
+        raise ApiError("Select one or more files first.")
+    try:
+        clean = sorted({int(i) for i in ids})
+    except (TypeError, ValueError):
+        raise ApiError("File ids must be numbers.") from None
+    found: set[int] = set()
+    for i in range(0, len(clean), 10_000):  # stay under SQLite's limit of bound variables
+        chunk = clean[i : i + 10_000]
+        found.update(db.session.execute(select(File.id).where(File.id.in_(chunk))).scalars())
+    missing = [i for i in clean if i not in found]
+    if missing:
+        raise ApiError(f"{len(missing)} of the selected files no longer exist. Reload the page.", 404)
+    return clean

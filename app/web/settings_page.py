@@ -1,0 +1,127 @@
+"""Settings: output folder, household time zone, duplicate sensitivity (stored by
+pipeline.settings_store), import roots shown; admin jobs: detect dates again, rebuild
+previews — on everything, or on the grid's selection."""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+
+from ..models import JobKind
+from ..pipeline import jobs, settings_store
+from ..tasks import enqueue_job
+from . import queries
+from .review import household_zone
+from .security import ApiError
+
+bp = Blueprint("settings", __name__)
+
+ADMIN_JOBS = {
+    "reprocess": (JobKind.REPROCESS, "Detecting dates again"),
+    "thumbnails": (JobKind.THUMBNAILS, "Rebuilding previews"),
+}
+_ZONES: list[str] = []
+
+
+def zones() -> list[str]:
+    if not _ZONES:
+        _ZONES.extend(sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/"))))
+        _ZONES.append("UTC")
+    return _ZONES
+
+
+def _render(values: dict | None = None, error: str | None = None, status: int = 200):
+    base = current_app.config["MEDIAPARSER"]
+    current = settings_store.effective(base)
+    shown = {
+        "output_dir": str(current.output_dir),
+        "timezone": current.timezone,
+        "duplicate_sensitivity": settings_store.duplicate_sensitivity(),
+    }
+    shown.update(values or {})
+    return render_template(
+        "settings.html",
+        values=shown,
+        error=error,
+        roots=base.import_roots,
+        zones=zones(),
+        sensitivities=settings_store.SENSITIVITIES,
+        env_defaults={"output_dir": str(base.output_dir), "timezone": base.timezone},
+        password_set=bool(base.password),
+    ), status
+
+
+@bp.route("/settings")
+def page():
+    return _render()
+
+
+@bp.route("/settings", methods=["POST"])
+def save():
+    changes = {k: request.form.get(k, "") for k in settings_store.KEYS if k in request.form}
+    if not changes:
+        return _render(error="Nothing to save.", status=400)
+    try:
+        settings_store.save(changes)
+    except settings_store.SettingError as exc:
+        return _render(values=changes, error=str(exc), status=400)
+    flash("Settings saved. They apply to the next import and export.", "success")
+    return redirect(url_for("settings.page"))
+
+
+@bp.route("/api/settings", methods=["GET", "POST"])
+def api():
+    if request.method == "POST":
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict) or not data:
+            raise ApiError("Send the settings to change as a JSON object.")
+        try:
+            settings_store.save(data)
+        except settings_store.SettingError as exc:
+            raise ApiError(str(exc)) from None
+    current = settings_store.effective(current_app.config["MEDIAPARSER"])
+    return jsonify(
+        {
+            "output_dir": str(current.output_dir),
+            "timezone": current.timezone,
+            "duplicate_sensitivity": settings_store.duplicate_sensitivity(),
+            "import_roots": [str(r) for r in current.import_roots],
+        }
+    )
+
+
+def _start(kind: str, params: dict):
+    if kind not in ADMIN_JOBS:
+        raise ApiError("Unknown job: use reprocess or thumbnails.", 404)
+    job_kind, _label = ADMIN_JOBS[kind]
+    job = jobs.create(job_kind, params)
+    enqueue_job(job.id)
+    return job
+
+
+@bp.route("/settings/<kind>", methods=["POST"])
+def start_all(kind: str):
+    job = _start(kind, {"all": True})
+    flash(f"{ADMIN_JOBS[kind][1]} for all files: follow it here.", "success")
+    return redirect(url_for("jobs.detail_page", job_id=job.id))
+
+
+@bp.route("/api/jobs/start/<kind>", methods=["POST"])
+def start_json(kind: str):
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError("Send the request as a JSON object.")
+    if data.get("all") is True:
+        params = {"all": True}
+    else:
+        params = {"file_ids": queries.resolve_selection(data.get("selection"), household_zone())}
+    job = _start(kind, params)
+    count = "all files" if params.get("all") else f"{len(params['file_ids']):,} files"
+    return jsonify(
+        {
+            "job_id": job.id,
+            "job_url": url_for("jobs.detail_page", job_id=job.id),
+            "message": f"{ADMIN_JOBS[kind][1]} for {count}.",
+        }
+    ), 201

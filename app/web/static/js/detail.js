@@ -1,0 +1,82 @@
+// File detail: confirm, choose a clue, type a date, correct a camera's clock, tags; ← → keys.
+import { api, el, formatMinutes, reloadWith, toast } from "./common.js";
+
+const root = document.getElementById("detail");
+const fileId = Number(root.dataset.file);
+const selection = { ids: [fileId] };
+const TIME_UNDO = "/api/time/undo";
+const TAG_UNDO = "/api/tags/undo";
+
+async function act(url, body, undoUrl) {
+  try {
+    const data = await api(url, { method: "POST", body });
+    reloadWith(data.message, data.batch ? { url: undoUrl, batch: data.batch } : null);
+  } catch (err) {
+    toast(err.message, { error: true });
+  }
+}
+
+document.getElementById("confirm")?.addEventListener("click", () => act("/api/time/confirm", { selection }, TIME_UNDO));
+
+for (const button of document.querySelectorAll(".use-candidate")) {
+  button.addEventListener("click", () =>
+    act("/api/time/choose", { file_id: fileId, source: button.dataset.source }, TIME_UNDO));
+}
+
+document.getElementById("set-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const offset = root.dataset.offset === "" ? null : Number(root.dataset.offset);
+  act("/api/time/set", { selection, text: document.getElementById("set-text").value, offset }, TIME_UNDO);
+});
+
+// "This photo was taken at ...": preview first, then apply to the camera's files (or this one).
+const takenText = document.getElementById("taken-text");
+const takenPreview = document.getElementById("taken-preview");
+document.getElementById("taken-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    const data = await api("/api/time/taken-at/preview", { method: "POST", body: { file_id: fileId, text: takenText.value, scope: "camera" } });
+    const body = takenPreview.querySelector("tbody");
+    body.replaceChildren(...data.rows.map((r) => el("tr", {}, el("td", { text: r.name }), el("td", { text: r.before }), el("td", { text: r.after }))));
+    const amount = formatMinutes(data.minutes);
+    document.getElementById("taken-summary").textContent = data.count
+      ? `The camera was ${amount} ${data.minutes > 0 ? "behind" : "ahead"}. ${data.count} file${data.count === 1 ? "" : "s"} from this camera would change${data.count > data.rows.length ? ` (first ${data.rows.length} shown)` : ""}:`
+      : data.message || "Nothing would change.";
+    takenPreview.hidden = false;
+    document.getElementById("taken-apply").hidden = !data.count;
+  } catch (err) {
+    toast(err.message, { error: true });
+  }
+});
+document.getElementById("taken-apply").addEventListener("click", () =>
+  act("/api/time/taken-at", { file_id: fileId, text: takenText.value, scope: "camera" }, TIME_UNDO));
+document.getElementById("taken-one").addEventListener("click", () =>
+  act("/api/time/taken-at", { file_id: fileId, text: takenText.value, scope: "file" }, TIME_UNDO));
+
+// tags
+const tagText = document.getElementById("tag-text");
+document.getElementById("tag-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  act("/api/tags/add", { selection, tags: [tagText.value] }, TAG_UNDO);
+});
+for (const button of document.querySelectorAll(".remove-tag")) {
+  button.addEventListener("click", () => act("/api/tags/remove", { selection, tags: [button.dataset.tag] }, TAG_UNDO));
+}
+let suggestTimer = null;
+tagText.addEventListener("input", () => {
+  clearTimeout(suggestTimer);
+  suggestTimer = setTimeout(async () => {
+    try {
+      const data = await api(`/api/tags?q=${encodeURIComponent(tagText.value)}`);
+      document.getElementById("tag-suggestions").replaceChildren(...data.tags.map((t) => el("option", { value: t })));
+    } catch { /* suggestions are a nicety */ }
+  }, 150);
+});
+
+document.addEventListener("keydown", (event) => {
+  if (event.target.closest("input, textarea, select, video") || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.key === "ArrowLeft" || event.key === "k") document.getElementById("prev")?.click();
+  else if (event.key === "ArrowRight" || event.key === "j") document.getElementById("next")?.click();
+  else if (event.key === "c" || event.key === "C") document.getElementById("confirm")?.click();
+  else if (event.key === "Escape") window.location.href = document.querySelector(".pager a:not(.button)").href;
+});

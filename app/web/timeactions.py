@@ -1,0 +1,232 @@
+"""Capture-time actions: confirm, choose a candidate, type a time, shift, derive a camera's
+offset from one photo, undo. The rules live in app/pipeline/timefix.py; this module reads
+requests, calls it, and answers with counts and an undo batch."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, flash, jsonify, redirect, request, url_for
+from sqlalchemy import select
+
+from ..models import File, db
+from . import queries
+from .filters import local_time
+from .review import household_zone
+from .security import ApiError
+
+bp = Blueprint("timeactions", __name__)
+
+MAX_SHIFT = timedelta(days=365 * 100)
+PREVIEW_ROWS = 50
+
+
+def _timefix():
+    try:
+        from ..pipeline import timefix
+    except ImportError:
+        raise ApiError("Changing dates is not available in this version of MediaParser yet.", 501) from None
+    return timefix
+
+
+def _call(fn, *args):
+    """Run a timefix function; its ValueErrors are messages for people."""
+    try:
+        return fn(*args)
+    except LookupError as exc:
+        raise ApiError(str(exc) or "That file no longer exists.", 404) from None
+    except ValueError as exc:
+        raise ApiError(str(exc)) from None
+
+
+def _json() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError("Send the request as a JSON object.")
+    return data
+
+
+def _selection(data: dict) -> list[int]:
+    return queries.resolve_selection(data.get("selection"), household_zone())
+
+
+def _file_id(data: dict) -> int:
+    try:
+        file_id = int(data.get("file_id"))
+    except (TypeError, ValueError):
+        raise ApiError("Which file? Send file_id as a number.") from None
+    if db.session.get(File, file_id) is None:
+        raise ApiError("That file no longer exists.", 404)
+    return file_id
+
+
+def _delta(data: dict) -> timedelta:
+    """The shift: {"minutes": signed number} (days and hours are turned into minutes by the page)."""
+    try:
+        minutes = float(data.get("minutes"))
+    except (TypeError, ValueError):
+        raise ApiError("Say how far to shift, in minutes (for example 60 for one hour later).") from None
+    delta = timedelta(minutes=minutes)
+    if not delta:
+        raise ApiError("A shift of zero changes nothing. Enter days, hours or minutes.")
+    if abs(delta) > MAX_SHIFT:
+        raise ApiError("That shift is more than a hundred years. Check the numbers.")
+    return delta
+
+
+def _parse_time(text: Any) -> tuple[datetime, str]:
+    if not isinstance(text, str) or not text.strip():
+        raise ApiError("Type a date, for example “15 June 2019 14:30” or “2019-06”.")
+    return _call(_timefix().parse_human_time, text.strip(), household_zone())
+
+
+def _offset(data: dict) -> int | None:
+    value = data.get("offset")
+    if value in (None, ""):
+        return None
+    try:
+        minutes = int(value)
+    except (TypeError, ValueError):
+        raise ApiError("The time-zone offset must be a number of minutes.") from None
+    if abs(minutes) > 14 * 60:
+        raise ApiError("A time-zone offset is at most 14 hours.")
+    return minutes
+
+
+def _show(value) -> str:
+    if value is None:
+        return "No date"
+    if isinstance(value, datetime):
+        return local_time(value.replace(tzinfo=None).isoformat(), "second")
+    return local_time(str(value), "second")
+
+
+def _preview(ids: list[int], delta: timedelta) -> dict:
+    rows = _call(_timefix().preview_shift, ids, delta)
+    shown = rows[:PREVIEW_ROWS]
+    names = dict(
+        db.session.execute(select(File.id, File.original_name).where(File.id.in_([r[0] for r in shown]))).all()
+    )
+    return {
+        "count": len(rows),
+        "rows": [{"id": fid, "name": names.get(fid, ""), "before": _show(b), "after": _show(a)} for fid, b, a in shown],
+        "minutes": delta.total_seconds() / 60,
+    }
+
+
+def _done(count: int, batch, message: str):
+    return jsonify({"count": count, "batch": batch, "message": message})
+
+
+def _files(n: int) -> str:
+    return f"{n} file" if n == 1 else f"{n:,} files"
+
+
+@bp.route("/api/time/confirm", methods=["POST"])
+def confirm():
+    ids = _selection(_json())
+    batch = _call(_timefix().confirm, ids)
+    return _done(len(ids), batch, f"Marked the dates of {_files(len(ids))} as right.")
+
+
+def _confirm_high() -> tuple[int, Any]:
+    return _call(_timefix().confirm_all_high)
+
+
+@bp.route("/api/time/confirm-high", methods=["POST"])
+def confirm_high():
+    count, batch = _confirm_high()
+    return _done(count, batch, f"Marked {_files(count)} with sure dates as checked.")
+
+
+@bp.route("/time/confirm-high", methods=["POST"])
+def confirm_high_form():
+    """The same for the plain form on the grid (works without JavaScript)."""
+    try:
+        count, _ = _confirm_high()
+    except ApiError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"Marked {_files(count)} with sure dates as checked.", "success")
+    return redirect(request.referrer if _same_site(request.referrer) else url_for("review.grid"))
+
+
+def _same_site(url: str | None) -> bool:
+    return bool(url) and url.startswith(request.host_url)
+
+
+@bp.route("/api/time/choose", methods=["POST"])
+def choose():
+    data = _json()
+    file_id = _file_id(data)
+    source = data.get("source")
+    if not isinstance(source, str) or not source:
+        raise ApiError("Which date should be used? Send its source.")
+    batch = _call(_timefix().choose_candidate, file_id, source)
+    return _done(1, batch, "Date chosen.")
+
+
+@bp.route("/api/time/set", methods=["POST"])
+def set_time():
+    data = _json()
+    ids = _selection(data)
+    local, precision = _parse_time(data.get("text"))
+    batch = _call(_timefix().set_time, ids, local, precision, _offset(data))
+    shown = local_time(local.isoformat(), precision)
+    return _done(len(ids), batch, f"Set the date of {_files(len(ids))} to {shown}.")
+
+
+@bp.route("/api/time/shift/preview", methods=["POST"])
+def shift_preview():
+    data = _json()
+    return jsonify(_preview(_selection(data), _delta(data)))
+
+
+@bp.route("/api/time/shift", methods=["POST"])
+def shift():
+    data = _json()
+    ids, delta = _selection(data), _delta(data)
+    batch = _call(_timefix().shift_times, ids, delta)
+    return _done(len(ids), batch, f"Shifted the dates of {_files(len(ids))}.")
+
+
+def _taken_at(data: dict) -> tuple[int, timedelta, list[int]]:
+    """'This photo was taken at …': the shift that makes it right, and the files it applies to."""
+    file_id = _file_id(data)
+    local, _precision = _parse_time(data.get("text"))
+    tf = _timefix()
+    delta = _call(tf.suggest_shift, file_id, local)
+    scope = data.get("scope", "camera")
+    if scope not in ("camera", "file"):
+        raise ApiError("Apply to this file or to every file from its camera?")
+    ids = list(_call(tf.same_camera_file_ids, file_id)) if scope == "camera" else [file_id]
+    if file_id not in ids:
+        ids.append(file_id)
+    return file_id, delta, sorted(set(ids))
+
+
+@bp.route("/api/time/taken-at/preview", methods=["POST"])
+def taken_at_preview():
+    _file_id_, delta, ids = _taken_at(_json())
+    if not delta:
+        return jsonify({"count": 0, "rows": [], "minutes": 0, "message": "That is already the date it has."})
+    return jsonify(_preview(ids, delta))
+
+
+@bp.route("/api/time/taken-at", methods=["POST"])
+def taken_at():
+    _file_id_, delta, ids = _taken_at(_json())
+    if not delta:
+        raise ApiError("That is already the date it has: nothing to change.")
+    batch = _call(_timefix().shift_times, ids, delta)
+    return _done(len(ids), batch, f"Corrected the dates of {_files(len(ids))} from this camera.")
+
+
+@bp.route("/api/time/undo", methods=["POST"])
+def undo():
+    batch = _json().get("batch")
+    if not batch or not isinstance(batch, str):
+        raise ApiError("Nothing to undo: the action's batch is missing.")
+    count = _call(_timefix().undo, batch)
+    return jsonify({"count": count, "message": f"Undone ({_files(count)})."})
