@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from app.media import archive_copy
 from app.media.metadata_writer import PythonWriter
-from app.models import AppSetting, File, Job, JobItem, db
-from app.pipeline import export_plan, exporter, importer, jobs, trash
+from app.models import File, Job, JobItem, db
+from app.pipeline import export_plan, exporter, importer, jobs, settings_store, trash
 
 needs_exiftool = pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool is not installed")
 
@@ -179,8 +179,7 @@ def test_exported_metadata_reads_back_with_exiftool(app, library, tmp_path):
 
 
 def test_only_reviewed_setting_makes_doubtful_files_wait(app, library, tmp_path):
-    db.session.add(AppSetting(key=export_plan.SETTING_ONLY_REVIEWED, value=True))
-    db.session.commit()
+    settings_store.save({export_plan.SETTING_ONLY_REVIEWED: True})
     plan = export_plan.dry_run(tmp_path / "archive", app.config["MEDIAPARSER"])
     waiting = {f.display for f in plan.files if f.reason == "waiting_review"}
     assert "photos/no date.jpg" in waiting  # undated: waits instead of going to undated/
@@ -334,7 +333,6 @@ def test_cleanup_leaves_import_roots_alone_unless_allowed(app, library, tmp_path
     assert trash.cleanup_counts(job.id)["moved"] == 0
     items = db.session.execute(select(JobItem.result).where(JobItem.job_id == job.id)).scalars()
     assert any("read-only" in (r.get("cleanup") or {}).get("left", "") for r in items)
-    db.session.add(AppSetting(key=export_plan.SETTING_CLEANUP_IMPORT_ROOTS, value=True))
-    db.session.commit()
+    settings_store.save({export_plan.SETTING_CLEANUP_IMPORT_ROOTS: "on"})
     job2 = run_export(app, tmp_path / "archive", cleanup=True)
     assert trash.cleanup_counts(job2.id)["moved"] == 6

@@ -12,7 +12,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ..models import Job, db
-from ..pipeline import export_plan, exporter, jobs, trash
+from ..pipeline import export_plan, exporter, jobs, settings_store, trash
 from .library import _progress_printer, ensure_schema
 
 METHOD_LABELS = {
@@ -84,10 +84,11 @@ def print_result(job: Job) -> None:
 @click.option("--json", "as_json", is_flag=True, help="With --dry-run: the plan as JSON.")
 @with_appcontext
 def export_command(output: Path | None, dry_run: bool, wait: bool, cleanup: bool, listing: bool, as_json: bool) -> None:
-    """Export the library into a dated archive (OUTPUT, default MEDIAPARSER_OUTPUT_DIR)."""
+    """Export the library into a dated archive (OUTPUT: default the export folder of the
+    settings page, else MEDIAPARSER_OUTPUT_DIR)."""
     ensure_schema()
     settings = current_app.config["MEDIAPARSER"]
-    target = output or settings.output_dir
+    target = output or settings_store.effective(settings).output_dir  # the settings page may have changed it
     try:
         if dry_run:
             plan = export_plan.dry_run(target, settings)

@@ -24,7 +24,8 @@ from sqlalchemy import select
 
 from ..media import archive_copy, naming
 from ..media.metadata_writer import Stamp
-from ..models import AppSetting, File, FileStatus, FileTag, Job, Tag, db
+from ..models import File, FileStatus, FileTag, Job, Tag, db
+from . import settings_store
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +35,9 @@ OVERHEAD_PER_FILE = 16 * 1024  # sidecar, grown metadata, manifest line: a gener
 SPACE_MARGIN = 64 * 1024 * 1024  # never plan to fill a disk to the last byte
 MAX_LISTED = 50  # conflicts kept in a job's summary (the dry run lists them all)
 
-# AppSetting keys (people change them on the settings page).
-SETTING_ONLY_REVIEWED = "export_only_reviewed"  # bool: files still needing review wait
-SETTING_CLEANUP_IMPORT_ROOTS = "cleanup_import_roots"  # bool: clean-up may move files out of import roots
+# Settings keys (settings_store.FLAGS; the export page changes them).
+SETTING_ONLY_REVIEWED = "export_only_reviewed"  # files still needing review wait
+SETTING_CLEANUP_IMPORT_ROOTS = "cleanup_import_roots"  # clean-up may move files out of import roots
 
 CONFIDENCE_RANK = {"high": 0, "medium": 1, "low": 2, "none": 3}
 
@@ -56,9 +57,9 @@ class ExportRefused(ValueError):
     """An export that cannot start; the message says why."""
 
 
-def app_setting(key: str, default: Any = None) -> Any:
-    row = db.session.get(AppSetting, key)
-    return default if row is None or row.value is None else row.value
+def setting(key: str) -> bool:
+    """An on/off setting from the settings store (the export page changes them)."""
+    return settings_store.flag(key)
 
 
 # --- where the archive goes ---------------------------------------------------------------
@@ -286,7 +287,7 @@ def _columns():
 def build_plan(output: Path, settings) -> Plan:
     """What an export into `output` would do, file by file. Reads the database, the
     manifest and folder listings; writes nothing (this is also the dry run)."""
-    only_reviewed = bool(app_setting(SETTING_ONLY_REVIEWED, False))
+    only_reviewed = setting(SETTING_ONLY_REVIEWED)
     rows = db.session.execute(select(*_columns()).order_by(File.id)).all()
     tags = _tags_by_file()
     index = manifest_index(output)

@@ -8,6 +8,8 @@ Keys:
   output_dir              absolute folder the export writes to
   timezone                IANA zone assumed for times that carry no offset
   duplicate_sensitivity   "strict" | "normal" | "loose" (how alike two pictures must be)
+  export_only_reviewed    true: files whose date still needs a look wait instead of being exported
+  cleanup_import_roots    true: the export's clean-up may move originals out of MEDIAPARSER_IMPORT_ROOTS
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ SENSITIVITIES = {
     "loose": "Loose: also pictures that look very much alike",
 }
 DEFAULT_SENSITIVITY = "normal"
-KEYS = ("output_dir", "timezone", "duplicate_sensitivity")
+# on/off settings and their defaults (the export page changes them)
+FLAGS = {"export_only_reviewed": False, "cleanup_import_roots": False}
+KEYS = ("output_dir", "timezone", "duplicate_sensitivity", *FLAGS)
 
 
 class SettingError(ValueError):
@@ -48,6 +52,11 @@ def effective(base: Settings) -> Settings:
     if values.get("timezone"):
         changes["timezone"] = values["timezone"]
     return base.with_overrides(**changes) if changes else base
+
+
+def flag(key: str) -> bool:
+    value = stored().get(key)
+    return FLAGS[key] if value is None else bool(value)
 
 
 def duplicate_sensitivity() -> str:
@@ -86,6 +95,8 @@ def clean(changes: dict[str, Any]) -> dict[str, Any]:
                     "Pick one from the list, for example Europe/Berlin."
                 ) from None
             out[key] = text
+        elif key in FLAGS:
+            out[key] = value if isinstance(value, bool) else text.lower() in ("1", "true", "on", "yes")
         elif key == "duplicate_sensitivity":
             if text not in SENSITIVITIES:
                 raise SettingError("Duplicate sensitivity must be strict, normal or loose.")

@@ -34,7 +34,7 @@ from sqlalchemy import select
 from ..media import archive_copy
 from ..models import File, FileStatus, JobItem, db, utcnow
 from . import jobs
-from .export_plan import SETTING_CLEANUP_IMPORT_ROOTS, app_setting, manifest_index, meta_dir
+from .export_plan import SETTING_CLEANUP_IMPORT_ROOTS, manifest_index, meta_dir, setting
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class _Cleaner:
         self.output = output
         self.index = manifest_index(output)
         self.settings = ctx.settings
-        self.allow_roots = bool(app_setting(SETTING_CLEANUP_IMPORT_ROOTS, False))
+        self.allow_roots = setting(SETTING_CLEANUP_IMPORT_ROOTS)
         self.archive_ok: dict[str, bool] = {}
         self.registered: set[Path] = {Path(r["trash"]) for r in _read_lines(meta_dir(output) / TRASH_INDEX)}
 
