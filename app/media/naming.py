@@ -87,10 +87,10 @@ def assign(requests: Iterable[NameRequest], is_taken: Callable[[str], bool]) -> 
     `is_taken(path)` says whether a relative path is already used in the archive (by an
     earlier export or by any other file); names are compared case-insensitively, as
     FAT/exFAT/NTFS and macOS disks do."""
-    groups: dict[tuple[str, str, str], list[NameRequest]] = {}
+    groups: dict[tuple[str, str, str], list[tuple[NameRequest, str]]] = {}
     for req in requests:
         folder, stem = base_name(req)
-        groups.setdefault((folder, stem.casefold(), req.ext), []).append(req)
+        groups.setdefault((folder, stem.casefold(), req.ext), []).append((req, stem))
     used: set[str] = set()
     result: dict[object, str] = {}
 
@@ -98,9 +98,8 @@ def assign(requests: Iterable[NameRequest], is_taken: Callable[[str], bool]) -> 
         return path.casefold() not in used and not is_taken(path)
 
     for (folder, _, ext), members in sorted(groups.items(), key=lambda kv: kv[0]):
-        members.sort(key=_order)
-        for req in members:
-            _, stem = base_name(req)
+        members.sort(key=lambda member: _order(member[0]))
+        for req, stem in members:
             candidates = [f"{folder}/{stem}.{ext}"]
             if _millis(req):
                 candidates.append(f"{folder}/{stem}_{_millis(req)}.{ext}")

@@ -370,10 +370,12 @@ def build_plan(output: Path, settings) -> Plan:
         for item, rep in to_name
     ]
     names = naming.assign(requests, disk.taken)
-    for item, _rep in to_name:
+    for (item, _rep), request in zip(to_name, requests, strict=True):
         item.target = names[item.file_id]
-        base_folder, base_stem = naming.base_name(next(r for r in requests if r.key == item.file_id))
-        plain = f"{base_folder}/{base_stem}.{item.target.rsplit('.', 1)[-1]}"
+        if not disk.names(item.target.split("/", 1)[0]):
+            continue  # a new folder: nothing there to conflict with
+        folder, stem = naming.base_name(request)
+        plain = f"{folder}/{stem}.{request.ext}"
         if item.target != plain and disk.taken(plain):
             plan.conflicts.append(
                 f"{plain} already exists in the archive (not written by this export): "
