@@ -38,9 +38,29 @@ _WANTED = {f"{{{NS[ns]}}}{local}": key for key, (ns, local) in DATE_TAGS.items()
 _WANTED[f"{{{NS['exif']}}}GPSDateTime"] = "xmp_gps_datetime"
 
 
+def _jpeg_metadata_end(data: bytes) -> int:
+    """Where a JPEG's metadata segments end (its first scan starts); XMP lives before it."""
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xDA:  # start of scan: compressed image data follows
+            return pos
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+    return len(data)
+
+
 def find_packet(data: bytes) -> bytes | None:
     """The first complete XMP packet in `data`, or None."""
-    start = _START.search(data)
+    if data.startswith(b"\xff\xd8"):
+        data = data[: _jpeg_metadata_end(data)]  # do not scan megabytes of image data
+    at = data.find(b"xmpmeta")
+    start = None
+    while at != -1 and start is None:
+        start = _START.match(data, max(0, at - 6)) or _START.match(data, max(0, at - 3))
+        at = data.find(b"xmpmeta", at + 7)
     if not start:
         return None
     end = _END.search(data, start.end(), start.start() + MAX_PACKET)
