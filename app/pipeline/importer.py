@@ -200,6 +200,8 @@ class _Recorder:
         self.tag_ids: dict[str, int] = {}
 
     def record(self, results: list[tuple[int, media.Analysis]]) -> None:
+        # in file order, not the order workers finished: of identical files, the first found is the original
+        results = sorted(results, key=lambda item: item[0])
         ids = [file_id for file_id, _ in results]
         pending = {
             r.id: r
