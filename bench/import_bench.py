@@ -113,46 +113,49 @@ def reference_loop(paths: list[Path], out: Path) -> float:
     return time.perf_counter() - started
 
 
-class MemorySampler(threading.Thread):
-    """Samples the resident memory of this process and all its descendants (the fork
+class ProcessSampler(threading.Thread):
+    """Samples resident memory and CPU time of this process's descendants (the fork
     server's workers are not our direct children, so getrusage cannot see them)."""
 
     def __init__(self, every: float = 0.25):
         super().__init__(daemon=True)
         self.every, self.stop_flag = every, threading.Event()
         self.peak_total = self.peak_worker = 0.0
+        self.worker_cpu: dict[int, float] = {}  # descendant pid -> CPU seconds, last seen
 
     @staticmethod
-    def _tree() -> dict[int, float]:
-        parents, rss = {}, {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    fields = fh.read().rsplit(")", 1)[1].split()
-                parents[int(entry)] = int(fields[1])
-                rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") / 1e6
-            except (OSError, IndexError, ValueError):
-                continue
-        mine, frontier = {os.getpid()}, [os.getpid()]
+    def _read(pid: str) -> tuple[int, float, float] | None:
+        """(parent pid, RSS in MB, CPU seconds) of one process."""
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        rss = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+        return int(fields[1]), rss, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def sample(self) -> None:
+        stats = {int(p): s for p in os.listdir("/proc") if p.isdigit() and (s := self._read(p))}
+        me, mine, frontier = os.getpid(), set(), [os.getpid()]
         while frontier:
             pid = frontier.pop()
-            kids = [p for p, parent in parents.items() if parent == pid and p not in mine]
+            kids = [p for p, s in stats.items() if s[0] == pid and p not in mine]
             mine.update(kids)
             frontier += kids
-        return {pid: rss.get(pid, 0.0) for pid in mine}
+        own_rss = stats[me][1] if me in stats else 0.0
+        self.peak_total = max(self.peak_total, own_rss + sum(stats[p][1] for p in mine))
+        self.peak_worker = max([self.peak_worker, *(stats[p][1] for p in mine)])
+        for pid in mine:
+            self.worker_cpu[pid] = stats[pid][2]
 
     def run(self) -> None:
         while not self.stop_flag.wait(self.every):
-            tree = self._tree()
-            self.peak_total = max(self.peak_total, sum(tree.values()))
-            workers = [v for pid, v in tree.items() if pid != os.getpid()]
-            self.peak_worker = max([self.peak_worker, *workers])
+            self.sample()
 
     def stop(self) -> None:
         self.stop_flag.set()
         self.join()
+        self.sample()
 
 
 def run_one(n: int, reference: bool) -> dict:
@@ -186,12 +189,15 @@ def run_one(n: int, reference: bool) -> dict:
             job = importer.start_folder_import(cache, roots=None)
             for p in paths:  # warm the page cache for both runs alike
                 p.read_bytes()
-            sampler = MemorySampler()
+            sampler = ProcessSampler()
             sampler.start()
+            cpu_before = resource.getrusage(resource.RUSAGE_SELF)
             started = time.perf_counter()
             outcome = jobs.run(job.id)
             import_seconds = time.perf_counter() - started
+            cpu_after = resource.getrusage(resource.RUSAGE_SELF)
             sampler.stop()
+            main_cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
             db.session.refresh(job)
             summary = importer.summary(job)
         own_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -206,9 +212,15 @@ def run_one(n: int, reference: bool) -> dict:
             "peak_rss_main_mb": round(own_mb),
             "peak_rss_worker_mb": round(sampler.peak_worker),
             "peak_rss_all_mb": round(sampler.peak_total),
+            "cpu_ms_per_file_main": round(1000 * main_cpu / len(paths), 1),
+            "cpu_ms_per_file_workers": round(1000 * sum(sampler.worker_cpu.values()) / len(paths), 1),
         }
         if reference:
+            before = resource.getrusage(resource.RUSAGE_SELF)
             ref_seconds = reference_loop(paths, work / "ref")
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            ref_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+            result["cpu_ms_per_file_reference"] = round(1000 * ref_cpu / len(paths), 1)
             result["reference_s"] = round(ref_seconds, 2)
             result["reference_files_per_s"] = round(len(paths) / ref_seconds, 1)
             result["ratio"] = round(ref_seconds / import_seconds, 2)
@@ -243,11 +255,13 @@ def main() -> int:
             f"\nN={n}: {r['n_files']} files ({r['dataset_mb']} MB of 12 MP JPEGs), statuses {r['statuses']}\n"
             f"  import (real pipeline, {r['workers']} workers): {r['import_s']} s = {r['import_files_per_s']} files/s\n"
             f"  peak memory: main process {r['peak_rss_main_mb']} MB, largest worker {r['peak_rss_worker_mb']} MB,"
-            f" all processes together {r['peak_rss_all_mb']} MB"
+            f" all processes together {r['peak_rss_all_mb']} MB\n"
+            f"  CPU per file: workers {r['cpu_ms_per_file_workers']} ms + writer {r['cpu_ms_per_file_main']} ms"
         )
         if "ratio" in r:
             print(
-                f"  reference loop (1 process):   {r['reference_s']} s = {r['reference_files_per_s']} files/s\n"
+                f"  reference loop (1 process):   {r['reference_s']} s = {r['reference_files_per_s']} files/s"
+                f" (CPU per file {r['cpu_ms_per_file_reference']} ms)\n"
                 f"  ratio import / reference: {r['ratio']}x"
             )
     return 0

@@ -244,8 +244,7 @@ class _Recorder:
             updates.append({"id": file_id, **values, "processed_at": utcnow()})
         for shape in _by_shape(updates):
             db.session.execute(update(File), shape)
-        for file_id, found in tags:
-            self._add_tags(file_id, found)
+        self._add_tags(tags)
         self.ctx.add(**counts)
         db.session.commit()
 
@@ -281,14 +280,18 @@ class _Recorder:
         values.update(time_columns(candidates, choice))
         return values
 
-    def _add_tags(self, file_id: int, found: dict[str, str]) -> None:
-        for name, source in found.items():
-            tag_id = self.tag_ids.get(name)
-            if tag_id is None:
-                db.session.execute(insert_ignore(Tag).values(name=name, created_at=utcnow()))
-                tag_id = db.session.execute(select(Tag.id).where(Tag.name == name)).scalar_one()
-                self.tag_ids[name] = tag_id
-            db.session.execute(insert_ignore(FileTag).values(file_id=file_id, tag_id=tag_id, source=source))
+    def _add_tags(self, tagged: list[tuple[int, dict[str, str]]]) -> None:
+        """Tags from names and folders, for a whole batch: one INSERT of many rows."""
+        for name in {name for _, found in tagged for name in found} - set(self.tag_ids):
+            db.session.execute(insert_ignore(Tag).values(name=name, created_at=utcnow()))
+            self.tag_ids[name] = db.session.execute(select(Tag.id).where(Tag.name == name)).scalar_one()
+        rows = [
+            {"file_id": file_id, "tag_id": self.tag_ids[name], "source": source}
+            for file_id, found in tagged
+            for name, source in found.items()
+        ]
+        if rows:
+            db.session.execute(insert_ignore(FileTag), rows)
 
 
 def _by_shape(rows: list[dict]) -> list[list[dict]]:
