@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import library
+    from . import duplicates, library
 
-    for command in library.COMMANDS:
+    for command in (*library.COMMANDS, *duplicates.COMMANDS):
         app.cli.add_command(command)

@@ -262,6 +262,10 @@ class _Recorder:
         row.meta = {**a.meta, **({"video": a.video} if a.video else {})} or None
         row.phash, row.dhash, row.mean_color, row.contrast = a.phash, a.dhash, a.mean_color, a.contrast
         row.thumb_key = a.thumb_key
+        if a.fingerprint:
+            from .duplicates import store_fingerprint
+
+            store_fingerprint(row.id, a.fingerprint)
         if a.mtime and row.mtime is None:
             row.mtime = a.mtime
         if a.mime:
