@@ -15,6 +15,7 @@ Deciding (each returns a batch id; every change is a `UserDecision` row in that 
   not_duplicates(group_id)           keep all; the files are never grouped together again
   accept_all_recommendations(kind, dry_run=True)   count first (dry run), then do, one batch
   undo(batch_id)                     revert a whole batch (recorded as "undo" decisions)
+  last_batch()                       the newest batch not undone yet
 """
 
 from __future__ import annotations
@@ -333,9 +334,10 @@ def not_duplicates(group_id: int) -> str:
     return batch
 
 
-def accept_all_recommendations(kind: str = "exact", dry_run: bool = True) -> int:
+def accept_all_recommendations(kind: str = "exact", dry_run: bool = True, *, batch: str | None = None) -> int:
     """Keep the recommended file of every open group of `kind`. With dry_run (the default)
-    only counts the groups it would settle; otherwise does it, all in one undoable batch."""
+    only counts the groups it would settle; otherwise does it, all in one batch (`batch`, or
+    a new one: `last_batch()` finds it) that a single `undo` reverts."""
     if kind not in KINDS:
         raise DecisionError(f"Unknown kind of group: {kind}")
     groups = list(
@@ -355,11 +357,21 @@ def accept_all_recommendations(kind: str = "exact", dry_run: bool = True) -> int
     ready = [g for g in groups if len(members[g.id]) >= 2 and any(f.id == g.recommended_id for f in members[g.id])]
     if dry_run or not ready:
         return len(ready)
-    batch = str(uuid.uuid4())
+    batch = batch or str(uuid.uuid4())
     for g in ready:
         _decide(g, sorted(members[g.id], key=lambda f: f.id), {g.recommended_id}, batch)
     db.session.commit()
     return len(ready)
+
+
+def last_batch() -> str | None:
+    """The batch of the newest decision that is not undone (for an "Undo" button)."""
+    return db.session.execute(
+        select(UserDecision.batch)
+        .where(UserDecision.kind != "undo", UserDecision.batch.is_not(None), _not_undone())
+        .order_by(UserDecision.id.desc())
+        .limit(1)
+    ).scalar()
 
 
 def undo(batch_id: str) -> int:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+from PIL import Image
 from sqlalchemy import func, select, update
 
 from ..media import keeper, similarity
@@ -110,6 +111,34 @@ def _load_probes(file_ids: list[int]) -> dict[int, tuple[np.ndarray, np.ndarray]
             rows.append({"file_id": fid, "probes": blob, "probes_version": PROBES_VERSION})
         db.session.execute(update(FileFingerprint), rows)
     return found
+
+
+def _backfill_fingerprints(lib: _Library) -> int:
+    """Files analysed before fingerprints existed get one from their small thumbnail (the
+    same upright reduced picture), so they take part in the search without a re-decode."""
+    from flask import current_app
+
+    from ..media import thumbnails
+
+    have = set(db.session.execute(select(FileFingerprint.file_id)).scalars())
+    lacking = [n for n, files in lib.node_files.items() if not have.intersection(files)]
+    if not lacking:
+        return 0
+    root = current_app.config["MEDIAPARSER"].thumbnails_dir
+    made = 0
+    for chunk in _chunks(lacking):
+        for fid, key in db.session.execute(
+            select(File.id, File.thumb_key).where(File.id.in_(chunk), File.thumb_key.is_not(None))
+        ):
+            path = thumbnails.thumb_path(root, key, "s")
+            try:
+                with Image.open(path) as im:
+                    store_fingerprint(fid, similarity.fingerprint(im))
+                made += 1
+            except OSError:
+                continue  # no thumbnail either: this file matches by its bytes only
+    db.session.flush()
+    return made
 
 
 def _load_pixels(file_ids: Iterable[int]) -> dict[int, bytes]:
@@ -618,6 +647,7 @@ def scan(new_file_ids: Iterable[int] | None = None) -> ScanReport:
                 w.add(gid, fid, row.kind, row.distance, row.similarity)
 
     # 2. near duplicates: candidates from the probe index, verified on the fingerprints
+    _backfill_fingerprints(lib)
     nodes_with_fp = [n for n in lib.node_files if lib.files[n].media_kind in ("image", "video")]
     lib.probes = _load_probes_for_nodes(lib, nodes_with_fp)
     candidates = _candidates(lib, new_nodes)
