@@ -49,13 +49,19 @@ def make_hashes(n: int, seed: int = 7) -> tuple[np.ndarray, list[tuple[int, int]
     return h, planted
 
 
-def measure(fn):
-    tracemalloc.start()
+def measure(fn, trace: bool = True):
+    """(result, wall s, cpu s of all threads, peak bytes). Peak: traced Python/numpy memory;
+    with trace=False (tracing slows pure-Python code a lot) the process's peak resident size."""
+    if trace:
+        tracemalloc.start()
     wall, cpu = time.perf_counter(), time.process_time()
     result = fn()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
+    if trace:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return result, wall, cpu, peak
 
 
@@ -86,10 +92,99 @@ def line(label: str, wall: float, cpu: float, peak: int, extra: str = "") -> Non
     print(f"  {label:<34} {wall:8.2f} s wall {cpu:8.2f} s cpu  peak {peak / 1e6:7.0f} MB  {extra}", flush=True)
 
 
+def synthetic_fingerprints(n: int, seed: int = 3) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """n photo-like 64x64 fingerprints; 5 % are copies of others (cropped <= 5 %, resized,
+    brightened or darkened): (uint8 array, planted pairs)."""
+    rng = np.random.default_rng(seed)
+    fps = np.empty((n, similarity.FP, similarity.FP), np.uint8)
+    up = similarity._area_matrix(0, 8, similarity.FP, n_in=8).T  # 8 -> 64 pixels (nearest blocks)
+    for start in range(0, n, 10_000):
+        k = min(10_000, n - start)
+        coarse = rng.random((k, 8, 8), dtype=np.float32) * 200 + 20
+        smooth = np.einsum("ij,njk,lk->nil", up.T, coarse, up.T)
+        fine = rng.normal(0, 12, (k, similarity.FP, similarity.FP)).astype(np.float32)
+        fps[start : start + k] = np.clip(smooth + fine, 0, 255)
+    planted = []
+    originals = rng.choice(n, n // 20, replace=False)
+    copies = rng.choice(np.setdiff1d(np.arange(n), originals), n // 20, replace=False)
+    for o, c in zip(originals.tolist(), copies.tolist(), strict=True):
+        x0, y0 = rng.uniform(0, 3.2, 2)  # up to 5 % off the left/top ...
+        x1, y1 = similarity.FP - rng.uniform(0, 3.2, 2)  # ... and the right/bottom
+        rows = similarity._area_matrix(float(y0), float(y1), similarity.FP)
+        cols = similarity._area_matrix(float(x0), float(x1), similarity.FP)
+        fps[c] = np.clip((rows @ fps[o].astype(np.float32) @ cols.T) * rng.uniform(0.9, 1.1), 0, 255)
+        planted.append((min(o, c), max(o, c)))
+    return fps, planted
+
+
+def library_scan(n: int) -> None:
+    """The real scan (app/pipeline/duplicates.py) over a synthetic library of n pictures."""
+    import tempfile
+
+    from sqlalchemy import insert, select
+
+    from app import create_app
+    from app.config import Settings
+    from app.database import upgrade
+    from app.models import File, FileFingerprint, db
+    from app.pipeline import duplicates
+
+    data = Path(tempfile.mkdtemp(prefix="dups-bench-"))
+    settings = Settings.from_env(env={"MEDIAPARSER_DATA_DIR": str(data), "MEDIAPARSER_QUEUE": "memory"})
+    app = create_app(settings)
+    upgrade(app)
+    fps, planted = synthetic_fingerprints(n)
+    rng = np.random.default_rng(4)
+    with app.app_context():
+        for start in range(0, n, 5000):
+            ids = range(start + 1, min(n, start + 5000) + 1)
+            db.session.execute(
+                insert(File),
+                [
+                    dict(
+                        id=i,
+                        status="done",
+                        path=f"/synthetic/{i}.jpg",
+                        original_name=f"{i}.jpg",
+                        sha256=f"{i:064x}",
+                        media_kind="image",
+                        ext="jpg",
+                        width=4000,
+                        height=3000,
+                        size=3_000_000,
+                        mean_color=0x807060,
+                        contrast=float(rng.uniform(30, 60)),
+                    )
+                    for i in ids
+                ],
+            )
+            db.session.execute(insert(FileFingerprint), [{"file_id": i, "pixels": fps[i - 1].tobytes()} for i in ids])
+        db.session.commit()
+        print(f"\nend-to-end scan of a synthetic library: {n:,} pictures, {len(planted):,} planted copies")
+        report, wall, cpu, peak = measure(duplicates.scan_library, trace=False)
+        pairs = set()
+        for (gid,) in db.session.execute(select(File.group_id).where(File.group_id.is_not(None)).distinct()):
+            members = db.session.execute(select(File.id).where(File.group_id == gid)).scalars().all()
+            pairs |= {(a - 1, b - 1) for a in members for b in members if a < b}
+        found = sum(1 for p in planted if p in pairs)
+        line(
+            "scan_library (first scan)",
+            wall,
+            cpu,
+            peak,
+            f"{report}; planted copies grouped: {found:,}/{len(planted):,}",
+        )
+        report, wall, cpu, peak = measure(duplicates.scan_library, trace=False)
+        line("scan_library (again, nothing new)", wall, cpu, peak, str(report))
+        db.session.remove()
+        db.engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--brute-rows", type=int, default=10_000, help="rows brute-forced above 100,000 hashes")
+    parser.add_argument("--library", type=int, default=100_000, help="pictures in the end-to-end scan (0: skip)")
     args = parser.parse_args()
     print(
         f"radius {RADIUS} bits, {similarity.BLOCKS} index blocks; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
@@ -144,6 +239,8 @@ def main() -> None:
                 ppeak,
                 "every hash against all probes",
             )
+    if args.library:
+        library_scan(args.library)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nmax resident set size of the whole run: {rss:,.0f} MB")
 

@@ -142,12 +142,18 @@ def test_pair_checks():
 def test_different_shots_from_camera_metadata():
     from datetime import datetime
 
+    from app.pipeline.duplicates import Shot
+
     t = datetime(2019, 6, 15, 14, 30, 0)
-    assert different_shots((t, "x100"), (t, "x100")) is None
-    assert different_shots((t, None), (None, None)) is None  # a stripped copy
-    assert different_shots((t, "x100"), (t, "iphone 12")) == "taken with different cameras"
-    assert different_shots((t, None), (t.replace(second=26), None)) == "taken at different moments"
-    assert different_shots((t, None), (t.replace(hour=16), None)) is None  # a time-zone fix
+    assert different_shots(Shot(t, camera="x100"), Shot(t, camera="x100")) is None
+    assert different_shots(Shot(t), Shot()) is None  # a stripped copy
+    assert different_shots(Shot(t, camera="x100"), Shot(t, camera="iphone 12")) == "taken with different cameras"
+    assert different_shots(Shot(t), Shot(t.replace(second=26))) == "taken at different moments"
+    assert different_shots(Shot(t), Shot(t.replace(second=1))) == "taken at different moments"  # a burst
+    burst = Shot(t.replace(microsecond=300_000), subsec=True)
+    assert different_shots(Shot(t.replace(microsecond=100_000), subsec=True), burst) == "taken at different moments"
+    assert different_shots(Shot(t), burst) is None  # a converter dropped the sub-seconds
+    assert different_shots(Shot(t), Shot(t.replace(hour=16))) is None  # a time-zone fix
 
 
 def cand(i, **kw):

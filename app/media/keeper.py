@@ -103,7 +103,8 @@ def format_name(ext: str | None) -> str:
 
 
 def _mb(size: int | None) -> str:
-    return f"{(size or 0) / 1_000_000:.1f} MB"
+    size = size or 0
+    return f"{size / 1_000_000:.1f} MB" if size >= 1_000_000 else f"{size / 1000:.0f} kB"
 
 
 def _dims(c: Candidate) -> str:

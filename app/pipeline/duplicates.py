@@ -26,16 +26,19 @@ library is read (facts, probe hashes) but not compared again.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 
 from ..media import keeper, similarity
 from ..media.confidence import CAPTURE_SOURCES
@@ -61,7 +64,6 @@ PROBES_VERSION = 1  # bump when similarity.WINDOWS or the hash definitions chang
 SIMILAR_SECONDS = 60  # shots of "one moment": capture times at most this far apart
 # Capture times good enough to say two shots were taken together (file dates are not).
 SHOT_TIME_SOURCES = CAPTURE_SOURCES | {"video:creation_time", "gps"}
-SAME_SHOT_SECONDS = 2  # two EXIF capture times further apart than this: two different shots
 CHUNK = 500  # ids per IN (...) query
 
 
@@ -333,34 +335,48 @@ def _candidates(lib: _Library, new_nodes: set[int]) -> dict[tuple[int, int], int
     return pairs
 
 
-def _meta_times(file_ids: Iterable[int]) -> dict[int, tuple[datetime | None, str | None]]:
-    """(EXIF DateTimeOriginal as written, camera model) per file, for the same-shot check."""
+@dataclass(frozen=True)
+class Shot:
+    """What the camera wrote about the moment: its EXIF capture time (as written, with
+    sub-seconds when present) and its model."""
+
+    time: datetime | None = None
+    subsec: bool = False
+    camera: str | None = None
+
+
+def _shots(file_ids: Iterable[int]) -> dict[int, Shot]:
     out = {}
     for chunk in _chunks(file_ids):
         for fid, meta, model in db.session.execute(
             select(File.id, File.meta, File.camera_model).where(File.id.in_(chunk))
         ):
             meta = meta or {}
-            value, _ = parse_exif_datetime(meta.get("datetime_original"), meta.get("subsec_original"))
-            out[fid] = (value if isinstance(value, datetime) else None, (model or "").strip().lower() or None)
+            subsec = str(meta.get("subsec_original") or "").strip()
+            value, _ = parse_exif_datetime(meta.get("datetime_original"), subsec or None)
+            out[fid] = Shot(
+                value if isinstance(value, datetime) else None,
+                subsec.isdigit(),
+                (model or "").strip().lower() or None,
+            )
     return out
 
 
-def different_shots(a: tuple[datetime | None, str | None], b: tuple[datetime | None, str | None]) -> str | None:
+def different_shots(a: Shot, b: Shot) -> str | None:
     """Why two files cannot be copies of one photo, from their camera metadata (or None).
-    Copies keep the original's EXIF or lose it; they do not get another capture time or camera.
-    A whole number of quarter hours apart is a clock or time-zone fix, not another shot."""
-    (time_a, model_a), (time_b, model_b) = a, b
-    if model_a and model_b and model_a != model_b:
+    Copies keep the original's EXIF or lose it; they do not get another capture time or
+    camera. Burst frames differ by a second or by their sub-seconds. A whole number of
+    quarter hours apart is a clock or time-zone fix, not another shot."""
+    if a.camera and b.camera and a.camera != b.camera:
         return "taken with different cameras"
-    if time_a and time_b:
-        try:
-            gap = abs((time_a - time_b).total_seconds())
-        except TypeError:  # one carries an offset, the other not: compare wall clocks
-            gap = abs((time_a.replace(tzinfo=None) - time_b.replace(tzinfo=None)).total_seconds())
-        off_quarter = min(gap % 900, 900 - gap % 900)
-        if gap > SAME_SHOT_SECONDS and off_quarter > SAME_SHOT_SECONDS:
-            return "taken at different moments"
+    if a.time is None or b.time is None:
+        return None
+    ta, tb = a.time.replace(tzinfo=None), b.time.replace(tzinfo=None)  # wall clocks as written
+    if a.subsec and b.subsec and ta != tb:
+        return "taken at different moments"
+    gap = abs((ta.replace(microsecond=0) - tb.replace(microsecond=0)).total_seconds())
+    if gap >= 1 and gap % 900 != 0:
+        return "taken at different moments"
     return None
 
 
@@ -385,7 +401,7 @@ class _Verifier:
                 self.neighbours[a].add(b)
                 self.neighbours[b].add(a)
         nodes = list(self.neighbours)
-        self.meta = _meta_times(nodes)
+        self.shots = _shots(nodes)
         lib.pixels(nodes)  # one batch of queries, not one per pair
         self.results: dict[tuple[int, int], _Edge | None] = {}
 
@@ -400,9 +416,10 @@ class _Verifier:
         near = self.kind == "near"
         if lib.files[a].facts.why_not(lib.files[b].facts, strict=near):
             return None
-        if near and different_shots(self.meta[a], self.meta[b]):
+        shot_a, shot_b = self.shots[a], self.shots[b]
+        if near and different_shots(shot_a, shot_b):
             return None
-        if not near and self.meta[a][1] and self.meta[b][1] and self.meta[a][1] != self.meta[b][1]:
+        if not near and shot_a.camera and shot_b.camera and shot_a.camera != shot_b.camera:
             return None  # shots of one moment come from one camera
         pixels = lib.pixels((a, b))
         if len(pixels) < 2:
@@ -441,15 +458,16 @@ class _Writer:
         self.touched: set[int] = set()
         self.file_groups: dict[int, int | None] = {}
         self.matches: dict[tuple[int, int], dict] = {}  # (file, representative) -> row values
+        self.created: dict[int, DuplicateGroup | None] = {}  # new groups by a temporary (negative) id
 
     def new_group(self, kind: str, rep_file: int) -> int:
-        group = DuplicateGroup(kind=kind, representative_id=rep_file, status="open")
-        db.session.add(group)
-        db.session.flush()
-        self.lib.groups[group.id] = _Group(group.id, kind, "open", rep_file)
-        self._set_group(rep_file, group.id)
-        self.touched.add(group.id)
-        return group.id
+        """A new group, known by a temporary id until `flush()` inserts them all at once."""
+        temp_id = -(len(self.created) + 1)
+        self.created[temp_id] = DuplicateGroup(kind=kind, representative_id=rep_file, status="open")
+        self.lib.groups[temp_id] = _Group(temp_id, kind, "open", rep_file)
+        self._set_group(rep_file, temp_id)
+        self.touched.add(temp_id)
+        return temp_id
 
     def _set_group(self, file_id: int, group_id: int | None) -> None:
         self.lib.set_group(file_id, group_id)
@@ -507,12 +525,30 @@ class _Writer:
         for fid in self.members(group_id):
             self._set_group(fid, None)
         self.matches = {k: v for k, v in self.matches.items() if v["group_id"] != group_id}
-        db.session.execute(DuplicateGroup.__table__.delete().where(DuplicateGroup.id == group_id))
+        if group_id in self.created:
+            self.created[group_id] = None  # never written
+        else:
+            db.session.execute(DuplicateGroup.__table__.delete().where(DuplicateGroup.id == group_id))
         del self.lib.groups[group_id]
         self.touched.discard(group_id)
 
     def flush(self) -> None:
-        """Write the collected membership and evidence in bulk."""
+        """Write the new groups, the membership and the evidence in bulk."""
+        rows = {temp: row for temp, row in self.created.items() if row is not None}
+        if rows:
+            db.session.add_all(rows.values())
+            db.session.flush()
+            real = {temp: row.id for temp, row in rows.items()}
+            self.file_groups = {f: real.get(g, g) for f, g in self.file_groups.items()}
+            for values in self.matches.values():
+                values["group_id"] = real.get(values["group_id"], values["group_id"])
+            self.touched = {real.get(g, g) for g in self.touched}
+            for temp, gid in real.items():
+                group = self.lib.groups.pop(temp)
+                group.id = gid
+                self.lib.groups[gid] = group
+                self.lib.group_members[gid] = self.lib.group_members.pop(temp, set())
+        self.created = {}
         if self.file_groups:
             db.session.execute(update(File), [{"id": f, "group_id": g} for f, g in self.file_groups.items()])
         if self.matches:
@@ -560,28 +596,47 @@ def _free_nodes(lib: _Library) -> set[int]:
     return {n for n in lib.node_files if lib.node_group(n) is None}
 
 
-def _star_pass(w: _Writer, kind: str, verifier: _Verifier) -> None:
-    """New groups among nodes in no live group: stars verified centre to member."""
+def _star_pass(w: _Writer, kind: str, verifier: _Verifier, *, verify_all: bool = False) -> None:
+    """New groups among nodes in no live group: stars verified centre to member.
+    Near: only centre-member pairs are verified (families of copies can be large, and the
+    original has the most candidates anyway). Similar (`verify_all`): the few pairs in a
+    time window are all verified first, so the shot most alike to the others is the centre."""
     free = _free_nodes(w.lib)
     graph = {n: verifier.neighbours[n] & free for n in verifier.neighbours if n in free}
+    if verify_all:
+        graph = {n: {m for m in ms if verifier.edge(n, m) is not None} for n, ms in graph.items()}
     for center, members in similarity.star_groups(graph, lambda a, b: verifier.edge(a, b) is not None):
         w.star(kind, center, members, verifier)
 
 
 def _refresh(group_ids: Iterable[int]) -> None:
     """Kind, largest distance and recommended keeper of each group, from its members."""
-    for gid in group_ids:
-        group = db.session.get(DuplicateGroup, gid)
-        if group is None:
-            continue
-        files = list(db.session.execute(select(File).where(File.group_id == gid).order_by(File.id)).scalars())
-        kinds = set(db.session.execute(select(Duplicate.kind).where(Duplicate.group_id == gid)).scalars())
-        if group.kind != "similar":
-            group.kind = "near" if "near" in kinds else "exact"
-        group.max_distance = (
-            db.session.execute(select(func.max(Duplicate.distance)).where(Duplicate.group_id == gid)).scalar() or 0
-        )
-        group.recommended_id, group.recommended_reason = keeper.recommend([keeper_candidate(f) for f in files])
+    for chunk in _chunks(sorted(group_ids)):
+        groups = db.session.execute(select(DuplicateGroup).where(DuplicateGroup.id.in_(chunk))).scalars().all()
+        files: dict[int, list[File]] = defaultdict(list)
+        for f in db.session.execute(select(File).where(File.group_id.in_(chunk)).order_by(File.id)).scalars():
+            files[f.group_id].append(f)
+        stats = {
+            gid: (largest, has_near)
+            for gid, largest, has_near in db.session.execute(
+                select(
+                    Duplicate.group_id,
+                    func.max(Duplicate.distance),
+                    func.max(case((Duplicate.kind == "near", 1), else_=0)),
+                )
+                .where(Duplicate.group_id.in_(chunk))
+                .group_by(Duplicate.group_id)
+            )
+        }
+        for group in groups:
+            largest, has_near = stats.get(group.id, (0, False))
+            if group.kind != "similar":
+                group.kind = "near" if has_near else "exact"
+            group.max_distance = largest or 0
+            if files[group.id]:
+                group.recommended_id, group.recommended_reason = keeper.recommend(
+                    [keeper_candidate(f) for f in files[group.id]]
+                )
 
 
 def keeper_candidate(f: File) -> keeper.Candidate:
@@ -621,8 +676,30 @@ class ScanReport:
         )
 
 
+@contextlib.contextmanager
+def _one_scan_at_a_time():
+    """Two imports finishing together must not group the same files twice: scans take turns
+    (a lock file next to the database; the database itself stays free for other writers)."""
+    from flask import current_app
+
+    lock_path = Path(current_app.config["MEDIAPARSER"].instance_dir) / "duplicates-scan.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            db.session.commit()  # read what the previous scan wrote
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def scan(new_file_ids: Iterable[int] | None = None) -> ScanReport:
     """Compare `new_file_ids` (None: every file) with the whole library and group what matches."""
+    with _one_scan_at_a_time():
+        return _scan(new_file_ids)
+
+
+def _scan(new_file_ids: Iterable[int] | None) -> ScanReport:
     started = time.monotonic()
     lib = _load_library()
     new_files = set(lib.files) if new_file_ids is None else {f for f in new_file_ids if f in lib.files}
@@ -666,7 +743,7 @@ def scan(new_file_ids: Iterable[int] | None = None) -> ScanReport:
     free = _free_nodes(lib)
     similar = _Verifier(lib, _similar_pairs(lib, new_nodes & free, free), "similar")
     _join_existing(w, new_nodes & free, similar, ("similar",))
-    _star_pass(w, "similar", similar)
+    _star_pass(w, "similar", similar, verify_all=True)
     report.similar_pairs = similar.verified()
 
     w.flush()
