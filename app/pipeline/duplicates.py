@@ -712,13 +712,15 @@ def _scan(new_file_ids: Iterable[int] | None) -> ScanReport:
         node = lib.node_of[fid]
         gid = lib.node_group(node)
         if gid is not None and lib.live_group(fid) is None:
-            rep = lib.groups[gid].representative_id
+            rep = lib.files.get(lib.groups[gid].representative_id)
             row = db.session.execute(
                 select(Duplicate.kind, Duplicate.distance, Duplicate.similarity).where(
                     Duplicate.group_id == gid, Duplicate.file_id.in_(lib.node_files[node])
                 )
             ).first()
-            if lib.files[fid].sha256 == lib.files[rep].sha256 or row is None:
+            if rep is None:
+                continue  # the representative is gone: the group cannot take new files
+            if lib.files[fid].sha256 == rep.sha256 or row is None:
                 w.add(gid, fid, "exact", 0, None)
             else:
                 w.add(gid, fid, row.kind, row.distance, row.similarity)
