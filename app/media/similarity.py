@@ -367,6 +367,21 @@ class Facts:
         c = self.mean_color or 0
         return float((c >> 16) & 255), float((c >> 8) & 255), float(c & 255)
 
+    @property
+    def luminance(self) -> float | None:
+        """Mean brightness, 0..255."""
+        if self.mean_color is None:
+            return None
+        r, g, b = self._rgb()
+        return 0.299 * r + 0.587 * g + 0.114 * b
+
+    def brightness_ratio(self, other: Facts) -> float:
+        """How much brighter the brighter of the two is on average (1.0: the same)."""
+        la, lb = self.luminance, other.luminance
+        if la is None or lb is None:
+            return 1.0
+        return (max(la, lb) + 8) / (min(la, lb) + 8)
+
     def why_not(self, other: Facts, strict: bool = True) -> str | None:
         """None when the two could show the same picture; else a reason they cannot.
         `strict=False` (shots of one moment) leaves brightness and colour out: a retake or
@@ -384,11 +399,9 @@ class Facts:
             if abs(da - db) > max(VIDEO_DURATION_TOLERANCE[0], VIDEO_DURATION_TOLERANCE[1] * max(da, db)):
                 return "different lengths"
         if strict and self.mean_color is not None and other.mean_color is not None:
-            ra, rb = self._rgb(), other._rgb()
-            la = 0.299 * ra[0] + 0.587 * ra[1] + 0.114 * ra[2]
-            lb = 0.299 * rb[0] + 0.587 * rb[1] + 0.114 * rb[2]
-            if (max(la, lb) + 8) / (min(la, lb) + 8) > MAX_BRIGHTNESS_RATIO:
+            if self.brightness_ratio(other) > MAX_BRIGHTNESS_RATIO:
                 return "different brightness"
+            ra, rb = self._rgb(), other._rgb()
             ca = [v / (sum(ra) + 24) for v in ra]
             cb = [v / (sum(rb) + 24) for v in rb]
             if max(abs(x - y) for x, y in zip(ca, cb, strict=True)) > MAX_COLOUR_SHIFT:
@@ -399,15 +412,22 @@ class Facts:
 # --- grouping -----------------------------------------------------------------------------
 
 
-def star_groups(neighbours: dict[int, set[int]], verify: Callable[[int, int], bool]) -> list[tuple[int, list[int]]]:
+def star_groups(
+    neighbours: dict[int, set[int]],
+    verify: Callable[[int, int], bool],
+    order: Callable[[int], tuple] | None = None,
+) -> list[tuple[int, list[int]]]:
     """Greedy star clustering over a candidate graph, verifying only what a star needs.
 
-    The free node with the most free candidate neighbours becomes a representative; those
-    neighbours that `verify(representative, neighbour)` accepts become its members; repeat.
-    A node none of whose candidates verify is not tried as a representative again (it may
-    still join another star). Only representative-member pairs are verified, so a family of
-    n copies costs about n verifications, not n². `neighbours` must be symmetric.
-    Returns [(representative, members)] for groups of two or more, ties to the lower id.
+    The free node that comes first (by `order`, smallest first; then the most free candidate
+    neighbours, then the lower id) becomes a representative; those of its free neighbours that
+    `verify(representative, neighbour)` accepts become its members; repeat. A node none of
+    whose candidates verify is not tried as a representative again (it may still join
+    another star). Only representative-member pairs are verified, so a family of n copies
+    costs about n verifications, not n². `neighbours` must be symmetric.
+    For copies, put the largest first: the original (uncropped) is the best centre, since
+    every crop lies inside it while two crops from opposite sides may not overlap enough.
+    Returns [(representative, members)] for groups of two or more.
     """
     free = set(neighbours)
     tried: set[int] = set()
@@ -415,18 +435,18 @@ def star_groups(neighbours: dict[int, set[int]], verify: Callable[[int, int], bo
     def degree(n: int) -> int:
         return len(neighbours[n] & free)
 
-    heap = [(-degree(n), n) for n in free if neighbours[n]]
+    heap = [(order(n) if order else (), -degree(n), n) for n in free if neighbours[n]]
     heapq.heapify(heap)
     groups = []
     while heap:
-        d, n = heapq.heappop(heap)
+        r, d, n = heapq.heappop(heap)
         if n not in free or n in tried:
             continue
         current = degree(n)
         if current == 0:
             continue
         if -d != current:  # neighbours were taken since: requeue with the true degree
-            heapq.heappush(heap, (-current, n))
+            heapq.heappush(heap, (r, -current, n))
             continue
         members = sorted(m for m in neighbours[n] & free if verify(n, m))
         if not members:

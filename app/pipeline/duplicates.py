@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import math
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -233,6 +234,10 @@ class _Library:
                 return gid
         return None
 
+    def pixels_of(self, node: int) -> int:
+        f = self.files[node]
+        return (f.width or 0) * (f.height or 0)
+
     def vetoed(self, a: int, b: int) -> bool:
         """People said these two files are not duplicates."""
         return bool(self.vetoes.get(a, set()) & self.vetoes.get(b, set()))
@@ -414,7 +419,8 @@ class _Verifier:
     def _check(self, a: int, b: int) -> _Edge | None:
         lib = self.lib
         near = self.kind == "near"
-        if lib.files[a].facts.why_not(lib.files[b].facts, strict=near):
+        fa, fb = lib.files[a].facts, lib.files[b].facts
+        if fa.why_not(fb, strict=near):
             return None
         shot_a, shot_b = self.shots[a], self.shots[b]
         if near and different_shots(shot_a, shot_b):
@@ -598,15 +604,33 @@ def _free_nodes(lib: _Library) -> set[int]:
 
 def _star_pass(w: _Writer, kind: str, verifier: _Verifier, *, verify_all: bool = False) -> None:
     """New groups among nodes in no live group: stars verified centre to member.
-    Near: only centre-member pairs are verified (families of copies can be large, and the
-    original has the most candidates anyway). Similar (`verify_all`): the few pairs in a
-    time window are all verified first, so the shot most alike to the others is the centre."""
+    Near: the largest picture leads and only centre-member pairs are verified (families of
+    copies can be large). Similar (`verify_all`): the few pairs in a time window are all
+    verified first, so the shot most alike to the others is the centre."""
     free = _free_nodes(w.lib)
     graph = {n: verifier.neighbours[n] & free for n in verifier.neighbours if n in free}
+    order = None  # similar: the shot most alike to the others leads
     if verify_all:
         graph = {n: {m for m in ms if verifier.edge(n, m) is not None} for n, ms in graph.items()}
-    for center, members in similarity.star_groups(graph, lambda a, b: verifier.edge(a, b) is not None):
+    else:
+        order = _copy_order(w.lib, graph)
+    for center, members in similarity.star_groups(graph, lambda a, b: verifier.edge(a, b) is not None, order):
         w.star(kind, center, members, verifier)
+
+
+def _copy_order(lib: _Library, graph: dict[int, set[int]]):
+    """Which copy should lead a group: the largest (usually the original, uncropped); among
+    equally large ones, the one whose brightness is most typical of its candidates (not the
+    brightened or darkened copy, which would stretch the group's brightness range)."""
+
+    def brightness(n: int) -> float:
+        return math.log((lib.files[n].facts.luminance or 0.0) + 8)
+
+    def key(n: int) -> tuple:
+        levels = sorted(brightness(m) for m in (n, *graph[n]))
+        return (-lib.pixels_of(n), round(abs(brightness(n) - levels[len(levels) // 2]), 3))
+
+    return key
 
 
 def _refresh(group_ids: Iterable[int]) -> None:
