@@ -190,3 +190,11 @@ def test_keeper_rules_in_order_with_reasons():
 
     kept, why = keeper.recommend([cand(1, discarded=True, width=8000), cand(2)])
     assert kept == 2 and "set aside" in why
+
+
+def test_star_groups_order_puts_the_original_first():
+    # 9 is the large original; 1 and 2 are crops from opposite sides that do not match each other
+    graph = {9: {1, 2}, 1: {9, 2}, 2: {9, 1}}
+    size = {9: 4000, 1: 3800, 2: 3800}
+    groups = similarity.star_groups(graph, lambda a, b: 9 in (a, b), order=lambda n: (-size[n],))
+    assert groups == [(9, [1, 2])]

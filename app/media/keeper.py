@@ -164,9 +164,11 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "shortest_path",
         lambda c: -(c.display_path.count("/") * 1000 + len(c.display_path)),
-        lambda w, o: f"Identical in quality: kept the one with the shortest path ({w.display_path})",
+        lambda w, o: f"Same resolution, format and size: kept the one with the shortest path ({w.display_path})",
     ),
-    Rule("imported_first", lambda c: -c.id, lambda w, o: "Identical in quality: kept the one imported first"),
+    Rule(
+        "imported_first", lambda c: -c.id, lambda w, o: "Same resolution, format and size: kept the one imported first"
+    ),
 )
 
 
