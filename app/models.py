@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -287,7 +288,23 @@ class Duplicate(db.Model):
     group_id: Mapped[int | None] = mapped_column(ForeignKey("duplicate_group.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(10))  # exact | near | similar
     distance: Mapped[int] = mapped_column(Integer, default=0)  # Hamming distance of the hashes
+    # Correlation of the aligned fingerprints (1.0 = the same pixels); None for exact copies.
+    similarity: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FileFingerprint(db.Model):
+    """A picture's 64x64 grey levels and the probe hashes made from them (near-duplicate
+    search; see app/media/similarity.py). Kept apart from `file` so file rows stay small."""
+
+    __tablename__ = "file_fingerprint"
+
+    file_id: Mapped[int] = mapped_column(ForeignKey("file.id", ondelete="CASCADE"), primary_key=True)
+    pixels: Mapped[bytes] = mapped_column(LargeBinary)
+    # pHash then dHash of each crop window (uint64, little-endian); recomputed when the
+    # window set changes (`probes_version`).
+    probes: Mapped[bytes | None] = mapped_column(LargeBinary)
+    probes_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class UserDecision(db.Model):

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image, UnidentifiedImageError
 
-from . import confidence, exif, hashing, probe, sidecars, tags, thumbnails, timestamps, video
+from . import confidence, exif, hashing, probe, sidecars, similarity, tags, thumbnails, timestamps, video
 
 try:  # HEIC/HEIF support; AVIF is built into Pillow >= 11.2
     import pillow_heif
@@ -58,6 +58,7 @@ class Analysis:
     dhash: int | None = None
     mean_color: int | None = None
     contrast: float | None = None
+    fingerprint: bytes | None = None  # 64x64 grey levels for near-duplicate search
     thumb_key: str | None = None
     candidates: list[timestamps.Candidate] = field(default_factory=list)
     choice: confidence.Choice = field(default_factory=confidence.Choice)
@@ -158,6 +159,7 @@ def _analyze_image(result: Analysis, data: bytes | None, path: Path, thumb_root:
     small = thumbnails.small_version(upright)
     result.phash, result.dhash = hashing.perceptual_hashes(small)
     result.mean_color, result.contrast = _image_stats(small)
+    result.fingerprint = similarity.fingerprint(small)
     if thumb_root is not None and result.sha256:
         result.thumb_key = thumbnails.thumb_key(result.sha256)
         thumbnails.write_thumbnails(thumb_root, result.thumb_key, upright, small)
@@ -178,6 +180,7 @@ def _analyze_video(result: Analysis, path: Path, thumb_root: Path | None) -> Non
     small = thumbnails.small_version(frame)
     result.phash, result.dhash = hashing.perceptual_hashes(small)
     result.mean_color, result.contrast = _image_stats(small)
+    result.fingerprint = similarity.fingerprint(small)
     if thumb_root is not None and result.sha256:
         result.thumb_key = thumbnails.thumb_key(result.sha256)
         thumbnails.write_thumbnails(thumb_root, result.thumb_key, frame, small)

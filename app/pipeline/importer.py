@@ -25,7 +25,7 @@ from sqlalchemy import func, select, update
 
 from ..media import analyze as media
 from ..media import batch
-from ..models import File, FileStatus, FileTag, Job, JobKind, Tag, db, insert_ignore, utcnow
+from ..models import File, FileFingerprint, FileStatus, FileTag, Job, JobKind, Tag, db, insert_ignore, utcnow
 from . import jobs
 
 log = logging.getLogger(__name__)
@@ -219,7 +219,8 @@ class _Recorder:
                 select(File.id, *[getattr(File, c) for c in CONTENT_COLUMNS]).where(File.id.in_(owners))
             )
         }
-        updates, tags, counts = [], [], {"done": 0, "errors": 0, "skipped": 0, "duplicates": 0}
+        updates, tags, fingerprints = [], [], []
+        counts = {"done": 0, "errors": 0, "skipped": 0, "duplicates": 0}
         for file_id, a in results:
             row = pending.get(file_id)
             if row is None:
@@ -233,6 +234,8 @@ class _Recorder:
                 continue  # its first copy is not in the library any more: analyzed next run
             else:
                 values = self._analysis_values(row, a)
+                if a.fingerprint:
+                    fingerprints.append({"file_id": file_id, "pixels": a.fingerprint})
                 if a.sha256 and a.sha256 not in self.sha_owner:
                     self.sha_owner[a.sha256] = file_id
                     originals[file_id] = {c: values[c] for c in CONTENT_COLUMNS}
@@ -244,6 +247,8 @@ class _Recorder:
             updates.append({"id": file_id, **values, "processed_at": utcnow()})
         for shape in _by_shape(updates):
             db.session.execute(update(File), shape)
+        if fingerprints:  # for the near-duplicate search (pipeline/duplicates.py)
+            db.session.execute(insert_ignore(FileFingerprint), fingerprints)
         self._add_tags(tags)
         self.ctx.add(**counts)
         db.session.commit()

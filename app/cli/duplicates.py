@@ -1,0 +1,80 @@
+"""`flask --app app duplicates`: the duplicate groups the library holds (a stable interface).
+
+    flask --app app duplicates --json
+    {"groups": [{"kind": "exact" | "near" | "similar", "files": [paths], "recommended": path,
+                 "distance": largest distance in the group}]}
+
+Paths are `File.path`: the original's absolute path for folder imports, the stored copy for
+uploads. Groups people dismissed ("not duplicates") are left out; `--open` lists only the
+groups nobody has decided yet.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask.cli import with_appcontext
+
+from ..pipeline import duplicate_review as review
+from ..pipeline import duplicates
+from .library import ensure_schema
+
+
+@click.command("duplicates")
+@click.option("--json", "as_json", is_flag=True, help="Print the groups as JSON (for other tools).")
+@click.option("--open", "only_open", is_flag=True, help="Only groups nobody has decided yet.")
+@click.option(
+    "--kind", "kinds", multiple=True, type=click.Choice(review.KINDS), help="Only groups of this kind (repeatable)."
+)
+@click.option("--rescan", is_flag=True, help="Compare every file in the library again first.")
+@with_appcontext
+def duplicates_command(as_json: bool, only_open: bool, kinds: tuple[str, ...], rescan: bool) -> None:
+    """List duplicate groups: exact copies, near duplicates and similar shots."""
+    ensure_schema()
+    if rescan:
+        report = duplicates.scan_library()
+        if not as_json:
+            click.echo(f"Re-scanned: {report}")
+    statuses = ("open",) if only_open else ("open", "resolved")
+    groups = review.list_groups(kinds=kinds or review.KINDS, statuses=statuses)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "groups": [
+                        {
+                            "kind": g["kind"],
+                            "files": [f["path"] for f in g["files"]],
+                            "recommended": g["recommended_path"],
+                            "distance": g["max_distance"],
+                        }
+                        for g in groups
+                    ]
+                },
+                indent=2,
+            )
+        )
+        return
+    if not groups:
+        click.echo("No duplicate groups.")
+        return
+    counts = review.open_group_counts()
+    click.echo(
+        f"{len(groups)} groups ({counts['exact']} exact, {counts['near']} near, {counts['similar']} similar still open)"
+    )
+    for g in groups:
+        click.echo("")
+        click.echo(
+            f"Group {g['id']} · {g['kind']} · {g['status']} · {len(g['files'])} files · largest distance {g['max_distance']}"
+        )
+        click.echo(f"  keep: {g['recommended_path']}")
+        click.echo(f"        ({g['recommended_reason']})")
+        for f in g["files"]:
+            mark = "*" if f["recommended"] else ("x" if f["discarded"] else " ")
+            facts = f"{f['width'] or '?'}×{f['height'] or '?'}, {f['format']}, {f['size_text']}"
+            when = f", taken {f['taken_local']} ({f['taken_source']})" if f["taken_local"] else ""
+            click.echo(f"  {mark} {f['path']}  [{facts}{when}]")
+
+
+COMMANDS = [duplicates_command]

@@ -1,0 +1,421 @@
+"""What people decide about duplicate groups, and what the pages show them. No Flask here:
+the web pages and the CLI call these functions inside an app context.
+
+Reading
+  list_groups(kinds, statuses)       groups with their files' quality facts, for listings
+  group_view(group_id)               one group, for the decision page
+  next_open_group(kinds, after_id)   the next group nobody decided (skip with after_id)
+  open_group_counts()                {"exact": n, "near": n, "similar": n, "total": n}
+  recommendation_summary(kind)       what accepting every recommendation of a kind would do
+
+Deciding (each returns a batch id; every change is a `UserDecision` row in that batch)
+  keep(group_id, keep_file_ids)      keep one or several, the others are discarded (left out of
+                                     the export, never deleted); keepers of exact/near groups
+                                     inherit the best capture time and every tag of the group
+  not_duplicates(group_id)           keep all; the files are never grouped together again
+  accept_all_recommendations(kind, dry_run=True)   count first (dry run), then do, one batch
+  undo(batch_id)                     revert a whole batch (recorded as "undo" decisions)
+  last_batch()                       the newest batch not undone yet
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ..media import keeper
+from ..media.confidence import rank as source_rank
+from ..models import Duplicate, DuplicateGroup, File, FileTag, Tag, UserDecision, db, utcnow
+
+KINDS = ("exact", "near", "similar")
+_CONFIDENCE_ORDER = {"high": 3, "medium": 2, "low": 1, "none": 0}
+_TIME_FIELDS = (
+    "taken_at",
+    "taken_local",
+    "taken_offset",
+    "taken_precision",
+    "taken_source",
+    "confidence",
+    "time_notes",
+    "needs_review",
+    "time_decided",
+)
+
+
+class DecisionError(ValueError):
+    """A decision that cannot be made; the message says why, for people."""
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def _size_text(size: int | None) -> str:
+    if not size:
+        return "?"
+    return f"{size / 1_000_000:.1f} MB" if size >= 1_000_000 else f"{size / 1000:.0f} kB"
+
+
+def _file_view(f: File, group: DuplicateGroup, match: Duplicate | None, tags: list[str]) -> dict[str, Any]:
+    return {
+        "id": f.id,
+        "path": f.path,
+        "name": f.original_name,
+        "display_path": f.display_path,
+        "relative_dir": f.relative_dir,
+        "source": f.source,
+        "width": f.width,
+        "height": f.height,
+        "megapixels": round((f.width or 0) * (f.height or 0) / 1_000_000, 1),
+        "size": f.size,
+        "size_text": _size_text(f.size),
+        "format": keeper.format_name(f.ext),
+        "mime": f.mime,
+        "media_kind": f.media_kind,
+        "duration": f.duration,
+        "taken_at": f.taken_at.isoformat() if f.taken_at else None,
+        "taken_local": f.taken_local,
+        "taken_offset": f.taken_offset,
+        "taken_source": f.taken_source,
+        "confidence": f.confidence,
+        "camera": " ".join(x for x in (f.camera_make, f.camera_model) if x) or None,
+        "thumb_key": f.thumb_key,
+        "discarded": f.discarded,
+        "recommended": f.id == group.recommended_id,
+        "representative": f.id == group.representative_id,
+        "match": {"kind": match.kind, "distance": match.distance, "similarity": match.similarity}
+        if match is not None
+        else None,
+        "tags": tags,
+    }
+
+
+def _views(groups: Sequence[DuplicateGroup]) -> list[dict[str, Any]]:
+    """Views of many groups with a fixed number of queries (no query per file)."""
+    if not groups:
+        return []
+    ids = [g.id for g in groups]
+    files: dict[int, list[File]] = defaultdict(list)
+    matches: dict[tuple[int, int], Duplicate] = {}
+    tags: dict[int, list[str]] = defaultdict(list)
+    last_batch: dict[int, str] = {}
+    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+        for f in db.session.execute(select(File).where(File.group_id.in_(chunk)).order_by(File.id)).scalars():
+            files[f.group_id].append(f)
+        for d in db.session.execute(select(Duplicate).where(Duplicate.group_id.in_(chunk))).scalars():
+            matches[(d.group_id, d.file_id)] = d
+        for gid, batch in db.session.execute(
+            select(UserDecision.group_id, UserDecision.batch)
+            .where(UserDecision.group_id.in_(chunk), UserDecision.kind != "undo", _not_undone())
+            .order_by(UserDecision.id)
+        ):
+            last_batch[gid] = batch
+    file_ids = [f.id for fs in files.values() for f in fs]
+    for chunk in (file_ids[i : i + 500] for i in range(0, len(file_ids), 500)):
+        for fid, name in db.session.execute(
+            select(FileTag.file_id, Tag.name).join(Tag, Tag.id == FileTag.tag_id).where(FileTag.file_id.in_(chunk))
+        ):
+            tags[fid].append(name)
+    out = []
+    for g in groups:
+        members = files.get(g.id, [])
+        recommended = next((f for f in members if f.id == g.recommended_id), None)
+        out.append(
+            {
+                "id": g.id,
+                "kind": g.kind,
+                "status": g.status,
+                "representative_id": g.representative_id,
+                "recommended_id": g.recommended_id,
+                "recommended_path": recommended.path if recommended else None,
+                "recommended_reason": g.recommended_reason,
+                "max_distance": g.max_distance,
+                "created_at": g.created_at.isoformat() if g.created_at else None,
+                "resolved_at": g.resolved_at.isoformat() if g.resolved_at else None,
+                "last_batch": last_batch.get(g.id),
+                "files": [_file_view(f, g, matches.get((g.id, f.id)), sorted(tags.get(f.id, []))) for f in members],
+            }
+        )
+    return out
+
+
+def list_groups(kinds: Iterable[str] = KINDS, statuses: Iterable[str] = ("open", "resolved")) -> list[dict[str, Any]]:
+    groups = db.session.execute(
+        select(DuplicateGroup)
+        .where(DuplicateGroup.kind.in_(list(kinds)), DuplicateGroup.status.in_(list(statuses)))
+        .order_by(DuplicateGroup.id)
+    ).scalars()
+    return [v for v in _views(list(groups)) if len(v["files"]) >= 2]
+
+
+def group_view(group_id: int) -> dict[str, Any] | None:
+    group = db.session.get(DuplicateGroup, group_id)
+    return _views([group])[0] if group is not None else None
+
+
+def next_open_group(kinds: Iterable[str] = KINDS, after_id: int | None = None) -> dict[str, Any] | None:
+    query = select(DuplicateGroup).where(DuplicateGroup.status == "open", DuplicateGroup.kind.in_(list(kinds)))
+    if after_id is not None:
+        query = query.where(DuplicateGroup.id > after_id)
+    group = db.session.execute(query.order_by(DuplicateGroup.id).limit(1)).scalar()
+    return group_view(group.id) if group is not None else None
+
+
+def open_group_counts() -> dict[str, int]:
+    counts = dict.fromkeys(KINDS, 0)
+    counts.update(
+        db.session.execute(
+            select(DuplicateGroup.kind, func.count())
+            .where(DuplicateGroup.status == "open")
+            .group_by(DuplicateGroup.kind)
+        ).all()
+    )
+    counts["total"] = sum(counts[k] for k in KINDS)
+    return counts
+
+
+def recommendation_summary(kind: str = "exact") -> dict[str, int]:
+    """How many open groups of `kind` accepting every recommendation would settle, and how
+    many files it would keep and set aside."""
+    rows = db.session.execute(
+        select(DuplicateGroup.id, func.count(File.id))
+        .join(File, File.group_id == DuplicateGroup.id)
+        .where(
+            DuplicateGroup.status == "open",
+            DuplicateGroup.kind == kind,
+            DuplicateGroup.recommended_id.is_not(None),
+        )
+        .group_by(DuplicateGroup.id)
+    ).all()
+    groups = [(gid, n) for gid, n in rows if n >= 2]
+    return {"groups": len(groups), "keep": len(groups), "set_aside": sum(n - 1 for _, n in groups)}
+
+
+# --- deciding -------------------------------------------------------------------------------
+
+
+def _not_undone():
+    undone = select(UserDecision.undoes_id).where(UserDecision.kind == "undo", UserDecision.undoes_id.is_not(None))
+    return UserDecision.id.not_in(undone)
+
+
+def _group_and_members(group_id: int) -> tuple[DuplicateGroup, list[File]]:
+    group = db.session.get(DuplicateGroup, group_id)
+    if group is None:
+        raise DecisionError(f"There is no duplicate group {group_id}")
+    members = list(db.session.execute(select(File).where(File.group_id == group_id).order_by(File.id)).scalars())
+    if len(members) < 2:
+        raise DecisionError(f"Group {group_id} no longer has two files to choose between")
+    return group, members
+
+
+def _time_of(f: File) -> dict[str, Any]:
+    values = {name: getattr(f, name) for name in _TIME_FIELDS}
+    values["taken_at"] = f.taken_at.isoformat() if f.taken_at else None
+    return values
+
+
+def _set_time(f: File, values: dict[str, Any]) -> None:
+    from datetime import datetime
+
+    for name in _TIME_FIELDS:
+        value = values.get(name)
+        if name == "taken_at" and value is not None:
+            value = datetime.fromisoformat(value)
+        setattr(f, name, value)
+
+
+def _time_quality(f: File) -> tuple[int, int]:
+    """Higher is better: the confidence, then how trusted the source is."""
+    if f.taken_at is None:
+        return (-1, 0)
+    return (_CONFIDENCE_ORDER.get(f.confidence or "none", 0), -source_rank(f.taken_source or "mtime"))
+
+
+def _inherit_time(keeper_file: File, others: list[File]) -> dict[str, Any] | None:
+    """The keeper takes the best capture time of its group when its own is worse
+    (a WhatsApp copy gains the camera original's time; an original keeps its own)."""
+    if keeper_file.time_decided or not others:
+        return None
+    donor = max(others, key=lambda f: (_time_quality(f), -f.id))
+    if _time_quality(donor) <= _time_quality(keeper_file):
+        return None
+    before = _time_of(keeper_file)
+    for name in ("taken_at", "taken_local", "taken_offset", "taken_precision", "taken_source", "confidence"):
+        setattr(keeper_file, name, getattr(donor, name))
+    keeper_file.time_notes = [
+        *(keeper_file.time_notes or []),
+        f"Capture time taken from its duplicate {donor.display_path} ({donor.taken_source})",
+    ]
+    keeper_file.needs_review = donor.needs_review
+    keeper_file.time_decided = True  # a person's decision: detection does not override it
+    return {"from_file": donor.id, "previous": before, "new": _time_of(keeper_file)}
+
+
+def _merge_tags(keeper_file: File, others: list[File]) -> list[int]:
+    """Every tag of the group on the keeper (source "merge"); returns the tag ids added."""
+    have = set(db.session.execute(select(FileTag.tag_id).where(FileTag.file_id == keeper_file.id)).scalars())
+    wanted = set(
+        db.session.execute(select(FileTag.tag_id).where(FileTag.file_id.in_([o.id for o in others]))).scalars()
+    )
+    added = sorted(wanted - have)
+    for tag_id in added:
+        db.session.add(FileTag(file_id=keeper_file.id, tag_id=tag_id, source="merge"))
+    return added
+
+
+def _decide(group: DuplicateGroup, members: list[File], keep_ids: set[int], batch: str) -> None:
+    status_before = group.status
+    keepers = [f for f in members if f.id in keep_ids]
+    for f in members:
+        payload: dict[str, Any] = {"previous": {"discarded": f.discarded}, "group_status": status_before}
+        if f.id in keep_ids:
+            others = [o for o in members if o.id != f.id]
+            if group.kind in ("exact", "near"):
+                inherited = _inherit_time(f, [o for o in others if o.id not in keep_ids] or others)
+                if inherited:
+                    payload["time"] = inherited
+            tags = _merge_tags(f, others)
+            if tags:
+                payload["tags_added"] = tags
+        f.discarded = f.id not in keep_ids
+        db.session.add(
+            UserDecision(
+                kind="keep" if f.id in keep_ids else "discard",
+                file_id=f.id,
+                group_id=group.id,
+                payload=payload,
+                batch=batch,
+            )
+        )
+    group.status, group.resolved_at = "resolved", utcnow()
+    if not keepers:  # pragma: no cover - guarded by keep()
+        raise DecisionError("Keep at least one file")
+
+
+def keep(group_id: int, keep_file_ids: Iterable[int], *, batch: str | None = None) -> str:
+    """Keep these files of the group; the others are discarded (left out of the export)."""
+    group, members = _group_and_members(group_id)
+    keep_ids = set(keep_file_ids)
+    member_ids = {f.id for f in members}
+    if not keep_ids:
+        raise DecisionError("Choose at least one file to keep")
+    if keep_ids - member_ids:
+        raise DecisionError(f"Files {sorted(keep_ids - member_ids)} are not in group {group_id}")
+    batch = batch or str(uuid.uuid4())
+    _decide(group, members, keep_ids, batch)
+    db.session.commit()
+    return batch
+
+
+def not_duplicates(group_id: int) -> str:
+    """Keep every file: they are not duplicates. Remembered: they are not grouped together again."""
+    group, members = _group_and_members(group_id)
+    batch = str(uuid.uuid4())
+    db.session.add(
+        UserDecision(
+            kind="not_duplicate",
+            group_id=group.id,
+            batch=batch,
+            payload={
+                "file_ids": [f.id for f in members],
+                "previous": {"discarded": {str(f.id): f.discarded for f in members}},
+                "group_status": group.status,
+            },
+        )
+    )
+    for f in members:
+        f.discarded = False
+    group.status, group.resolved_at = "dismissed", utcnow()
+    db.session.commit()
+    return batch
+
+
+def accept_all_recommendations(kind: str = "exact", dry_run: bool = True, *, batch: str | None = None) -> int:
+    """Keep the recommended file of every open group of `kind`. With dry_run (the default)
+    only counts the groups it would settle; otherwise does it, all in one batch (`batch`, or
+    a new one: `last_batch()` finds it) that a single `undo` reverts."""
+    if kind not in KINDS:
+        raise DecisionError(f"Unknown kind of group: {kind}")
+    groups = list(
+        db.session.execute(
+            select(DuplicateGroup)
+            .where(
+                DuplicateGroup.status == "open",
+                DuplicateGroup.kind == kind,
+                DuplicateGroup.recommended_id.is_not(None),
+            )
+            .order_by(DuplicateGroup.id)
+        ).scalars()
+    )
+    members: dict[int, list[File]] = defaultdict(list)
+    for f in db.session.execute(select(File).where(File.group_id.in_([g.id for g in groups]))).scalars():
+        members[f.group_id].append(f)
+    ready = [g for g in groups if len(members[g.id]) >= 2 and any(f.id == g.recommended_id for f in members[g.id])]
+    if dry_run or not ready:
+        return len(ready)
+    batch = batch or str(uuid.uuid4())
+    for g in ready:
+        _decide(g, sorted(members[g.id], key=lambda f: f.id), {g.recommended_id}, batch)
+    db.session.commit()
+    return len(ready)
+
+
+def last_batch() -> str | None:
+    """The batch of the newest decision that is not undone (for an "Undo" button)."""
+    return db.session.execute(
+        select(UserDecision.batch)
+        .where(UserDecision.kind != "undo", UserDecision.batch.is_not(None), _not_undone())
+        .order_by(UserDecision.id.desc())
+        .limit(1)
+    ).scalar()
+
+
+def undo(batch_id: str) -> int:
+    """Revert every decision of a batch (newest first); returns how many were undone."""
+    rows = list(
+        db.session.execute(
+            select(UserDecision)
+            .where(UserDecision.batch == batch_id, UserDecision.kind != "undo", _not_undone())
+            .order_by(UserDecision.id.desc())
+        ).scalars()
+    )
+    if not rows:
+        raise DecisionError("Nothing to undo: this decision was undone already, or does not exist")
+    undo_batch = str(uuid.uuid4())
+    group_status: dict[int, str] = {}
+    for row in rows:
+        payload = row.payload or {}
+        if row.kind == "not_duplicate":
+            previous = payload.get("previous", {}).get("discarded", {})
+            for fid, was in previous.items():
+                f = db.session.get(File, int(fid))
+                if f is not None:
+                    f.discarded = was
+        elif row.kind in ("keep", "discard"):
+            f = db.session.get(File, row.file_id) if row.file_id else None
+            if f is not None:
+                f.discarded = payload.get("previous", {}).get("discarded", False)
+                if "time" in payload:
+                    _set_time(f, payload["time"]["previous"])
+                for tag_id in payload.get("tags_added", []):
+                    db.session.execute(
+                        FileTag.__table__.delete().where(
+                            FileTag.file_id == f.id, FileTag.tag_id == tag_id, FileTag.source == "merge"
+                        )
+                    )
+        if row.group_id is not None and "group_status" in payload:
+            group_status[row.group_id] = payload["group_status"]
+        db.session.add(
+            UserDecision(kind="undo", file_id=row.file_id, group_id=row.group_id, undoes_id=row.id, batch=undo_batch)
+        )
+    for gid, status in group_status.items():
+        group = db.session.get(DuplicateGroup, gid)
+        if group is not None:
+            group.status = status
+            group.resolved_at = None if status == "open" else group.resolved_at
+    db.session.commit()
+    return len(rows)
