@@ -8,11 +8,10 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import make_settings
-
 from app import create_app
 from app.models import db
 from app.pipeline import importer, jobs
+from tests.conftest import make_settings
 
 
 class Library:

@@ -9,11 +9,11 @@ import subprocess
 import sys
 
 import numpy as np
-from conftest import REPO
 from PIL import Image
 
 from app.pipeline import duplicate_review as review
 from app.pipeline import importer, jobs
+from tests.conftest import REPO
 
 
 def picture(seed: int) -> Image.Image:

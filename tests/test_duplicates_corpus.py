@@ -6,7 +6,8 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from duplicates_helpers import Library, precision_recall, predicted_pairs, true_pairs
+
+from tests.duplicates_helpers import Library, precision_recall, predicted_pairs, true_pairs
 
 # The same picture: every file of a family belongs in one exact/near group.
 FAMILIES = {

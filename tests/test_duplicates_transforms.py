@@ -11,8 +11,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from duplicates_helpers import Library, precision_recall, predicted_pairs, true_pairs
 from PIL import Image, ImageEnhance, ImageOps
+
+from tests.duplicates_helpers import Library, precision_recall, predicted_pairs, true_pairs
 
 HEIC_SIDE = 256  # HEIC encoding is slow: keep those copies small
 

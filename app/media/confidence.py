@@ -104,6 +104,8 @@ SOURCES: dict[str, SourceRule] = {
     "mtime": SourceRule(14, LOW, 2, "the file's modification time"),
 }
 _DEFAULT_RULE = SourceRule(9, LOW, 2, "other")
+# The camera's own capture time: the only sources that can give HIGH.
+CAPTURE_SOURCES = frozenset(source for source, r in SOURCES.items() if r.cap == HIGH)
 
 # Dates a person (or their software) states: clock-never-set rules do not apply to them, and
 # a clash with the chosen time gives MEDIUM (LOW when more than a month beyond its margin).
@@ -133,6 +135,11 @@ _FOLDER_MARGIN = {"day": 1, "month": 7, "year": 31, "second": 1, "minute": 1}
 
 def rule(source: str) -> SourceRule:
     return SOURCES.get(source) or SOURCES.get(source.split(":")[0]) or _DEFAULT_RULE
+
+
+def source_rank(source: str) -> int:
+    """How trusted a kind of source is, by name (lower = more trusted)."""
+    return rule(source).rank
 
 
 def rank(c: Candidate) -> float:

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ..media import keeper
-from ..media.confidence import rank as source_rank
+from ..media.confidence import source_rank
 from ..models import Duplicate, DuplicateGroup, File, FileTag, Tag, UserDecision, db, utcnow
 
 KINDS = ("exact", "near", "similar")

@@ -43,7 +43,7 @@ from sqlalchemy import case, func, select, update
 
 from ..media import keeper, similarity
 from ..media.confidence import CAPTURE_SOURCES
-from ..media.timestamps import parse_exif_datetime
+from ..media.timestamps import parse_datetime
 from ..models import (
     Duplicate,
     DuplicateGroup,
@@ -358,9 +358,9 @@ def _shots(file_ids: Iterable[int]) -> dict[int, Shot]:
         ):
             meta = meta or {}
             subsec = str(meta.get("subsec_original") or "").strip()
-            value, _ = parse_exif_datetime(meta.get("datetime_original"), subsec or None)
+            parsed = parse_datetime(meta.get("datetime_original"), subsec or None)
             out[fid] = Shot(
-                value if isinstance(value, datetime) else None,
+                parsed.value if parsed.precision in ("second", "minute") else None,
                 subsec.isdigit(),
                 (model or "").strip().lower() or None,
             )
