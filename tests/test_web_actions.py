@@ -1,7 +1,8 @@
 """Capture-time and duplicate actions: the web layer reads requests, calls the pipeline
-(app/pipeline/timefix.py, app/pipeline/duplicates.py) with the right arguments, and
-answers with counts, undo batches and messages. The pipeline functions are recorded
-fakes here (their own rules are tested with them); the browser test drives the real ones."""
+(app/pipeline/timefix.py, app/pipeline/duplicate_review.py) with the right arguments, and
+answers with counts, undo batches and messages. The capture-time functions are recorded
+fakes in the first tests (their own rules are tested in test_timefix.py) and real after;
+the duplicate routes run against the real decisions."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import pytest
 
 import app.pipeline as pipeline_pkg
 from app.models import DuplicateGroup, File, db
-from app.pipeline import duplicates as dups_module
 from tests.web_helpers import add_file, at, csrf_token, headers
 
 
@@ -163,64 +163,7 @@ def test_time_actions_say_so_when_the_feature_is_missing(client, monkeypatch, fi
     assert r.status_code == 501 and "not available" in r.get_json()["error"]
 
 
-# --- duplicates ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def dups(monkeypatch):
-    calls: list[tuple] = []
-
-    def next_open_group(kinds):
-        calls.append(("next", tuple(kinds)))
-        row = (
-            db.session.query(DuplicateGroup)
-            .filter(DuplicateGroup.status == "open", DuplicateGroup.kind.in_(kinds))
-            .order_by(DuplicateGroup.id)
-            .first()
-        )
-        return row.id if row else None
-
-    def keep(group_id, ids):
-        calls.append(("keep", group_id, ids))
-        group = db.session.get(DuplicateGroup, group_id)
-        group.status = "resolved"
-        for f in group.files:
-            f.discarded = f.id not in ids
-        db.session.commit()
-        return "batch-keep"
-
-    def not_duplicates(group_id):
-        calls.append(("not_duplicates", group_id))
-        db.session.get(DuplicateGroup, group_id).status = "dismissed"
-        db.session.commit()
-        return "batch-all"
-
-    def undo(batch):
-        calls.append(("undo", batch))
-        return 1
-
-    def accept_all(kind="exact", dry_run=True):
-        calls.append(("accept", kind, dry_run))
-        return 3
-
-    def counts():
-        rows = (
-            db.session.query(DuplicateGroup.kind, db.func.count())
-            .filter(DuplicateGroup.status == "open")
-            .group_by(DuplicateGroup.kind)
-        )
-        return dict(rows.all())
-
-    for name, fn in (
-        ("next_open_group", next_open_group),
-        ("keep", keep),
-        ("not_duplicates", not_duplicates),
-        ("undo", undo),
-        ("accept_all_recommendations", accept_all),
-        ("open_group_counts", counts),
-    ):
-        monkeypatch.setattr(dups_module, name, fn, raising=False)
-    return calls
+# --- duplicates (the real app/pipeline/duplicate_review.py behind the routes) ---------------
 
 
 def _group(kind="near", n=2) -> tuple[DuplicateGroup, list[File]]:
@@ -235,7 +178,11 @@ def _group(kind="near", n=2) -> tuple[DuplicateGroup, list[File]]:
         for i in range(n)
     ]
     group = DuplicateGroup(
-        kind=kind, status="open", recommended_id=files[0].id, recommended_reason="largest picture, original format"
+        kind=kind,
+        status="open",
+        representative_id=files[0].id,
+        recommended_id=files[0].id,
+        recommended_reason="largest picture, original format",
     )
     db.session.add(group)
     db.session.flush()
@@ -245,43 +192,46 @@ def _group(kind="near", n=2) -> tuple[DuplicateGroup, list[File]]:
     return group, files
 
 
-def test_duplicates_page_shows_one_group_side_by_side(client, dups):
+def _state(group: DuplicateGroup) -> tuple[str, list[bool]]:
+    db.session.expire_all()
+    return group.status, [f.discarded for f in sorted(group.files, key=lambda f: f.id)]
+
+
+def test_duplicates_page_shows_one_group_side_by_side(client):
     group, files = _group("exact", 3)
     _group("similar", 2)
     html = client.get("/duplicates").get_data(as_text=True)
     assert f'data-group="{group.id}"' in html and "largest picture, original format" in html
     assert html.count('class="candidate-card') == 3 and "4000 × 3000 px" in html and "2.9 MB" in html
     assert "Copies · 1 left" in html and "Similar shots · 1 left" in html
-    assert ("next", ("exact", "near")) in dups
     similar = client.get("/duplicates", query_string={"queue": "similar"}).get_data(as_text=True)
     assert "similar_0.jpg" in similar and "exact_0.jpg" not in similar
     assert client.get("/duplicates", query_string={"queue": "nope"}).status_code == 404
     assert client.get("/duplicates", query_string={"group": 999}).status_code == 404
 
 
-def test_keep_this_keep_selected_keep_all_and_undo(client, dups):
+def test_keep_this_keep_selected_keep_all_and_undo(client):
     g1, f1 = _group("near", 3)
-    g2, _f2 = _group("near", 2)
+    g2, f2 = _group("near", 2)
     token = csrf_token(client, "/duplicates")
     kept = client.post(
         "/duplicates/keep", data={"csrf_token": token, "group": g1.id, "only": f1[1].id, "keep": [f1[0].id]}
     )
-    assert kept.status_code == 302 and ("keep", g1.id, [f1[1].id]) in dups
+    assert kept.status_code == 302
+    assert _state(g1) == ("resolved", [True, False, True])  # "keep only this" wins over the ticks
     page = client.get("/duplicates").get_data(as_text=True)
     assert "Kept 1 file; 2 set aside" in page and "Undo the last decision" in page and f'data-group="{g2.id}"' in page
     undo = client.post("/duplicates/undo", data={"csrf_token": token})
-    assert undo.status_code == 302 and ("undo", "batch-keep") in dups
-    assert undo.headers["Location"].endswith(f"group={g1.id}")
-    selected = client.post(
-        "/duplicates/keep", data={"csrf_token": token, "group": g2.id, "keep": [f.id for f in g2.files]}
-    )
-    assert selected.status_code == 302
+    assert undo.status_code == 302 and undo.headers["Location"].endswith(f"group={g1.id}")
+    assert _state(g1) == ("open", [False, False, False])
+    selected = client.post("/duplicates/keep", data={"csrf_token": token, "group": g2.id, "keep": [f.id for f in f2]})
+    assert selected.status_code == 302 and _state(g2)[1] == [False, False]
     all_ = client.post("/duplicates/keep-all", data={"csrf_token": token, "group": g1.id})
-    assert all_.status_code == 302 and ("not_duplicates", g1.id) in dups
+    assert all_.status_code == 302 and _state(g1) == ("dismissed", [False, False, False])
     assert "Nothing left to sort out" in client.get("/duplicates").get_data(as_text=True)
 
 
-def test_duplicate_actions_bad_input(client, dups):
+def test_duplicate_actions_bad_input(client):
     g, files = _group("near", 2)
     other, _ = _group("near", 2)
     token = csrf_token(client, "/duplicates")
@@ -292,25 +242,23 @@ def test_duplicate_actions_bad_input(client, dups):
     gone = client.post("/duplicates/keep-all", data={"csrf_token": token, "group": 999})
     assert gone.status_code == 404
     assert client.post("/duplicates/undo", data={"csrf_token": token}).status_code == 400
+    assert _state(g) == ("open", [False, False])
 
 
-def test_accept_all_shows_the_count_first(client, dups):
-    _group("exact", 2)
+def test_accept_all_shows_the_count_first(client):
+    groups = [_group("exact", 2)[0] for _ in range(3)]
     page = client.get("/duplicates/accept-all", query_string={"kind": "exact"}).get_data(as_text=True)
-    assert "3 groups" in page and ("accept", "exact", True) in dups and ("accept", "exact", False) not in dups
+    assert "3 groups" in page and all(_state(g)[0] == "open" for g in groups)
     token = csrf_token(client, "/duplicates")
     changed = client.post("/duplicates/accept-all", data={"csrf_token": token, "kind": "exact", "expected": 2})
-    assert changed.status_code == 302 and ("accept", "exact", False) not in dups
+    assert changed.status_code == 302 and all(_state(g)[0] == "open" for g in groups)
     done = client.post("/duplicates/accept-all", data={"csrf_token": token, "kind": "exact", "expected": 3})
-    assert done.status_code == 302 and ("accept", "exact", False) in dups
+    assert done.status_code == 302
+    assert [_state(g) for g in groups] == [("resolved", [False, True])] * 3
     assert client.get("/duplicates/accept-all", query_string={"kind": "all"}).status_code == 400
-    assert client.get("/api/duplicates/counts").get_json()["exact"] == 1
-
-
-def test_duplicates_page_says_so_when_the_feature_is_missing(client, monkeypatch):
-    monkeypatch.delattr(dups_module, "keep", raising=False)
-    response = client.get("/duplicates")
-    assert response.status_code == 501 and "not available" in response.get_data(as_text=True)
+    assert client.get("/api/duplicates/counts").get_json()["exact"] == 0
+    assert client.post("/duplicates/undo", data={"csrf_token": token}).status_code == 302  # one undo: all three
+    assert [_state(g)[0] for g in groups] == ["open"] * 3
 
 
 def test_real_time_actions_change_the_file_and_undo_restores_it(client, files):

@@ -1,14 +1,17 @@
 """Duplicates: one group at a time, side by side; keep this / keep selected / keep all /
 undo; accept every recommendation after seeing the count. The decisions themselves are
-app/pipeline/duplicates.py's; this module shows groups and passes the choices on."""
+app/pipeline/duplicate_review.py's; this module shows groups and passes the choices on."""
 
 from __future__ import annotations
+
+import uuid
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..models import DuplicateGroup, File, db
+from ..pipeline import duplicate_review as review
 from .security import ApiError
 
 bp = Blueprint("dupes", __name__)
@@ -30,23 +33,12 @@ KIND_TEXT = {
     "near": "The same picture, saved differently (smaller, re-compressed or another format).",
     "similar": "Shots of the same moment that look very much alike.",
 }
-API = ("keep", "not_duplicates", "undo", "accept_all_recommendations", "next_open_group", "open_group_counts")
-
-
-def _dups():
-    from ..pipeline import duplicates
-
-    if not all(hasattr(duplicates, name) for name in API):
-        raise ApiError("Sorting out duplicates is not available in this version of MediaParser yet.", 501)
-    return duplicates
 
 
 def _call(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
-    except LookupError as exc:
-        raise ApiError(str(exc) or "That group no longer exists.", 404) from None
-    except ValueError as exc:
+    except review.DecisionError as exc:
         raise ApiError(str(exc)) from None
 
 
@@ -57,17 +49,11 @@ def _queue() -> str:
     return queue
 
 
-def _counts(d) -> dict[str, int]:
-    raw = d.open_group_counts() or {}
+def _counts() -> dict[str, int]:
+    raw = review.open_group_counts()
     counts = {k: int(raw.get(k, 0) or 0) for k in ("exact", "near", "similar")}
     counts["copies"] = counts["exact"] + counts["near"]
     return counts
-
-
-def _group_id(value) -> int | None:
-    if value is None:
-        return None
-    return value if isinstance(value, int) else getattr(value, "id", None)
 
 
 def _members(group_id: int) -> list[File]:
@@ -79,27 +65,28 @@ def _members(group_id: int) -> list[File]:
 
 
 def _best(files: list[File]) -> dict[str, int]:
-    """Which file has the most pixels, the biggest file: marked 'best' on the page."""
+    """Which file has the most pixels, the biggest file: marked on the page, only when one
+    file really stands out (equal copies mark nothing)."""
     best: dict[str, int] = {}
-    if files:
-        best["pixels"] = max(files, key=lambda f: (f.width or 0) * (f.height or 0)).id
-        best["size"] = max(files, key=lambda f: f.size or 0).id
+    for label, value in (("pixels", lambda f: (f.width or 0) * (f.height or 0)), ("size", lambda f: f.size or 0)):
+        ranked = sorted(files, key=value, reverse=True)
+        if len(ranked) > 1 and value(ranked[0]) > value(ranked[1]):
+            best[label] = ranked[0].id
     return best
 
 
 @bp.route("/duplicates")
 def page():
-    d = _dups()
     queue = _queue()
     kinds, title, blurb = QUEUES[queue]
-    counts = _counts(d)
+    counts = _counts()
     wanted = request.args.get("group", type=int)
     group = db.session.get(DuplicateGroup, wanted) if wanted else None
     if wanted and group is None:
         abort(404)
     if group is None:
-        gid = _group_id(d.next_open_group(list(kinds)))
-        group = db.session.get(DuplicateGroup, gid) if gid else None
+        view = review.next_open_group(kinds)
+        group = db.session.get(DuplicateGroup, view["id"]) if view else None
     files = _members(group.id) if group else []
     return render_template(
         "duplicates.html",
@@ -142,7 +129,6 @@ def _ids(values: list[str]) -> list[int]:
 
 @bp.route("/duplicates/keep", methods=["POST"])
 def keep():
-    d = _dups()
     queue = _queue()
     group = _group_from_form()
     only = request.form.get("only")  # "Keep only this one"
@@ -152,7 +138,7 @@ def keep():
     members = {f.id for f in _members(group.id)}
     if not set(ids) <= members:
         raise ApiError("Those files are not in this group. Reload the page.", 409)
-    batch = _call(d.keep, group.id, ids)
+    batch = _call(review.keep, group.id, ids)
     removed = len(members) - len(ids)
     kept = "1 file" if len(ids) == 1 else f"{len(ids)} files"
     return _finish(queue, f"Kept {kept}; {removed} set aside (nothing was deleted).", batch, group.id)
@@ -160,21 +146,19 @@ def keep():
 
 @bp.route("/duplicates/keep-all", methods=["POST"])
 def keep_all():
-    d = _dups()
     queue = _queue()
     group = _group_from_form()
-    batch = _call(d.not_duplicates, group.id)
+    batch = _call(review.not_duplicates, group.id)
     return _finish(queue, "Kept them all: they are marked as not duplicates.", batch, group.id)
 
 
 @bp.route("/duplicates/undo", methods=["POST"])
 def undo():
-    d = _dups()
     last = session.get("dup_undo") or {}
     batch = request.form.get("batch") or last.get("batch")
     if not batch:
         raise ApiError("There is nothing to undo.")
-    _call(d.undo, batch)
+    _call(review.undo, batch)
     session.pop("dup_undo", None)
     queue = last.get("queue", "copies") if last.get("queue") in QUEUES else "copies"
     flash("Undone: the group is back as it was.", "success")
@@ -193,24 +177,22 @@ def _accept_kind() -> str:
 @bp.route("/duplicates/accept-all")
 def accept_all_page():
     """Step one: how many groups would be decided, before anything happens."""
-    d = _dups()
     kind = _accept_kind()
-    count = _call(d.accept_all_recommendations, kind=kind, dry_run=True)
+    count = _call(review.accept_all_recommendations, kind=kind, dry_run=True)
     return render_template("accept_all.html", kind=kind, count=count, kind_text=KIND_TEXT)
 
 
 @bp.route("/duplicates/accept-all", methods=["POST"])
 def accept_all():
-    d = _dups()
     kind = _accept_kind()
     expected = request.form.get("expected", type=int)
-    count = _call(d.accept_all_recommendations, kind=kind, dry_run=True)
+    count = _call(review.accept_all_recommendations, kind=kind, dry_run=True)
     if expected is not None and expected != count:
         flash(f"The number of groups changed ({expected} → {count}). Check again before accepting.", "error")
         return redirect(url_for("dupes.accept_all_page", kind=kind))
-    result = _call(d.accept_all_recommendations, kind=kind, dry_run=False)
-    done, batch = result if isinstance(result, tuple) else (result, None)
-    if batch:
+    batch = str(uuid.uuid4())  # one batch for all of them: a single undo reverts it
+    done = _call(review.accept_all_recommendations, kind=kind, dry_run=False, batch=batch)
+    if done:
         session["dup_undo"] = {"batch": str(batch), "queue": "similar" if kind == "similar" else "copies"}
     flash(f"Accepted the recommendation for {done} group{'s' if done != 1 else ''}. Nothing was deleted.", "success")
     return redirect(url_for("dupes.page", queue="similar" if kind == "similar" else "copies"))
@@ -218,4 +200,4 @@ def accept_all():
 
 @bp.route("/api/duplicates/counts")
 def counts_json():
-    return jsonify(_counts(_dups()))
+    return jsonify(_counts())

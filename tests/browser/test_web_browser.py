@@ -37,12 +37,6 @@ def has_timefix() -> bool:
     return importlib.util.find_spec("app.pipeline.timefix") is not None
 
 
-def has_duplicates_api() -> bool:
-    from app.pipeline import duplicates
-
-    return all(hasattr(duplicates, n) for n in ("keep", "next_open_group", "open_group_counts", "undo"))
-
-
 @pytest.fixture(scope="module")
 def folder(corpus, tmp_path_factory):
     """A handful of corpus files, copied into a folder tree like a person's."""
@@ -206,10 +200,6 @@ def test_this_photo_was_taken_at_corrects_its_camera(page, folder, shots):
 
 
 def test_resolve_a_duplicate_group(page, folder, shots):
-    if not has_duplicates_api():
-        page.goto("/duplicates")
-        shots(page, "11-duplicates")
-        pytest.skip("app/pipeline/duplicates.py decisions (duplicates issue) are not on this branch yet")
     page.goto("/duplicates")
     expect(page.locator(".candidate-card")).to_have_count(2)
     expect(page.locator("#group")).to_contain_text("Exact copies")
