@@ -249,6 +249,27 @@ COARSE_FLOOR = 0.15
 SIMILAR_SCORE = 0.75
 
 
+@dataclass(frozen=True)
+class Thresholds:
+    """How alike two pictures must be: the settings page's "duplicate sensitivity"."""
+
+    near_score: float  # correlation a copy must reach
+    near_local: float  # how much one part of a copy may disagree
+    similar_score: float  # correlation shots of one moment must reach
+    similar_seconds: int  # how far apart in time shots of one moment may be
+
+
+SENSITIVITY = {
+    # only practically identical pictures; bursts within 20 s that are nearly the same frame
+    "strict": Thresholds(near_score=0.95, near_local=0.40, similar_score=0.85, similar_seconds=20),
+    # the measured defaults above: resized, recompressed, converted, cropped <= 5 % copies
+    "normal": Thresholds(near_score=NEAR_SCORE, near_local=NEAR_LOCAL, similar_score=SIMILAR_SCORE, similar_seconds=60),
+    # also heavier edits; retakes up to three minutes apart
+    "loose": Thresholds(near_score=0.86, near_local=0.65, similar_score=0.65, similar_seconds=180),
+}
+NORMAL = SENSITIVITY["normal"]
+
+
 @functools.lru_cache(maxsize=1)
 def _span_stack() -> np.ndarray:
     """Every crop span of one axis as a (32 x 64) resampling matrix."""
@@ -305,14 +326,14 @@ class Match:
     score: float  # correlation after the best crop alignment (1.0 = identical)
     local: float  # disagreement of the second-worst part (0 = agree everywhere)
 
-    def is_near(self) -> bool:
-        return self.score >= NEAR_SCORE and self.local <= NEAR_LOCAL
+    def is_near(self, t: Thresholds = NORMAL) -> bool:
+        return self.score >= t.near_score and self.local <= t.near_local
 
-    def is_similar(self) -> bool:
-        return self.score >= SIMILAR_SCORE
+    def is_similar(self, t: Thresholds = NORMAL) -> bool:
+        return self.score >= t.similar_score
 
 
-def compare(fp_a: bytes | np.ndarray, fp_b: bytes | np.ndarray) -> Match:
+def compare(fp_a: bytes | np.ndarray, fp_b: bytes | np.ndarray, t: Thresholds = NORMAL) -> Match:
     """How well two fingerprints match, allowing either to be a crop of the other."""
     a = as_array(fp_a) if isinstance(fp_a, bytes | bytearray | memoryview) else fp_a
     b = as_array(fp_b) if isinstance(fp_b, bytes | bytearray | memoryview) else fp_b
@@ -324,9 +345,9 @@ def compare(fp_a: bytes | np.ndarray, fp_b: bytes | np.ndarray) -> Match:
     a32, b32 = down @ a @ down.T, down @ b @ down.T
     # identity first: most copies are not cropped, and then no search is needed
     identity = float(_centred(a32) @ _centred(b32))
-    if identity >= NEAR_SCORE:
+    if identity >= t.near_score:
         match = Match(identity, _local_disagreement(a32, b32))
-        if match.is_near():
+        if match.is_near(t):
             return match
     score_a, crop_a = _best_crop(a, b32)
     score_b, crop_b = _best_crop(b, a32)

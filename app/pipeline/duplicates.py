@@ -12,7 +12,8 @@ What counts (matching itself is app/media/similarity.py, pure):
            shapes, brightness and colours close, and not two different camera shots
            (both have an EXIF capture time and they differ, or different camera models)
   similar  one moment: a looser picture match and capture times (from the camera, not file
-           dates) at most SIMILAR_SECONDS apart, same camera. Never treated as copies.
+           dates) at most a minute apart (by the sensitivity setting), same camera. Never
+           treated as copies.
 
 Groups are stars: every member was verified against the group's representative. A file is
 in at most one live group (open or resolved); exact and near groups come first, similar
@@ -39,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, delete, func, select, update
 
 from ..media import keeper, similarity
 from ..media.confidence import CAPTURE_SOURCES
@@ -62,7 +63,6 @@ log = logging.getLogger(__name__)
 
 LIVE = ("open", "resolved")
 PROBES_VERSION = 1  # bump when similarity.WINDOWS or the hash definitions change
-SIMILAR_SECONDS = 60  # shots of "one moment": capture times at most this far apart
 # Capture times good enough to say two shots were taken together (file dates are not).
 SHOT_TIME_SOURCES = CAPTURE_SOURCES | {"video:creation_time", "gps"}
 CHUNK = 500  # ids per IN (...) query
@@ -398,8 +398,8 @@ class _Verifier:
     """Checks candidate pairs on demand, each at most once: only what the grouping needs
     (a new file against a group's representative, a star's centre against its neighbours)."""
 
-    def __init__(self, lib: _Library, pairs: Iterable[tuple[int, int]], kind: str):
-        self.lib, self.kind = lib, kind
+    def __init__(self, lib: _Library, pairs: Iterable[tuple[int, int]], kind: str, t: similarity.Thresholds):
+        self.lib, self.kind, self.t = lib, kind, t
         self.neighbours: dict[int, set[int]] = defaultdict(set)
         for a, b in pairs:
             if not lib.nodes_vetoed(a, b):
@@ -430,8 +430,8 @@ class _Verifier:
         pixels = lib.pixels((a, b))
         if len(pixels) < 2:
             return None
-        match = similarity.compare(pixels[a], pixels[b])
-        if not (match.is_near() if near else match.is_similar()):
+        match = similarity.compare(pixels[a], pixels[b], self.t)
+        if not (match.is_near(self.t) if near else match.is_similar(self.t)):
             return None
         return _Edge(round(match.score, 4), _probe_distance(lib, a, b))
 
@@ -439,14 +439,14 @@ class _Verifier:
         return sum(1 for e in self.results.values() if e is not None)
 
 
-def _similar_pairs(lib: _Library, new_nodes: set[int], free: set[int]) -> list[tuple[int, int]]:
-    """Pairs of free nodes whose camera capture times are at most SIMILAR_SECONDS apart,
+def _similar_pairs(lib: _Library, new_nodes: set[int], free: set[int], seconds: int) -> list[tuple[int, int]]:
+    """Pairs of free nodes whose camera capture times are at most `seconds` apart,
     at least one of them new (a sweep over the times: no all-pairs)."""
     timed = sorted((lib.files[n].shot_time, n) for n in free if lib.files[n].shot_time is not None and n in lib.probes)
     pairs = []
     start = 0
     for k, (t, n) in enumerate(timed):
-        while (t - timed[start][0]).total_seconds() > SIMILAR_SECONDS:
+        while (t - timed[start][0]).total_seconds() > seconds:
             start += 1
         pairs += [(min(n, m), max(n, m)) for _, m in timed[start:k] if n in new_nodes or m in new_nodes]
     return pairs
@@ -754,7 +754,8 @@ def _scan(new_file_ids: Iterable[int] | None) -> ScanReport:
     nodes_with_fp = [n for n in lib.node_files if lib.files[n].media_kind in ("image", "video")]
     lib.probes = _load_probes_for_nodes(lib, nodes_with_fp)
     candidates = _candidates(lib, new_nodes)
-    near = _Verifier(lib, candidates, "near")
+    t = _thresholds()
+    near = _Verifier(lib, candidates, "near", t)
     _join_existing(w, new_nodes, near, ("exact", "near"))
     _star_pass(w, "near", near)
     report.candidates, report.near_pairs = len(candidates), near.verified()
@@ -767,7 +768,7 @@ def _scan(new_file_ids: Iterable[int] | None) -> ScanReport:
 
     # 4. similar shots among files in no other group
     free = _free_nodes(lib)
-    similar = _Verifier(lib, _similar_pairs(lib, new_nodes & free, free), "similar")
+    similar = _Verifier(lib, _similar_pairs(lib, new_nodes & free, free, t.similar_seconds), "similar", t)
     _join_existing(w, new_nodes & free, similar, ("similar",))
     _star_pass(w, "similar", similar, verify_all=True)
     report.similar_pairs = similar.verified()
@@ -791,6 +792,33 @@ def _load_probes_for_nodes(lib: _Library, nodes: list[int]) -> dict[int, tuple[n
     return out
 
 
+def _thresholds() -> similarity.Thresholds:
+    """The settings page's duplicate sensitivity (normal unless a person changed it)."""
+    from .settings_store import duplicate_sensitivity
+
+    return similarity.SENSITIVITY[duplicate_sensitivity()]
+
+
+def _dissolve_open_groups() -> int:
+    """Undo the grouping of near and similar groups nobody has decided yet, so a re-scan
+    groups them afresh (after the sensitivity changed). Decided groups stay as they are."""
+    ids = (
+        db.session.execute(
+            select(DuplicateGroup.id).where(
+                DuplicateGroup.status == "open", DuplicateGroup.kind.in_(("near", "similar"))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for chunk in _chunks(ids):
+        db.session.execute(update(File).where(File.group_id.in_(chunk)).values(group_id=None))
+        db.session.execute(delete(Duplicate).where(Duplicate.group_id.in_(chunk)))
+        db.session.execute(delete(DuplicateGroup).where(DuplicateGroup.id.in_(chunk)))
+    db.session.commit()
+    return len(ids)
+
+
 def after_import(job: Job) -> None:
     """The import job's finish phase: this job's files against the whole library."""
     ids = db.session.execute(select(File.id).where(File.job_id == job.id)).scalars().all()
@@ -801,15 +829,19 @@ def after_import(job: Job) -> None:
         db.session.commit()
 
 
-def scan_library() -> ScanReport:
-    """Every file against every other; groups people decided are kept as they are."""
-    return scan(None)
+def scan_library(regroup: bool = False) -> ScanReport:
+    """Every file against every other; groups people decided are kept as they are. With
+    `regroup`, undecided near and similar groups are formed afresh (new sensitivity)."""
+    with _one_scan_at_a_time():
+        if regroup:
+            _dissolve_open_groups()
+        return _scan(None)
 
 
 @jobs.handler(JobKind.DUPLICATES)
 def run_duplicates_job(ctx: jobs.JobContext) -> str:
     """A re-scan of the whole library, run by a worker (e.g. from a page's button)."""
-    report = scan_library()
+    report = scan_library(regroup=bool(ctx.job.params.get("regroup")))
     ctx.job.message = str(report)
     db.session.commit()
     return "completed"

@@ -20,6 +20,7 @@ bp = Blueprint("settings", __name__)
 ADMIN_JOBS = {
     "reprocess": (JobKind.REPROCESS, "Detecting dates again"),
     "thumbnails": (JobKind.THUMBNAILS, "Rebuilding previews"),
+    "duplicates": (JobKind.DUPLICATES, "Looking for duplicates again"),
 }
 _ZONES: list[str] = []
 
@@ -62,11 +63,17 @@ def save():
     changes = {k: request.form.get(k, "") for k in settings_store.KEYS if k in request.form}
     if not changes:
         return _render(error="Nothing to save.", status=400)
+    sensitivity_before = settings_store.duplicate_sensitivity()
     try:
         settings_store.save(changes)
     except settings_store.SettingError as exc:
         return _render(values=changes, error=str(exc), status=400)
-    flash("Settings saved. They apply to the next import and export.", "success")
+    if settings_store.duplicate_sensitivity() != sensitivity_before:
+        # undecided groups are formed again with the new sensitivity; decisions are kept
+        _start("duplicates", {"all": True, "regroup": True})
+        flash("Settings saved. Duplicates are being looked for again with the new sensitivity.", "success")
+    else:
+        flash("Settings saved. They apply to the next import and export.", "success")
     return redirect(url_for("settings.page"))
 
 
@@ -93,7 +100,7 @@ def api():
 
 def _start(kind: str, params: dict):
     if kind not in ADMIN_JOBS:
-        raise ApiError("Unknown job: use reprocess or thumbnails.", 404)
+        raise ApiError(f"Unknown job: use {', '.join(ADMIN_JOBS)}.", 404)
     job_kind, _label = ADMIN_JOBS[kind]
     job = jobs.create(job_kind, params)
     enqueue_job(job.id)
