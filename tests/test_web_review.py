@@ -89,6 +89,24 @@ def test_keyset_pages_visit_every_file_once_in_both_orders(client):
         assert seen == [r.id for r in dated] + tail, order
 
 
+def test_name_search_finds_parts_of_names_and_folders(client):
+    add_file(name="IMG_20190615_143000.jpg", relative_dir="Holiday/Lake Garda")
+    add_file(name='say "cheese".jpg', relative_dir="")
+    renamed = add_file(name="DSC_0001.jpg", relative_dir="Misc")
+    db.session.commit()
+    count = lambda q: client.get("/api/files/count", query_string={"q": q}).get_json()["count"]  # noqa: E731
+    assert count("0615_14") == 1 and count("img_2019") == 1  # any part of the name, any case
+    assert count("garda") == 1 and count("Lake G") == 1  # folder names too
+    assert count('"cheese"') == 1 and count("%") == 0  # quotes and LIKE wildcards are just text
+    assert count("DS") == 1  # two letters: too short for the index, searched directly
+    renamed.original_name, renamed.relative_dir = "Grandma.jpg", "Family"
+    db.session.commit()
+    assert count("DSC_") == 0 and count("grandma") == 1 and count("famil") == 1  # the index follows renames
+    db.session.delete(renamed)
+    db.session.commit()
+    assert count("grandma") == 0
+
+
 def test_filters_combine(client):
     rows, undated = _library()
     count = lambda **q: client.get("/api/files/count", query_string=q).get_json()["count"]  # noqa: E731

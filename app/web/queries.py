@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
-from sqlalchemy import Select, and_, func, or_, select, tuple_
+from sqlalchemy import Select, and_, func, or_, select, text, tuple_
 from werkzeug.datastructures import MultiDict
 
 from ..models import DuplicateGroup, File, FileStatus, FileTag, Tag, db
@@ -163,7 +163,12 @@ def _conditions(f: Filters, zone: ZoneInfo) -> list:
         cond.append(File.taken_at < end)
     if f.kind:
         cond.append(File.media_kind == f.kind)
-    if f.q:
+    if f.q and db.engine.dialect.name == "sqlite" and len(f.q) >= 3:
+        # the trigram index of names and folders (migration 0004): substring search in ~1 ms
+        phrase = '"' + f.q.replace('"', '""') + '"'
+        matches = text("SELECT rowid FROM file_name_search WHERE file_name_search MATCH :phrase")
+        cond.append(File.id.in_(matches.bindparams(phrase=phrase)))
+    elif f.q:
         pattern = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         # SQLite's LIKE ignores ASCII case already (ILIKE would add lower() on every row).
         like = "like" if db.engine.dialect.name == "sqlite" else "ilike"
