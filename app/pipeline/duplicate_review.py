@@ -30,20 +30,10 @@ from sqlalchemy import func, select
 from ..media import keeper
 from ..media.confidence import source_rank
 from ..models import Duplicate, DuplicateGroup, File, FileTag, Tag, UserDecision, db, utcnow
+from .timefix import TIME_FIELDS  # the columns that make up a file's capture time
 
 KINDS = ("exact", "near", "similar")
 _CONFIDENCE_ORDER = {"high": 3, "medium": 2, "low": 1, "none": 0}
-_TIME_FIELDS = (
-    "taken_at",
-    "taken_local",
-    "taken_offset",
-    "taken_precision",
-    "taken_source",
-    "confidence",
-    "time_notes",
-    "needs_review",
-    "time_decided",
-)
 
 
 class DecisionError(ValueError):
@@ -213,7 +203,7 @@ def _group_and_members(group_id: int) -> tuple[DuplicateGroup, list[File]]:
 
 
 def _time_of(f: File) -> dict[str, Any]:
-    values = {name: getattr(f, name) for name in _TIME_FIELDS}
+    values = {name: getattr(f, name) for name in TIME_FIELDS}
     values["taken_at"] = f.taken_at.isoformat() if f.taken_at else None
     return values
 
@@ -221,7 +211,7 @@ def _time_of(f: File) -> dict[str, Any]:
 def _set_time(f: File, values: dict[str, Any]) -> None:
     from datetime import datetime
 
-    for name in _TIME_FIELDS:
+    for name in TIME_FIELDS:
         value = values.get(name)
         if name == "taken_at" and value is not None:
             value = datetime.fromisoformat(value)
