@@ -39,4 +39,5 @@ def build_app(settings: Settings | None = None, **overrides) -> Flask:
     cli.init_app(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # "Context impl SQLiteImpl" on every start
+    logging.getLogger("huey").setLevel(logging.WARNING)  # a line per task run, every minute
     return app
