@@ -79,6 +79,11 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC)
 
 
+def display_path(relative_dir: str | None, name: str) -> str:
+    """The folder and name a person gave a file: what pages show as its origin."""
+    return f"{relative_dir}/{name}" if relative_dir else name
+
+
 class StrEnum(enum.StrEnum):
     def __str__(self) -> str:
         return self.value
@@ -254,7 +259,7 @@ class File(db.Model):
 
     @property
     def display_path(self) -> str:
-        return f"{self.relative_dir}/{self.original_name}" if self.relative_dir else self.original_name
+        return display_path(self.relative_dir, self.original_name)
 
 
 class DuplicateGroup(db.Model):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from ..models import File, FileStatus, ItemStatus, Job, JobItem, JobKind, JobStatus, db
+from ..models import File, FileStatus, ItemStatus, Job, JobItem, JobKind, JobStatus, db, display_path
 from ..pipeline import jobs
 from ..tasks import enqueue_job
 from .security import ApiError
@@ -104,7 +104,7 @@ def problems(job: Job, after: int = 0) -> tuple[list[dict], int | None]:
         out = [
             {
                 "id": r.id,
-                "name": f"{r.relative_dir}/{r.original_name}" if r.relative_dir else r.original_name,
+                "name": display_path(r.relative_dir, r.original_name),
                 "status": "Could not be read" if r.status == FileStatus.ERROR else "Skipped",
                 "reason": r.error or "",
             }
@@ -125,7 +125,7 @@ def problems(job: Job, after: int = 0) -> tuple[list[dict], int | None]:
         out = [
             {
                 "id": r.id,
-                "name": f"{r.relative_dir}/{r.original_name}" if r.relative_dir else r.original_name,
+                "name": display_path(r.relative_dir, r.original_name),
                 "status": "Failed" if r.status == ItemStatus.ERROR else "Skipped",
                 "reason": r.message or "",
             }
