@@ -7,7 +7,6 @@ Perceptual hashes are signed 64-bit integers so SQLite and PostgreSQL BIGINT hol
 
 from __future__ import annotations
 
-import enum
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +28,23 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from .vocab import (  # noqa: F401 - re-exported: the models' vocabulary
+    ACTIVE_JOB_STATES,
+    FINISHED_JOB_STATES,
+    Confidence,
+    DecisionKind,
+    FileSource,
+    FileStatus,
+    GroupKind,
+    GroupStatus,
+    ItemStatus,
+    JobControl,
+    JobKind,
+    JobStatus,
+    MediaKind,
+    Precision,
+)
 
 # Stable constraint names make Alembic migrations reproducible (and SQLite batch mode work).
 NAMING = {
@@ -82,54 +98,6 @@ class UTCDateTime(TypeDecorator):
 def display_path(relative_dir: str | None, name: str) -> str:
     """The folder and name a person gave a file: what pages show as its origin."""
     return f"{relative_dir}/{name}" if relative_dir else name
-
-
-class StrEnum(enum.StrEnum):
-    def __str__(self) -> str:
-        return self.value
-
-
-class FileStatus(StrEnum):
-    PENDING = "pending"  # found, not processed yet
-    DONE = "done"  # processed
-    DUPLICATE = "duplicate"  # same bytes as a file already in the library: not processed again
-    SKIPPED = "skipped"  # not a media file, or the job was cancelled before it
-    ERROR = "error"  # could not be read; `error` says why
-
-
-class Confidence(StrEnum):
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-    NONE = "none"
-
-
-class JobKind(StrEnum):
-    IMPORT = "import"
-    REPROCESS = "reprocess"
-    THUMBNAILS = "thumbnails"
-    DUPLICATES = "duplicates"
-    EXPORT = "export"
-
-
-class JobStatus(StrEnum):
-    PENDING = "pending"
-    RUNNING = "running"
-    PAUSED = "paused"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-ACTIVE_JOB_STATES = (JobStatus.PENDING, JobStatus.RUNNING)
-FINISHED_JOB_STATES = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
-
-
-class ItemStatus(StrEnum):
-    PENDING = "pending"
-    DONE = "done"
-    SKIPPED = "skipped"
-    ERROR = "error"
 
 
 class Job(db.Model):
@@ -203,7 +171,7 @@ class File(db.Model):
 
     # Where the bytes are: the original for folder imports, the stored copy for uploads.
     path: Mapped[str] = mapped_column(Text)
-    source: Mapped[str] = mapped_column(String(10), default="folder")  # folder | upload
+    source: Mapped[str] = mapped_column(String(10), default=FileSource.FOLDER)
     original_name: Mapped[str] = mapped_column(Text)
     # Folder path the person gave (relative to the import root, or the browser's relative path).
     relative_dir: Mapped[str] = mapped_column(Text, default="")
@@ -274,7 +242,7 @@ class DuplicateGroup(db.Model):
     recommended_reason: Mapped[str | None] = mapped_column(Text)
     max_distance: Mapped[int] = mapped_column(Integer, default=0)
     # open -> resolved (a person kept some) | dismissed (kept all: "not duplicates")
-    status: Mapped[str] = mapped_column(String(12), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(12), default=GroupStatus.OPEN, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

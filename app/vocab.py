@@ -1,0 +1,186 @@
+"""MediaParser's vocabulary: the one definition of every value that models, pipeline, web and
+media code compare. Pure Python (no Flask, no database), so `media/` may use it too.
+
+Each enum is a `StrEnum`: its members *are* the strings stored in the database and sent
+in JSON, so `File.confidence == Confidence.HIGH` works on plain column values and old rows
+need no migration.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+
+class StrEnum(enum.StrEnum):
+    def __str__(self) -> str:
+        return self.value
+
+
+class Confidence(StrEnum):
+    """How sure the capture time is; ordered NONE < LOW < MEDIUM < HIGH."""
+
+    NONE = "none"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+    @property
+    def rank(self) -> int:
+        """0 for NONE .. 3 for HIGH."""
+        return _CONFIDENCE_ORDER.index(self)
+
+    @classmethod
+    def of(cls, value: str | None) -> Confidence:
+        """A stored value (or None) as a member; unknown text counts as NONE."""
+        try:
+            return cls(value) if value else cls.NONE
+        except ValueError:
+            return cls.NONE
+
+    # Ordered by trust, not alphabetically (str's own order would put "high" < "low").
+    def __lt__(self, other: object) -> bool:
+        return self.rank < Confidence(other).rank if isinstance(other, str) else NotImplemented
+
+    def __le__(self, other: object) -> bool:
+        return self.rank <= Confidence(other).rank if isinstance(other, str) else NotImplemented
+
+    def __gt__(self, other: object) -> bool:
+        return self.rank > Confidence(other).rank if isinstance(other, str) else NotImplemented
+
+    def __ge__(self, other: object) -> bool:
+        return self.rank >= Confidence(other).rank if isinstance(other, str) else NotImplemented
+
+
+_CONFIDENCE_ORDER = (Confidence.NONE, Confidence.LOW, Confidence.MEDIUM, Confidence.HIGH)
+
+
+class Precision(StrEnum):
+    """How much of a capture time is known, from finest to coarsest."""
+
+    SECOND = "second"
+    MINUTE = "minute"
+    DAY = "day"
+    MONTH = "month"
+    YEAR = "year"
+
+    @classmethod
+    def of(cls, value: str | None) -> Precision:
+        """A stored value (or None: older rows) as a member; None means to the second."""
+        return cls(value) if value else cls.SECOND
+
+    @property
+    def has_time_of_day(self) -> bool:
+        """True for a clock time (second or minute); False for a day, month or year."""
+        return self in (Precision.SECOND, Precision.MINUTE)
+
+    @property
+    def rank(self) -> int:
+        """0 for SECOND .. 4 for YEAR (finer is smaller)."""
+        return tuple(Precision).index(self)
+
+    def truncate(self, local: datetime) -> datetime:
+        """`local` cut to this precision: what is not known becomes its first value."""
+        local = local.replace(microsecond=0)
+        if self is Precision.MINUTE:
+            return local.replace(second=0)
+        if self is Precision.DAY:
+            return local.replace(hour=0, minute=0, second=0)
+        if self is Precision.MONTH:
+            return local.replace(day=1, hour=0, minute=0, second=0)
+        if self is Precision.YEAR:
+            return local.replace(month=1, day=1, hour=0, minute=0, second=0)
+        return local
+
+
+def has_time_of_day(precision: str | None) -> bool:
+    """For stored values: None (older rows) means to the second."""
+    return Precision.of(precision).has_time_of_day
+
+
+class GroupKind(StrEnum):
+    """What a duplicate group holds."""
+
+    EXACT = "exact"  # the same bytes
+    NEAR = "near"  # the same picture re-saved, resized, converted
+    SIMILAR = "similar"  # different shots of one moment (bursts, retakes)
+
+
+class GroupStatus(StrEnum):
+    OPEN = "open"  # waiting for a person
+    RESOLVED = "resolved"  # a person kept some and left out the rest
+    DISMISSED = "dismissed"  # a person said "not duplicates" (kept all)
+
+
+class DecisionKind(StrEnum):
+    """`UserDecision.kind`: what a person decided."""
+
+    TIMESTAMP = "timestamp"  # set, shifted, chose or confirmed a capture time
+    KEEP = "keep"  # kept this file of a duplicate group
+    DISCARD = "discard"  # left this file of a duplicate group out
+    NOT_DUPLICATE = "not_duplicate"  # the group is not duplicates
+    TAG_ADD = "tag_add"
+    TAG_REMOVE = "tag_remove"
+    UNDO = "undo"  # reverts `undoes_id`
+
+
+class FileStatus(StrEnum):
+    PENDING = "pending"  # found, not processed yet
+    DONE = "done"  # processed
+    DUPLICATE = "duplicate"  # same bytes as a file already in the library: not processed again
+    SKIPPED = "skipped"  # not a media file, or the job was cancelled before it
+    ERROR = "error"  # could not be read; `error` says why
+
+
+class ItemStatus(StrEnum):
+    """Per-file outcome of a job that works on existing files."""
+
+    PENDING = "pending"
+    DONE = "done"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+class JobKind(StrEnum):
+    IMPORT = "import"
+    REPROCESS = "reprocess"
+    THUMBNAILS = "thumbnails"
+    DUPLICATES = "duplicates"
+    EXPORT = "export"
+
+
+class JobStatus(StrEnum):
+    """A job's state: pending -> running -> paused <-> running -> completed | failed | cancelled."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in FINISHED_JOB_STATES
+
+
+ACTIVE_JOB_STATES = (JobStatus.PENDING, JobStatus.RUNNING)
+FINISHED_JOB_STATES = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class JobControl(StrEnum):
+    """What a running job is told to do at its next checkpoint."""
+
+    RUN = "run"
+    PAUSE = "pause"
+    CANCEL = "cancel"
+
+
+class MediaKind(StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+class FileSource(StrEnum):
+    FOLDER = "folder"  # read where it is, on the server
+    UPLOAD = "upload"  # sent through the browser, stored under storage/
