@@ -45,6 +45,7 @@ from .vocab import (  # noqa: F401 - re-exported: the models' vocabulary
     MediaKind,
     Precision,
 )
+from .wording import display_path
 
 # Stable constraint names make Alembic migrations reproducible (and SQLite batch mode work).
 NAMING = {
@@ -93,11 +94,6 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
-
-
-def display_path(relative_dir: str | None, name: str) -> str:
-    """The folder and name a person gave a file: what pages show as its origin."""
-    return f"{relative_dir}/{name}" if relative_dir else name
 
 
 class Job(db.Model):
