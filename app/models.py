@@ -173,6 +173,8 @@ class File(db.Model):
     relative_dir: Mapped[str] = mapped_column(Text, default="")
     size: Mapped[int | None] = mapped_column(BigInteger)
     mtime: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Inode when analyzed: the web serves the original only while path, size and inode still match.
+    inode: Mapped[int | None] = mapped_column(BigInteger)
 
     sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     # Exact duplicate of an earlier file (same sha256): not processed again.
@@ -322,3 +324,14 @@ class AppSetting(db.Model):
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class LoginSession(db.Model):
+    """A signed-in browser (only with a household password): the cookie holds a random token,
+    this table its sha256. Signing out deletes the row, so a copied old cookie stops working."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -7,7 +7,7 @@ import re
 from sqlalchemy import select
 
 from app.models import DuplicateGroup, FileTag, Job, Tag, UserDecision, db
-from app.pipeline import settings_store
+from app.pipeline import jobs, settings_store
 from tests.web_helpers import add_file, at, csrf_token, headers
 
 
@@ -192,7 +192,8 @@ def test_thumbnails_are_served_by_content_address_only(app, client):
 def test_original_is_served_for_playback(client, tmp_path):
     photo = tmp_path / "v.mp4"
     photo.write_bytes(b"\x00\x00\x00\x18ftypmp42 video bytes")
-    f = add_file(name="v.mp4", path=str(photo), mime="video/mp4", media_kind="video")
+    job = jobs.create("import", {"source": "folder", "path": str(tmp_path), "root": str(tmp_path)})
+    f = add_file(name="v.mp4", path=str(photo), mime="video/mp4", media_kind="video", job_id=job.id)
     missing = add_file(name="gone.jpg", path=str(tmp_path / "gone.jpg"))
     db.session.commit()
     response = client.get(f"/files/{f.id}/original")
@@ -258,7 +259,7 @@ def test_settings_page_saves_and_validates(app, client, tmp_path):
     html = client.get("/settings").get_data(as_text=True)
     assert "Household time zone" in html and "Europe/Berlin" in html and "Rebuild all previews" in html
     token = csrf_token(client, "/settings")
-    out = tmp_path / "archive"
+    out = app.config["MEDIAPARSER"].output_dir / "archive"  # inside the web's output roots
     saved = client.post(
         "/settings",
         data={

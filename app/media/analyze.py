@@ -43,6 +43,7 @@ class Analysis:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     size: int | None = None
+    inode: int | None = None
     mtime: datetime | None = None
     sha256: str | None = None
     mime: str | None = None
@@ -230,7 +231,7 @@ def _run(result, path, zone, mtime, thumb_root, known_sha256, now) -> None:
     except OSError as exc:
         result.status, result.error = "error", f"The file cannot be read ({exc.strerror or exc})"
         return
-    result.size = st.st_size
+    result.size, result.inode = st.st_size, st.st_ino
     result.mtime = mtime or datetime.fromtimestamp(st.st_mtime, UTC)
     if st.st_size == 0:
         result.status, result.error = "error", "Empty file (0 bytes): nothing to import"

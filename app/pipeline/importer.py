@@ -262,7 +262,7 @@ class _Recorder:
             "camera_make": a.meta.get("make"), "camera_model": a.meta.get("model"),
             "meta": {**a.meta, **({"video": a.video} if a.video else {})} or None,
             "phash": a.phash, "dhash": a.dhash, "mean_color": a.mean_color, "contrast": a.contrast,
-            "thumb_key": a.thumb_key, "mtime": row.mtime or a.mtime,
+            "thumb_key": a.thumb_key, "mtime": row.mtime or a.mtime, "inode": a.inode,
         }  # fmt: skip
         if a.mime:
             values.update(time_columns(a.candidates, a.choice))
@@ -273,6 +273,7 @@ class _Recorder:
         folder and file time (they are evidence too), and do not decode again."""
         values = dict(original)
         values.update(status=FileStatus.DUPLICATE, exact_of_id=original_id, error=None, mtime=row.mtime or a.mtime)
+        values["inode"] = a.inode  # this copy's own, like its path
         # The content's metadata is the first copy's; a Takeout sidecar belongs to this copy.
         meta = {k: v for k, v in (original["meta"] or {}).items() if k != "sidecar"}
         sidecar = media.sidecars.read_for(Path(a.path), row.original_name)

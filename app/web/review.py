@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
-from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file, send_from_directory
+from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..models import File, Job, Tag, db
 from ..pipeline import settings_store
-from . import queries
+from . import queries, serving
 from .queries import Cursor, Filters
 
 bp = Blueprint("review", __name__)
-
-THUMB_NAME = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}-[sl]\.jpg$")
 
 
 def household_zone():
@@ -205,26 +201,14 @@ def _why_lost(dt, best, chosen: str | None, zone) -> str:
 @bp.route("/thumbs/<path:name>")
 def thumbnail(name: str):
     """Thumbnails by their content address: no database query, cached for a year."""
-    if not THUMB_NAME.match(name):
-        abort(404)
-    response = send_from_directory(current_app.config["MEDIAPARSER"].thumbnails_dir, name, max_age=31536000)
-    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
-    return response
+    return serving.send_thumbnail(current_app.config["MEDIAPARSER"].thumbnails_dir, name)
 
 
 @bp.route("/files/<int:file_id>/original")
 def original(file_id: int):
-    """The file itself (videos play from here; photos open full size). Read-only."""
+    """The file itself (videos play from here; photos open full size), only while it is still
+    the regular file that was imported (app/web/serving.py). Read-only."""
     file = db.session.get(File, file_id)
     if file is None:
         abort(404)
-    try:
-        return send_file(
-            file.path,
-            mimetype=file.mime or "application/octet-stream",
-            conditional=True,
-            download_name=file.original_name,
-            as_attachment=request.args.get("download") == "1",
-        )
-    except FileNotFoundError:
-        abort(404)
+    return serving.send_original(file, current_app.config["MEDIAPARSER"], download=request.args.get("download") == "1")
