@@ -57,6 +57,13 @@ class Settings:
     # Pillow's decompression-bomb limit; 0 means Pillow's default (about 89 MP).
     max_image_pixels: int = 0
     debug: bool = False
+    # Web security (app/web/guards.py, app/web/outputs.py): host names the web answers to
+    # (empty: localhost and the bound address), folders the web may export to, whether a
+    # reverse proxy's X-Forwarded-* headers are believed, and the largest upload per file.
+    allowed_hosts: tuple[str, ...] = ()
+    output_roots: tuple[Path, ...] = ()
+    trust_proxy: bool = False
+    max_upload_bytes: int = 20 * 1000**3  # decimal, as size_text shows it
 
     @property
     def zone(self) -> ZoneInfo:
@@ -100,6 +107,9 @@ class Settings:
         except ValueError:
             raise ConfigError(f"MEDIAPARSER_PORT must be a number, not {port_text!r}") from None
         workers_text = env.get("MEDIAPARSER_WORKERS", "").strip()
+        upload_mb = env.get("MEDIAPARSER_MAX_UPLOAD_MB", "").strip()
+        if upload_mb and not upload_mb.isdigit():
+            raise ConfigError(f"MEDIAPARSER_MAX_UPLOAD_MB must be a whole number of megabytes, not {upload_mb!r}")
 
         values = dict(
             instance_dir=instance_dir,
@@ -115,7 +125,16 @@ class Settings:
             port=port,
             max_image_pixels=int(env.get("MEDIAPARSER_MAX_IMAGE_PIXELS", "0") or 0),
             debug=env.get("MEDIAPARSER_DEBUG", "") in ("1", "true", "yes"),
+            allowed_hosts=tuple(
+                h.strip().lower() for h in env.get("MEDIAPARSER_ALLOWED_HOSTS", "").split(",") if h.strip()
+            ),
+            # default: the data folder's output/ and MEDIAPARSER_OUTPUT_DIR (the admin chose it)
+            output_roots=_split_paths(env.get("MEDIAPARSER_OUTPUT_ROOTS", ""))
+            or tuple(dict.fromkeys((default_output, output_dir))),
+            trust_proxy=env.get("MEDIAPARSER_TRUST_PROXY", "") in ("1", "true", "yes"),
         )
+        if upload_mb:
+            values["max_upload_bytes"] = int(upload_mb) * 1000**2
         if workers_text:
             values["workers"] = max(1, int(workers_text))
         values.update(overrides)
@@ -133,6 +152,8 @@ class Settings:
             ) from None
         if not (0 < self.port < 65536):
             raise ConfigError(f"MEDIAPARSER_PORT={self.port} is outside 1..65535")
+        if self.max_upload_bytes <= 0:
+            raise ConfigError("MEDIAPARSER_MAX_UPLOAD_MB must be at least 1")
 
 
 def ensure_secret_key(settings: Settings) -> str:

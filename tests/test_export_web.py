@@ -12,8 +12,9 @@ from tests.web_helpers import csrf_token, headers
 
 @pytest.fixture
 def output(app, library, tmp_path):  # noqa: F811
-    settings_store.save({"output_dir": str(tmp_path / "archive")})
-    return tmp_path / "archive"
+    archive = app.config["MEDIAPARSER"].output_dir / "archive"  # the web exports under its output roots only
+    settings_store.save({"output_dir": str(archive)})
+    return archive
 
 
 def test_preview_writes_nothing_and_explains(client, output):

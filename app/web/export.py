@@ -14,6 +14,7 @@ from sqlalchemy import select
 from ..models import FINISHED_JOB_STATES, Job, JobKind, db
 from ..pipeline import export_plan, exporter, settings_store, trash
 from ..tasks import enqueue_job
+from . import outputs
 from .jobs_pages import describe
 from .security import ApiError
 
@@ -112,8 +113,12 @@ def options():
 
 
 def _start(cleanup: bool) -> Job:
+    settings = current_app.config["MEDIAPARSER"]
     try:
-        job = exporter.start_export(_output(), current_app.config["MEDIAPARSER"], cleanup=cleanup)
+        output = export_plan.check_output(_output(), settings)
+        if refusal := outputs.refusal(output, settings):  # a folder chosen before the web's output roots
+            raise ApiError(refusal, 403)
+        job = exporter.start_export(output, settings, cleanup=cleanup)
     except export_plan.ExportRefused as exc:
         raise ApiError(str(exc), 409) from None
     enqueue_job(job.id)

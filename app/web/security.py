@@ -1,8 +1,11 @@
 """Safety layer: household password, CSRF, security headers, and errors people can read.
 
+- Requests first pass app/web/guards.py: allowed host names (DNS rebinding), body size,
+  no NUL characters, ids within 64 bits.
 - Password (MEDIAPARSER_PASSWORD): when set, every page, thumbnail and API answer needs a
   signed-in session; the login page is the only way in. Changing the password signs
-  everyone out (the session holds a digest of it).
+  everyone out (the session holds a digest of it); signing out ends that session on the
+  server too (app/web/sessions.py). Wrong passwords slow down per client (throttle.py).
 - CSRF (Flask-WTF): every POST/PUT/PATCH/DELETE needs the token, as a form field
   (`csrf_token`) or an `X-CSRFToken` header (the page's JavaScript sends it).
 - Headers: a Content-Security-Policy with no inline scripts or styles, no framing, no
@@ -14,8 +17,7 @@
 from __future__ import annotations
 
 import hmac
-import threading
-import time
+import math
 from hashlib import sha256
 from urllib.parse import urlsplit
 
@@ -33,7 +35,10 @@ from flask import (
     url_for,
 )
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from . import guards, sessions
+from .throttle import Backoff, client_key
 
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
@@ -55,11 +60,7 @@ HEADERS = {
 # Endpoints reachable without signing in (the login page and the files it needs).
 PUBLIC_ENDPOINTS = {"auth.login", "static"}
 
-# Wrong passwords: at most this many per address in the window, then a pause.
-MAX_FAILURES = 10
-FAILURE_WINDOW = 300.0
-_failures: dict[str, list[float]] = {}
-_failures_lock = threading.Lock()
+login_throttle = Backoff()
 
 
 class ApiError(Exception):
@@ -90,16 +91,24 @@ def _session_token(password: str) -> str:
     return hmac.new(key, password.encode(), sha256).hexdigest()
 
 
-def signed_in() -> bool:
+def signed_in(touch: bool = False) -> bool:
+    """Once per request (the answer is kept in `g`)."""
+    if "_signed_in" in g:
+        return g._signed_in
     password = _password()
     if not password:
         return True
     token = session.get("auth")
-    return isinstance(token, str) and hmac.compare_digest(token, _session_token(password))
+    g._signed_in = (
+        isinstance(token, str)
+        and hmac.compare_digest(token, _session_token(password))
+        and sessions.valid(session.get("sid"), touch=touch)
+    )
+    return g._signed_in
 
 
 def _require_login():
-    if request.endpoint in PUBLIC_ENDPOINTS or signed_in():
+    if request.endpoint in PUBLIC_ENDPOINTS or signed_in(touch=True):
         return None
     if is_api_request():
         return json_error("Please sign in first (this MediaParser has a household password).", 401)
@@ -116,36 +125,27 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _too_many_failures(address: str) -> bool:
-    now = time.monotonic()
-    with _failures_lock:
-        recent = [t for t in _failures.get(address, []) if now - t < FAILURE_WINDOW]
-        _failures[address] = recent
-        return len(recent) >= MAX_FAILURES
-
-
-def _record_failure(address: str) -> None:
-    with _failures_lock:
-        _failures.setdefault(address, []).append(time.monotonic())
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if not _password():
         return redirect(url_for("review.grid"))
     next_url = _safe_next(request.values.get("next"))
     if request.method == "POST":
-        address = request.remote_addr or "?"
-        if _too_many_failures(address):
-            flash("Too many wrong passwords. Wait five minutes, then try again.", "error")
-            return render_template("login.html", next=next_url), 429
+        client = client_key(request.remote_addr)
+        wait = login_throttle.wait_left(client)
+        if wait > 0:
+            seconds = math.ceil(wait)
+            flash(f"Too many wrong passwords from this device. Wait {seconds} seconds, then try again.", "error")
+            return render_template("login.html", next=next_url), 429, {"Retry-After": str(seconds)}
         given = request.form.get("password", "")
         if hmac.compare_digest(_session_token(given), _session_token(_password())):
+            login_throttle.succeeded(client)
             session.clear()
             session.permanent = True
             session["auth"] = _session_token(_password())
+            session["sid"] = sessions.start()
             return redirect(next_url)
-        _record_failure(address)
+        login_throttle.failed(client)
         flash("That password is not right. Try again.", "error")
         return render_template("login.html", next=next_url), 401
     if signed_in():
@@ -155,6 +155,7 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    sessions.end(session.get("sid"))
     session.clear()
     return redirect(url_for("auth.login") if _password() else url_for("review.grid"))
 
@@ -199,7 +200,8 @@ HUMAN = {
 
 def _handle_http(exc: HTTPException):
     status = exc.code or 500
-    message = HUMAN.get(status, exc.description or exc.name)
+    message = guards.too_large_message() if isinstance(exc, RequestEntityTooLarge) else None
+    message = message or HUMAN.get(status, exc.description or exc.name)
     if is_api_request():
         return json_error(message, status)
     return render_template("error.html", message=message, status=status), status
@@ -217,6 +219,8 @@ def _handle_unexpected(exc: Exception):
 
 
 def init_app(app: Flask) -> None:
+    guards.init_app(app)  # host names and body limits before anything else looks at the request
+    app.session_interface = sessions.SessionInterface()
     app.before_request(_require_login)
     csrf.init_app(app)
     app.after_request(_add_headers)
@@ -228,4 +232,4 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _auth_context():
-        return {"password_set": bool(_password()), "signed_in": g.get("_signed_in", None) or signed_in()}
+        return {"password_set": bool(_password()), "signed_in": signed_in()}

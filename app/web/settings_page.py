@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, flash, jsonify, redirect, render_templ
 from ..models import JobKind
 from ..pipeline import jobs, settings_store
 from ..tasks import enqueue_job
-from . import queries
+from . import outputs, queries
 from .review import household_zone
 from .security import ApiError
 
@@ -53,6 +53,16 @@ def _render(values: dict | None = None, error: str | None = None, status: int = 
     ), status
 
 
+def _save(changes: dict) -> None:
+    """settings_store.save, refusing an export folder outside the web's output roots."""
+    if "output_dir" in changes:
+        folder = settings_store.clean({"output_dir": changes["output_dir"]})["output_dir"]
+        refusal = outputs.refusal(folder, current_app.config["MEDIAPARSER"])
+        if refusal:
+            raise settings_store.SettingError(refusal)
+    settings_store.save(changes)
+
+
 @bp.route("/settings")
 def page():
     return _render()
@@ -65,7 +75,7 @@ def save():
         return _render(error="Nothing to save.", status=400)
     sensitivity_before = settings_store.duplicate_sensitivity()
     try:
-        settings_store.save(changes)
+        _save(changes)
     except settings_store.SettingError as exc:
         return _render(values=changes, error=str(exc), status=400)
     if settings_store.duplicate_sensitivity() != sensitivity_before:
@@ -84,7 +94,7 @@ def api():
         if not isinstance(data, dict) or not data:
             raise ApiError("Send the settings to change as a JSON object.")
         try:
-            settings_store.save(data)
+            _save(data)
         except settings_store.SettingError as exc:
             raise ApiError(str(exc)) from None
     current = settings_store.effective(current_app.config["MEDIAPARSER"])
