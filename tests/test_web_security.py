@@ -160,11 +160,17 @@ def test_login_never_redirects_to_another_site(locked):
 
 
 def test_repeated_wrong_passwords_are_slowed_down(locked):
+    """Growing pauses per client; the whole behaviour is in tests/test_security_requests.py."""
     from app.web import security
 
-    security._failures.clear()
-    client = locked.test_client()
-    token = csrf_token(client, "/login")
-    codes = [client.post("/login", data={"password": "x", "csrf_token": token}).status_code for _ in range(12)]
-    assert codes[:10] == [401] * 10 and codes[-1] == 429
-    security._failures.clear()
+    security.login_throttle.clear()
+    clock = security.login_throttle.clock
+    security.login_throttle.clock = lambda: 1000.0
+    try:
+        client = locked.test_client()
+        token = csrf_token(client, "/login")
+        codes = [client.post("/login", data={"password": "x", "csrf_token": token}).status_code for _ in range(7)]
+        assert codes[:5] == [401] * 5 and codes[-1] == 429
+    finally:
+        security.login_throttle.clock = clock
+        security.login_throttle.clear()

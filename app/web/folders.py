@@ -44,7 +44,7 @@ def resolve(root_index: str | int | None, rel: str | None) -> tuple[int, Path, P
     try:
         index = int(root_index or 0)
         root = roots[index]
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, TypeError):  # TypeError: a list or object sent as the number
         raise ApiError("Unknown import folder.", 404) from None
     rel = (rel or "").strip().lstrip("/")
     try:

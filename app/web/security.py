@@ -26,7 +26,6 @@ from flask import (
     Flask,
     current_app,
     flash,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -61,6 +60,7 @@ HEADERS = {
 PUBLIC_ENDPOINTS = {"auth.login", "static"}
 
 login_throttle = Backoff()
+SIGNED_IN_KEY = "mediaparser.signed_in"
 
 
 class ApiError(Exception):
@@ -92,19 +92,19 @@ def _session_token(password: str) -> str:
 
 
 def signed_in(touch: bool = False) -> bool:
-    """Once per request (the answer is kept in `g`)."""
-    if "_signed_in" in g:
-        return g._signed_in
+    """Looked up once per request (kept in the request's environ, which no test or
+    app context outlives)."""
     password = _password()
     if not password:
         return True
-    token = session.get("auth")
-    g._signed_in = (
-        isinstance(token, str)
-        and hmac.compare_digest(token, _session_token(password))
-        and sessions.valid(session.get("sid"), touch=touch)
-    )
-    return g._signed_in
+    if SIGNED_IN_KEY not in request.environ:
+        token = session.get("auth")
+        request.environ[SIGNED_IN_KEY] = (
+            isinstance(token, str)
+            and hmac.compare_digest(token, _session_token(password))
+            and sessions.valid(session.get("sid"), touch=touch)
+        )
+    return request.environ[SIGNED_IN_KEY]
 
 
 def _require_login():
@@ -176,6 +176,11 @@ def _handle_api_error(exc: ApiError):
     return render_template("error.html", message=exc.message, status=exc.status), exc.status
 
 
+def _handle_overflow(_exc: OverflowError):
+    # an id or count beyond what SQLite or datetime hold: the request's fault, not ours
+    return _handle_api_error(ApiError("A number in this request is too large for MediaParser.", 400))
+
+
 def _handle_csrf(exc: CSRFError):
     message = (
         "This page was open too long or came from somewhere else, so MediaParser did not act on it. "
@@ -226,6 +231,7 @@ def init_app(app: Flask) -> None:
     app.after_request(_add_headers)
     app.register_error_handler(ApiError, _handle_api_error)
     app.register_error_handler(CSRFError, _handle_csrf)
+    app.register_error_handler(OverflowError, _handle_overflow)
     app.register_error_handler(HTTPException, _handle_http)
     app.register_error_handler(Exception, _handle_unexpected)
     app.register_blueprint(bp)
