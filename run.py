@@ -26,14 +26,15 @@ def main() -> int:
         consumer = start_consumer(app)
 
     # Uploads are buffered to a temp file by waitress, then streamed to storage: allow large
-    # videos (waitress refuses bodies over 1 GB by default).
+    # videos (waitress refuses bodies over 1 GB by default), but no more than the per-file
+    # limit, so an oversized body is refused before it fills the disk.
     server = create_server(
         app,
         host=settings.host,
         port=settings.port,
         threads=8,
         channel_timeout=300,
-        max_request_body_size=64 * 1024**3,
+        max_request_body_size=settings.max_upload_bytes + (1 << 20),
     )
 
     def stop(signum, _frame):
