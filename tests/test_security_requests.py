@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app import create_app
+from app.config import ConfigError
 from app.models import Job, JobKind, LoginSession, db
 from app.pipeline import settings_store
 from app.web import security
@@ -257,3 +258,6 @@ def test_uploads_are_limited_per_file_and_other_bodies_are_small(make_app):
 def test_the_default_upload_limit_is_generous(settings):
     assert settings.max_upload_bytes == 20 * 1000**3
     assert make_settings(settings.instance_dir, MEDIAPARSER_MAX_UPLOAD_MB="500").max_upload_bytes == 500 * 1000**2
+    for bad in ("lots", "0", "-5"):
+        with pytest.raises(ConfigError, match="MEDIAPARSER_MAX_UPLOAD_MB"):
+            make_settings(settings.instance_dir, MEDIAPARSER_MAX_UPLOAD_MB=bad)
