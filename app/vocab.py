@@ -98,6 +98,14 @@ def has_time_of_day(precision: str | None) -> bool:
     return Precision.of(precision).has_time_of_day
 
 
+class ClueState(StrEnum):
+    """What became of one date clue of a file (the detail page's list, media/explain.py)."""
+
+    WON = "won"  # the date the file has
+    LOST = "lost"  # usable, but not chosen
+    REJECTED = "rejected"  # impossible or a placeholder
+
+
 class GroupKind(StrEnum):
     """What a duplicate group holds."""
 

@@ -7,16 +7,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.media import confidence, timestamps
-from app.media.confidence import HIGH, LOW, MEDIUM, NONE
+from app.media import clues, confidence, timestamps
+from app.vocab import Confidence
+
+HIGH, MEDIUM, LOW, NONE = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW, Confidence.NONE
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def detect(meta=None, video=None, name="", folder="", mtime=None, sidecar=None, zone=BERLIN):
-    candidates = timestamps.collect(meta, video, name, folder, mtime, sidecar, now=NOW)
-    return candidates, confidence.choose(candidates, zone, NOW)
+    """(the checked candidates, the choice), as an import stores them."""
+    found = timestamps.collect(meta, video, name, folder, mtime, sidecar, now=NOW)
+    candidates = confidence.sanity_check(found, NOW)
+    return candidates, confidence.choose(found, zone, NOW)
 
 
 def by_source(candidates, source):
@@ -280,6 +284,28 @@ def test_midnight_from_software_means_date_only():
     assert choice.precision == "day" and choice.iso() == "2003-08-30T00:00:00"
 
 
+def test_sanity_check_returns_new_candidates_and_leaves_the_given_ones_alone():
+    found = timestamps.collect(
+        {"datetime_original": "2000:01:01 00:03:12", "datetime_digitized": "2003:08:30 00:00:00"},
+        name="IMG_20190615_143000.jpg",
+        now=NOW,
+    )
+    before = [c.to_dict() for c in found]
+    checked = confidence.sanity_check(found, NOW)
+    assert [c.to_dict() for c in found] == before  # nothing changed in place
+    assert by_source(checked, "exif:DateTimeOriginal").rejected.startswith("a device's start date (2000-01-01)")
+    digitized = by_source(checked, "exif:CreateDate")
+    assert (digitized.precision, digitized.note) == (
+        "day",
+        "time 00:00:00 is how software writes a date without a time",
+    )
+    assert by_source(checked, "filename:android") is by_source(found, "filename:android")  # unchanged: the same
+    again = confidence.sanity_check(checked, NOW)
+    assert [c.to_dict() for c in again] == [c.to_dict() for c in checked]  # checking twice changes nothing
+    choice = confidence.choose(found, BERLIN, NOW)
+    assert [c.to_dict() for c in found] == before and (choice.source, choice.precision) == ("exif:CreateDate", "day")
+
+
 def test_future_mtime_and_placeholder_mtime_are_rejected():
     candidates, choice = detect(mtime=datetime(1980, 1, 1, tzinfo=UTC))
     assert by_source(candidates, "mtime").rejected and choice.confidence == NONE
@@ -371,10 +397,10 @@ def test_png_time_is_utc_and_only_an_upper_bound():
 
 
 def test_rules_are_data_for_the_review_page():
-    assert [level for level, _ in confidence.RULES] == [HIGH, MEDIUM, LOW, NONE]
-    assert all(isinstance(text, str) and len(text) > 30 for _, text in confidence.RULES)
-    assert all(isinstance(a, str) and isinstance(b, str) for a, b in confidence.TOLERANCES)
-    assert confidence.SOURCES["exif:DateTimeOriginal"].rank < confidence.SOURCES["mtime"].rank
+    assert [level for level, _ in clues.RULES] == [HIGH, MEDIUM, LOW, NONE]
+    assert all(isinstance(text, str) and len(text) > 30 for _, text in clues.RULES)
+    assert all(isinstance(a, str) and isinstance(b, str) for a, b in clues.TOLERANCES)
+    assert clues.SOURCES["exif:DateTimeOriginal"].rank < clues.SOURCES["mtime"].rank
 
 
 def test_candidates_round_trip_through_json():

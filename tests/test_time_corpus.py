@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.media import analyze, confidence
+from app.vocab import Confidence
+from app.wording import format_offset
 
 BERLIN = ZoneInfo("Europe/Berlin")
 REAL_EXIF_GROUPS = {"ExifIFD", "IFD0"}
@@ -116,7 +118,7 @@ def test_placeholders_are_rejected_with_a_reason(results):
 @pytest.mark.parametrize("path", NOTABLE_DISAGREEMENTS)
 def test_no_high_where_sources_disagree(results, path):
     choice = results[path].choice
-    assert choice.confidence != confidence.HIGH, f"{path}: {choice.iso()} {choice.notes}"
+    assert choice.confidence != Confidence.HIGH, f"{path}: {choice.iso()} {choice.notes}"
 
 
 def _oracle_disagrees(row) -> str | None:
@@ -133,7 +135,7 @@ def _oracle_disagrees(row) -> str | None:
             offset = row["OffsetTimeOriginal"]
             if abs(implied - nearest) > 300:
                 return f"GPS {gps} fits no time zone for {dto}"
-            if offset and confidence.format_offset(int(nearest // 60)) != offset:
+            if offset and format_offset(int(nearest // 60)) != offset:
                 return f"GPS {gps} implies another offset than {offset}"
     quick, keys = row["QuickTime_CreateDate"], row["Keys_CreationDate"]
     if quick and keys:
@@ -149,7 +151,7 @@ def test_no_high_where_the_oracle_itself_shows_disagreement(manifest, results):
         why = _oracle_disagrees(row)
         if why and path in results:
             flagged.append(path)
-            if results[path].choice.confidence == confidence.HIGH:
+            if results[path].choice.confidence == Confidence.HIGH:
                 high.append(f"{path}: {why}; MediaParser said HIGH {results[path].choice.iso()}")
     print(f"\nfiles whose own dates disagree: {len(flagged)}, HIGH among them: {len(high)}")
     assert not high, "\n".join(high)
@@ -165,7 +167,7 @@ def test_gps_offsets_learned_on_real_phone_files(results):
         ("exif/exifpy/mobile/HMD_Nokia_8.3_5G.jpg", "2022-08-14T14:12:31+03:00"),  # its own offset tag
     ]:
         assert results[path].choice.iso() == expected, path
-        assert results[path].choice.confidence == confidence.HIGH
+        assert results[path].choice.confidence == Confidence.HIGH
 
 
 def test_damaged_heif_still_gives_its_exif(results):

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from app.media import filenames, timestamps
+from app.vocab import Precision
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -113,7 +114,7 @@ def test_every_pattern_row_has_a_labelled_case_and_its_example_matches():
         assert p.name in covered, f"pattern {p.name} needs a line in CASES"
         found = filenames.match(p.example, NOW)
         assert found is not None and found.pattern.name == p.name, f"{p.name}: its example {p.example!r} must match it"
-        assert p.meaning in ("local", "utc", "sent") and p.precision in timestamps.PRECISIONS
+        assert p.meaning in ("local", "utc", "sent") and p.precision in tuple(Precision)
 
 
 def test_pattern_table_covers_the_issue_list():

@@ -4,6 +4,7 @@ never overrides a person's decision."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -11,6 +12,8 @@ from sqlalchemy import select
 from app.models import File, UserDecision, db
 from app.pipeline import importer, jobs, reprocess, timefix
 from tests.time_helpers import make_exif, set_mtime, write_image
+
+BERLIN = ZoneInfo("Europe/Berlin")  # the household zone the callers pass
 
 
 @pytest.fixture
@@ -47,7 +50,7 @@ def test_detected_state_after_import(library):
 
 def test_set_time_with_offset_and_precision(library):
     wa = library["IMG-20190615-WA0001.jpg"]
-    batch = timefix.set_time([wa.id], datetime(2019, 6, 14, 18, 45, 33), "minute", 120)
+    batch = timefix.set_time([wa.id], datetime(2019, 6, 14, 18, 45, 33), "minute", 120, zone=BERLIN)
     wa = fresh(wa)
     assert (wa.taken_local, wa.taken_offset, wa.taken_precision) == ("2019-06-14T18:45:00", 120, "minute")
     assert wa.taken_at == datetime(2019, 6, 14, 16, 45, tzinfo=UTC)
@@ -60,29 +63,48 @@ def test_set_time_with_offset_and_precision(library):
 
 def test_set_day_never_invents_a_time(library):
     wa = library["IMG-20190615-WA0001.jpg"]
-    timefix.set_time([wa.id], datetime(2019, 6, 14, 18, 45), "day", 120)
+    timefix.set_time([wa.id], datetime(2019, 6, 14, 18, 45), "day", 120, zone=BERLIN)
     wa = fresh(wa)
     assert (wa.taken_local, wa.taken_precision, wa.taken_offset) == ("2019-06-14T00:00:00", "day", None)
     # without an offset the wall clock is read in the household zone (Berlin, summer: +02:00)
     assert wa.taken_at == datetime(2019, 6, 13, 22, 0, tzinfo=UTC)
 
 
+def test_the_household_zone_is_the_callers(library):
+    """No settings are read here: the zone a caller passes decides the instant."""
+    a = library["a.jpg"]
+    timefix.set_time([a.id], datetime(2019, 6, 15, 14, 30), "minute", None, zone=ZoneInfo("Asia/Tokyo"))
+    assert fresh(a).taken_at == datetime(2019, 6, 15, 5, 30, tzinfo=UTC)
+    # wall clocks daylight saving skips or repeats: the first reading (the offset before the change)
+    timefix.set_time([a.id], datetime(2019, 3, 31, 2, 30), "minute", None, zone=BERLIN)
+    assert fresh(a).taken_at == datetime(2019, 3, 31, 1, 30, tzinfo=UTC)
+    timefix.set_time([a.id], datetime(2019, 10, 27, 2, 30), "minute", None, zone=BERLIN)
+    assert fresh(a).taken_at == datetime(2019, 10, 27, 0, 30, tzinfo=UTC)
+    # an aware time a person knows: read in the file's own offset, else in the zone passed
+    b, wa = library["b.jpg"], library["IMG-20190615-WA0001.jpg"]
+    true = datetime(2019, 6, 15, 13, 0, tzinfo=UTC)
+    assert timefix.suggest_shift(b.id, true, BERLIN) == timedelta(0)  # 15:00 in Berlin: what b says
+    assert timefix.suggest_shift(b.id, true, ZoneInfo("Asia/Tokyo")) == timedelta(hours=7)
+    timefix.set_time([wa.id], datetime(2019, 6, 15, 20, 0), "minute", -240, zone=BERLIN)
+    assert timefix.suggest_shift(wa.id, true, ZoneInfo("Asia/Tokyo")) == timedelta(hours=-11)  # 09:00 at -04:00
+
+
 def test_set_time_refuses_bad_input(library):
     a = library["a.jpg"]
     with pytest.raises(timefix.TimeFixError):
-        timefix.set_time([a.id], datetime(2019, 6, 15), "hour", None)
+        timefix.set_time([a.id], datetime(2019, 6, 15), "hour", None, zone=BERLIN)
     with pytest.raises(timefix.TimeFixError):
-        timefix.set_time([a.id], datetime(2019, 6, 15), "day", 24 * 60)
+        timefix.set_time([a.id], datetime(2019, 6, 15), "day", 24 * 60, zone=BERLIN)
     with pytest.raises(timefix.TimeFixError):
-        timefix.set_time([a.id], datetime.now() + timedelta(days=30), "day", None)
+        timefix.set_time([a.id], datetime.now() + timedelta(days=30), "day", None, zone=BERLIN)
     with pytest.raises(timefix.TimeFixError):
-        timefix.set_time([], datetime(2019, 6, 15), "day", None)
+        timefix.set_time([], datetime(2019, 6, 15), "day", None, zone=BERLIN)
 
 
 def test_suggest_and_shift_a_camera(library):
     a, b, c, d = (library[n] for n in ("a.jpg", "b.jpg", "c.jpg", "d.jpg"))
     # a photo of a clock: the camera said 14:30, the clock in the picture showed 15:42
-    delta = timefix.suggest_shift(a.id, datetime(2019, 6, 15, 15, 42))
+    delta = timefix.suggest_shift(a.id, datetime(2019, 6, 15, 15, 42), BERLIN)
     assert delta == timedelta(hours=1, minutes=12)
     same = timefix.same_camera_file_ids(a.id)
     assert set(same) == {a.id, b.id, c.id} and d.id not in same
@@ -108,12 +130,12 @@ def test_choose_candidate(library):
     wa = library["IMG-20190615-WA0001.jpg"]
     sources = [c["source"] for c in wa.time_candidates]
     assert "mtime" in sources and "filename:whatsapp" in sources
-    timefix.choose_candidate(wa.id, "mtime")
+    timefix.choose_candidate(wa.id, "mtime", BERLIN)
     wa = fresh(wa)
     assert (wa.taken_local, wa.taken_offset, wa.taken_source) == ("2019-06-15T22:00:00", 120, "mtime")
     assert wa.time_decided and not wa.needs_review
     with pytest.raises(timefix.TimeFixError):
-        timefix.choose_candidate(wa.id, "gps")
+        timefix.choose_candidate(wa.id, "gps", BERLIN)
 
 
 def test_confirm_and_confirm_all_high(library):
@@ -135,8 +157,8 @@ def test_confirm_and_confirm_all_high(library):
 
 def test_undo_is_a_decision_and_the_log_rebuilds_the_state(library):
     a = library["a.jpg"]
-    first = timefix.set_time([a.id], datetime(2001, 1, 2, 3, 4, 5), "second", None)
-    second = timefix.set_time([a.id], datetime(2002, 2, 3, 4, 5, 6), "second", 60)
+    first = timefix.set_time([a.id], datetime(2001, 1, 2, 3, 4, 5), "second", None, zone=BERLIN)
+    second = timefix.set_time([a.id], datetime(2002, 2, 3, 4, 5, 6), "second", 60, zone=BERLIN)
     assert timefix.undo(first) == 0  # changed since: the later decision stands
     assert fresh(a).taken_local == "2002-02-03T04:05:06"
     assert timefix.undo(second) == 1
@@ -156,7 +178,7 @@ def test_undo_is_a_decision_and_the_log_rebuilds_the_state(library):
 
 def test_redetect_never_overrides_a_decision(app, library):
     a, b = library["a.jpg"], library["b.jpg"]
-    timefix.set_time([a.id], datetime(2001, 1, 2, 3, 4, 5), "second", None)
+    timefix.set_time([a.id], datetime(2001, 1, 2, 3, 4, 5), "second", None, zone=BERLIN)
     job = reprocess.start([a.id, b.id])
     assert jobs.run(job.id) == "completed"
     a, b = fresh(a), fresh(b)

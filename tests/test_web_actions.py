@@ -1,64 +1,32 @@
 """Capture-time and duplicate actions: the web layer reads requests, calls the pipeline
 (app/pipeline/timefix.py, app/pipeline/duplicate_review.py) with the right arguments, and
-answers with counts, undo batches and messages. The capture-time functions are recorded
-fakes in the first tests (their own rules are tested in test_timefix.py) and real after;
-the duplicate routes run against the real decisions."""
+answers with counts, undo batches and messages. Everything runs against the real pipeline
+and a real database; the rules themselves are tested in test_timefix.py."""
 
 from __future__ import annotations
 
-import sys
-import types
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import func, select
 
-import app.pipeline as pipeline_pkg
-from app.models import DuplicateGroup, File, db
+from app.models import DuplicateGroup, File, UserDecision, db
+from app.pipeline import settings_store
 from tests.web_helpers import add_file, at, csrf_token, headers
 
 
 @pytest.fixture
-def timefix(monkeypatch):
-    calls: list[tuple] = []
-    fake = types.ModuleType("app.pipeline.timefix")
-
-    def parse_human_time(text, zone):
-        calls.append(("parse", text, str(zone)))
-        if text == "someday":
-            raise ValueError("MediaParser could not read “someday” as a date. Try “15 June 2019 14:30”.")
-        return datetime(2019, 6, 15, 14, 30), "minute"
-
-    def record(name, result):
-        def fn(*args):
-            calls.append((name, *args))
-            if name == "choose_candidate" and args[1] == "nope":
-                raise ValueError("This file has no date from that source.")
-            return result(*args) if callable(result) else result
-
-        return fn
-
-    fake.parse_human_time = parse_human_time
-    fake.set_time = record("set_time", "batch-set")
-    fake.shift_times = record("shift_times", "batch-shift")
-    fake.preview_shift = record(
-        "preview_shift",
-        lambda ids, delta: [(i, datetime(2019, 6, 15, 12, 0), datetime(2019, 6, 15, 12, 0) + delta) for i in ids],
-    )
-    fake.suggest_shift = record("suggest_shift", timedelta(hours=2))
-    fake.same_camera_file_ids = record("same_camera_file_ids", lambda fid: [fid, fid + 1])
-    fake.choose_candidate = record("choose_candidate", "batch-choose")
-    fake.confirm = record("confirm", "batch-confirm")
-    fake.confirm_all_high = record("confirm_all_high", (7, "batch-high"))
-    fake.undo = record("undo", 2)
-    monkeypatch.setitem(sys.modules, "app.pipeline.timefix", fake)
-    monkeypatch.setattr(pipeline_pkg, "timefix", fake, raising=False)
-    return calls
-
-
-@pytest.fixture
 def files():
+    """Four dated files, 1-4 June 2019 at 12:00 local; the first two from one camera."""
+    cameras = [("Canon", "EOS 5D"), ("Canon", "EOS 5D"), ("Nikon", "D90"), (None, None)]
     rows = [
-        add_file(n=i, taken_at=at(f"2019-06-0{i + 1}T10:00:00"), taken_local=f"2019-06-0{i + 1}T12:00:00")
+        add_file(
+            n=i,
+            taken_at=at(f"2019-06-0{i + 1}T10:00:00"),
+            taken_local=f"2019-06-0{i + 1}T12:00:00",
+            camera_make=cameras[i][0],
+            camera_model=cameras[i][1],
+        )
         for i in range(4)
     ]
     db.session.commit()
@@ -69,49 +37,73 @@ def post(client, url, body):
     return client.post(url, json=body, headers=headers(client))
 
 
-def test_confirm_selection_and_all_high(client, timefix, files):
+def fresh(f: File) -> File:
+    db.session.expire_all()
+    return db.session.get(File, f.id)
+
+
+def decisions(batch: str) -> int:
+    return db.session.execute(select(func.count()).where(UserDecision.batch == batch)).scalar_one()
+
+
+def test_confirm_selection_and_all_high(client, files):
     ids = [files[0].id, files[2].id]
     r = post(client, "/api/time/confirm", {"selection": {"ids": ids}})
-    assert r.status_code == 200 and r.get_json() == {
-        "count": 2,
-        "batch": "batch-confirm",
-        "message": r.get_json()["message"],
-    }
-    assert ("confirm", ids) in timefix
-    high = post(client, "/api/time/confirm-high", {})
-    assert high.get_json()["count"] == 7 and high.get_json()["batch"] == "batch-high"
+    data = r.get_json()
+    assert r.status_code == 200 and data["count"] == 2 and data["message"] == "Marked the dates of 2 files as right."
+    assert decisions(data["batch"]) == 2
+    assert [fresh(f).time_decided for f in files] == [True, False, True, False]
     form = client.post("/time/confirm-high", data={"csrf_token": csrf_token(client)})
     assert form.status_code == 302
-    assert "Marked 7 files" in client.get("/").get_data(as_text=True)
+    assert "Marked 2 files with sure dates as checked." in client.get("/").get_data(as_text=True)
+    assert all(fresh(f).time_decided for f in files)
+    high = post(client, "/api/time/confirm-high", {})
+    assert high.status_code == 200 and high.get_json()["count"] == 0  # nothing left to confirm
 
 
-def test_set_time_parses_forgiving_input_in_the_household_zone(client, timefix, files):
-    r = post(
-        client, "/api/time/set", {"selection": {"ids": [files[1].id]}, "text": "15 June 2019 14:30", "offset": 120}
+def test_set_time_parses_forgiving_input_in_the_household_zone(client, files):
+    f = files[1]
+    r = post(client, "/api/time/set", {"selection": {"ids": [f.id]}, "text": "15 June 2019 14:30", "offset": 120})
+    assert r.status_code == 200 and r.get_json()["message"] == "Set the date of 1 file to 15 June 2019, 14:30."
+    f = fresh(f)
+    assert (f.taken_local, f.taken_offset, f.taken_precision, f.taken_source) == (
+        "2019-06-15T14:30:00",
+        120,
+        "minute",
+        "user",
     )
-    assert r.status_code == 200 and "15 June 2019, 14:30" in r.get_json()["message"]
-    assert ("parse", "15 June 2019 14:30", "Europe/Berlin") in timefix
-    assert ("set_time", [files[1].id], datetime(2019, 6, 15, 14, 30), "minute", 120) in timefix
-    bad = post(client, "/api/time/set", {"selection": {"ids": [files[1].id]}, "text": "someday"})
-    assert bad.status_code == 400 and "could not read" in bad.get_json()["error"]
-    empty = post(client, "/api/time/set", {"selection": {"ids": [files[1].id]}, "text": ""})
+    assert f.taken_at == datetime(2019, 6, 15, 12, 30, tzinfo=UTC)
+    bad = post(client, "/api/time/set", {"selection": {"ids": [f.id]}, "text": "someday"})
+    assert bad.status_code == 400 and "Could not read 'someday' as a date" in bad.get_json()["error"]
+    impossible = post(client, "/api/time/set", {"selection": {"ids": [f.id]}, "text": "32/13/2019"})
+    assert impossible.status_code == 400 and "neither 32 nor 13 is a month" in impossible.get_json()["error"]
+    empty = post(client, "/api/time/set", {"selection": {"ids": [f.id]}, "text": ""})
     assert empty.status_code == 400 and "Type a date" in empty.get_json()["error"]
-    offset = post(client, "/api/time/set", {"selection": {"ids": [files[1].id]}, "text": "2019", "offset": 9999})
+    offset = post(client, "/api/time/set", {"selection": {"ids": [f.id]}, "text": "2019", "offset": 9999})
     assert offset.status_code == 400 and "14 hours" in offset.get_json()["error"]
+    assert fresh(f).taken_local == "2019-06-15T14:30:00"  # the refused ones changed nothing
 
 
-def test_shift_preview_then_apply(client, timefix, files):
+def test_typed_times_are_read_in_the_settings_page_zone(client, files):
+    settings_store.save({"timezone": "Asia/Tokyo"})
+    f = files[0]
+    r = post(client, "/api/time/set", {"selection": {"ids": [f.id]}, "text": "2019-06-15 14:30"})
+    assert r.status_code == 200
+    assert fresh(f).taken_at == datetime(2019, 6, 15, 5, 30, tzinfo=UTC)  # 14:30 in Tokyo (+09:00)
+    assert fresh(f).taken_offset is None
+
+
+def test_shift_preview_then_apply(client, files):
     ids = [f.id for f in files]
     preview = post(client, "/api/time/shift/preview", {"selection": {"ids": ids}, "minutes": -90})
     data = preview.get_json()
     assert data["count"] == 4 and data["minutes"] == -90
-    assert (
-        data["rows"][0]["before"] == "15 June 2019, 12:00:00" and data["rows"][0]["after"] == "15 June 2019, 10:30:00"
-    )
+    assert (data["rows"][0]["before"], data["rows"][0]["after"]) == ("1 June 2019, 12:00:00", "1 June 2019, 10:30:00")
     assert data["rows"][0]["name"] == files[0].original_name
+    assert [fresh(f).taken_local for f in files][0] == "2019-06-01T12:00:00"  # a preview changes nothing
     applied = post(client, "/api/time/shift", {"selection": {"ids": ids}, "minutes": -90})
-    assert applied.get_json()["batch"] == "batch-shift"
-    assert ("shift_times", ids, timedelta(minutes=-90)) in timefix
+    assert applied.get_json()["count"] == 4 and decisions(applied.get_json()["batch"]) == 4
+    assert [fresh(f).taken_local for f in files] == [f"2019-06-0{i + 1}T10:30:00" for i in range(4)]
     for body, word in (
         ({"minutes": 0}, "zero"),
         ({"minutes": "soon"}, "how far"),
@@ -121,46 +113,60 @@ def test_shift_preview_then_apply(client, timefix, files):
         assert bad.status_code == 400 and word in bad.get_json()["error"]
 
 
-def test_shift_all_that_match(client, timefix, files):
+def test_shift_all_that_match(client, files):
     files[3].needs_review = True
     db.session.commit()
     r = post(client, "/api/time/shift", {"selection": {"filter": "review=1"}, "minutes": 60})
     assert r.get_json()["count"] == 1
-    assert ("shift_times", [files[3].id], timedelta(hours=1)) in timefix
+    assert [fresh(f).taken_local[11:16] for f in files] == ["12:00", "12:00", "12:00", "13:00"]
 
 
-def test_this_photo_was_taken_at_corrects_its_camera(client, timefix, files):
+def test_this_photo_was_taken_at_corrects_its_camera(client, files):
     f = files[0]
-    preview = post(client, "/api/time/taken-at/preview", {"file_id": f.id, "text": "15 June 2019 14:30"})
-    assert preview.status_code == 200 and preview.get_json()["count"] == 2 and preview.get_json()["minutes"] == 120
-    assert ("suggest_shift", f.id, datetime(2019, 6, 15, 14, 30)) in timefix
-    applied = post(client, "/api/time/taken-at", {"file_id": f.id, "text": "15 June 2019 14:30"})
-    assert ("shift_times", [f.id, f.id + 1], timedelta(hours=2)) in timefix
+    preview = post(client, "/api/time/taken-at/preview", {"file_id": f.id, "text": "1 June 2019 14:30"})
+    assert preview.status_code == 200 and preview.get_json()["count"] == 2 and preview.get_json()["minutes"] == 150
+    applied = post(client, "/api/time/taken-at", {"file_id": f.id, "text": "1 June 2019 14:30"})
     assert applied.get_json()["count"] == 2
-    only = post(client, "/api/time/taken-at", {"file_id": f.id, "text": "15 June 2019 14:30", "scope": "file"})
-    assert only.get_json()["count"] == 1
+    assert [fresh(x).taken_local for x in files[:3]] == [
+        "2019-06-01T14:30:00",
+        "2019-06-02T14:30:00",  # the same camera: corrected by the same amount
+        "2019-06-03T12:00:00",  # another camera: untouched
+    ]
+    same = post(client, "/api/time/taken-at/preview", {"file_id": f.id, "text": "1 June 2019 14:30"})
+    assert same.get_json()["count"] == 0 and "already" in same.get_json()["message"]
+    nothing = post(client, "/api/time/taken-at", {"file_id": f.id, "text": "1 June 2019 14:30"})
+    assert nothing.status_code == 400 and "already" in nothing.get_json()["error"]
+    only = post(client, "/api/time/taken-at", {"file_id": f.id, "text": "1 June 2019 15:30", "scope": "file"})
+    assert only.get_json()["count"] == 1 and fresh(files[1]).taken_local == "2019-06-02T14:30:00"
     assert post(client, "/api/time/taken-at", {"file_id": 999, "text": "2019"}).status_code == 404
     assert post(client, "/api/time/taken-at", {"file_id": "x", "text": "2019"}).status_code == 400
     bad_scope = post(client, "/api/time/taken-at", {"file_id": f.id, "text": "2019", "scope": "world"})
     assert bad_scope.status_code == 400
 
 
-def test_choose_candidate_and_undo(client, timefix, files):
-    r = post(client, "/api/time/choose", {"file_id": files[0].id, "source": "filename:android"})
-    assert r.get_json()["batch"] == "batch-choose"
-    missing = post(client, "/api/time/choose", {"file_id": files[0].id, "source": "nope"})
-    assert missing.status_code == 400 and "no date from that source" in missing.get_json()["error"]
-    assert post(client, "/api/time/choose", {"file_id": files[0].id}).status_code == 400
-    undo = post(client, "/api/time/undo", {"batch": "batch-choose"})
-    assert undo.get_json()["count"] == 2 and ("undo", "batch-choose") in timefix
+def test_choose_candidate_and_undo(client, files):
+    f = files[0]
+    f.taken_source = "exif:DateTimeOriginal"
+    f.time_candidates = [
+        {"source": "exif:DateTimeOriginal", "timestamp": "2019-06-01T12:00:00", "precision": "second"},
+        {"source": "filename:android", "timestamp": "2019-05-30T08:00:00", "precision": "second"},
+    ]
+    db.session.commit()
+    r = post(client, "/api/time/choose", {"file_id": f.id, "source": "filename:android"})
+    assert r.status_code == 200 and r.get_json()["message"] == "Date chosen."
+    assert (fresh(f).taken_local, fresh(f).taken_source, fresh(f).time_decided) == (
+        "2019-05-30T08:00:00",
+        "filename:android",
+        True,
+    )
+    missing = post(client, "/api/time/choose", {"file_id": f.id, "source": "nope"})
+    assert missing.status_code == 400 and "no date from 'nope'" in missing.get_json()["error"]
+    assert post(client, "/api/time/choose", {"file_id": f.id}).status_code == 400
+    undo = post(client, "/api/time/undo", {"batch": r.get_json()["batch"]})
+    assert undo.get_json() == {"count": 1, "message": "Undone (1 file)."}
+    assert (fresh(f).taken_local, fresh(f).time_decided) == ("2019-06-01T12:00:00", False)
     assert post(client, "/api/time/undo", {}).status_code == 400
-
-
-def test_time_actions_say_so_when_the_feature_is_missing(client, monkeypatch, files):
-    monkeypatch.setitem(sys.modules, "app.pipeline.timefix", None)
-    monkeypatch.delattr(pipeline_pkg, "timefix", raising=False)
-    r = post(client, "/api/time/confirm", {"selection": {"ids": [files[0].id]}})
-    assert r.status_code == 501 and "not available" in r.get_json()["error"]
+    assert post(client, "/api/time/undo", {"batch": "no-such-batch"}).status_code == 400
 
 
 # --- duplicates (the real app/pipeline/duplicate_review.py behind the routes) ---------------

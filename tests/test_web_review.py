@@ -159,14 +159,23 @@ def test_detail_page_shows_candidates_metadata_and_neighbours(client):
         },
         {"source": "filename:android", "timestamp": "2019-06-07T09:00:00", "precision": "second"},
     ]
+    f.time_notes = [
+        "from exif:DateTimeOriginal: Camera: when the photo was taken",
+        "filename:android (2019-06-07 09:00:00) is 1.8 days later: the sources disagree",
+    ]
     f.camera_make, f.camera_model, f.width, f.height, f.size = "Canon", "EOS 40D", 4000, 3000, 2_500_000
     db.session.commit()
     html = client.get(f"/files/{f.id}").get_data(as_text=True)
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    # the page renders what app/media/explain.py says (its wording is tested there), winner first
+    clues = re.findall(r'<li class="candidate (\w+)">', html)
+    assert clues == ["won", "lost", "lost", "rejected"]
     assert "Camera: when the photo was taken" in text and "Chosen: the most trustworthy clue" in text
-    assert "Agrees with the chosen time" in text  # 12:00 UTC is 14:00 in Berlin
-    assert "Not used: camera default date" in text
-    assert "says 1 days" in text or "says 2 days" in text or "later" in text
+    assert "Agrees with the chosen time" in text and "Not used: camera default date" in text
+    # notes name sources in people's words; the "from" note is not repeated
+    assert "“File name (android pattern)” (2019-06-07 09:00:00) is 1.8 days later" in text
+    assert "filename:android" not in text
+    assert "from exif:" not in text
     assert "Canon EOS 40D" in text and "4000 × 3000" in text and "2.4 MB" in text and "holiday" in text
     ordered = sorted(rows, key=lambda r: (r.taken_at, r.id))
     i = [r.id for r in ordered].index(f.id)
@@ -292,9 +301,9 @@ def test_jobs_see_the_settings_page_time_zone(app):
     job = jobs.create("thumbnails", {"file_ids": []})
     ctx = jobs.JobContext(job, "test")
     assert ctx.settings.timezone == "Asia/Tokyo"
-    from app.pipeline import timefix
+    from app.web.review import household_zone
 
-    assert str(timefix._zone()) == "Asia/Tokyo"  # typed times are read in the page's zone too
+    assert str(household_zone()) == "Asia/Tokyo"  # what the pages pass to the capture-time actions
 
 
 def test_admin_jobs_on_everything_and_on_a_selection(client):

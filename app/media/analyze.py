@@ -287,7 +287,8 @@ def redetect_time(
     exact duplicates, whose bytes are known but whose name and folder differ.
     `sidecar` defaults to the Takeout facts stored in meta["sidecar"]."""
     meta = meta or {}
-    candidates = timestamps.collect(
+    now = now or datetime.now(UTC)
+    found = timestamps.collect(
         meta=meta,
         video=video_info,
         name=name,
@@ -296,6 +297,7 @@ def redetect_time(
         sidecar=sidecar if sidecar is not None else meta.get("sidecar"),
         now=now,
     )
+    candidates = confidence.sanity_check(found, now)  # kept with the reasons they were rejected
     return candidates, confidence.choose(candidates, zone, now)
 
 

@@ -1,11 +1,11 @@
 """Choose the capture time among the candidates, and say how sure we are.
 
 Not "first tag wins" and not "earliest wins": candidates are first checked for sanity, the
-most trusted usable one is chosen (SOURCES below: rank), and then every other credible
-candidate is compared with it. Agreement is judged with tolerances (TOLERANCES); what a
+most trusted usable one is chosen (clues.SOURCES: rank), and then every other credible
+candidate is compared with it. Agreement is judged with tolerances (clues.TOLERANCES); what a
 disagreement means depends on its shape (a whole number of hours is a time-zone mix-up,
 a date that is later than the capture is a scan or an edit, and so on). The outcome is a
-confidence level whose meaning is written in RULES — the review page shows that table.
+confidence level whose meaning is written in clues.RULES.
 
 Time zones (what "offset known" means in `Choice.offset` and in `inspect`):
 - a wall-clock time with an offset the device wrote (EXIF OffsetTimeOriginal, Apple's
@@ -31,36 +31,15 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from ..vocab import Confidence, Precision, has_time_of_day
+from ..wording import format_offset
+from .clues import CAPTURE_SOURCES as CAPTURE_SOURCES  # re-exported: duplicates use it
+from .clues import CREATED_LATER_SOURCES, DATE_ONLY_MIDNIGHT, PERSON_MEDIUM_GAP, cap, is_person, rank, rule
+from .clues import source_rank as source_rank  # re-exported: duplicate review uses it
 from .timestamps import Candidate
-
-HIGH, MEDIUM, LOW, NONE = "high", "medium", "low", "none"
-LEVELS = (NONE, LOW, MEDIUM, HIGH)
-
-RULES: list[tuple[str, str]] = [
-    (
-        HIGH,
-        "The camera or phone recorded the capture time itself (EXIF DateTimeOriginal or CreateDate, "
-        "or a phone video's creation date) and no other credible source disagrees.",
-    ),
-    (
-        MEDIUM,
-        "Good but indirect evidence: XMP or IPTC metadata, a video file's header, GPS, a Google Takeout "
-        "sidecar, or a phone's file name with a time of day. Also when a credible source differs by whole "
-        "hours (a time-zone mix-up), by a few minutes, when a scan or copy was made later than the picture, "
-        "or when a folder name says otherwise.",
-    ),
-    (
-        LOW,
-        "Only weak evidence: a date without a time (a WhatsApp name, a folder), the day a messaging app "
-        "sent the file, a modification date, or the file's own time. Also when credible sources disagree "
-        "and no time zone explains it. A person should look.",
-    ),
-    (NONE, "Nothing usable was found; the file waits for a person to set its date."),
-]
 
 HOUR = 3600
 MINOR = 5 * 60  # beyond tolerance but within five minutes: a slightly different clock
-PERSON_MEDIUM_GAP = 31 * 86400  # a person's date this far off (beyond its margin) is worth a look
 ZONE_SPAN = 26 * HOUR  # UTC-12 .. UTC+14: the widest gap a time-zone mix-up can make
 MIN_OFFSET, MAX_OFFSET = -12 * HOUR, 14 * HOUR
 # UTC offsets (seconds) that time zones use: whole hours from -12 to +14, and the zones on
@@ -69,98 +48,12 @@ REAL_OFFSETS = sorted(
     {h * HOUR for h in range(-12, 15)}
     | {int(h * HOUR) for h in (-9.5, -3.5, -2.5, 3.5, 4.5, 5.5, 6.5, 9.5, 10.5, 11.5, 5.75, 8.75, 12.75, 13.75)}
 )
-
-
-@dataclass(frozen=True)
-class SourceRule:
-    rank: int  # lower = more trusted
-    cap: str  # the best confidence this source can give
-    tolerance: float  # seconds of difference that still count as agreement
-    label: str  # for people
-
-
-SOURCES: dict[str, SourceRule] = {
-    "exif:DateTimeOriginal": SourceRule(0, HIGH, 2, "EXIF DateTimeOriginal (the camera's capture time)"),
-    "exif:CreateDate": SourceRule(1, HIGH, 2, "EXIF CreateDate (when the camera digitized it)"),
-    "video:apple_creationdate": SourceRule(1, HIGH, 2, "the phone's video creation date (with its offset)"),
-    "xmp:DateTimeOriginal": SourceRule(2, MEDIUM, 2, "XMP DateTimeOriginal (copied by photo software)"),
-    "xmp:DateTimeDigitized": SourceRule(3, MEDIUM, 2, "XMP DateTimeDigitized"),
-    "iptc:DateCreated": SourceRule(3, MEDIUM, 2, "IPTC DateCreated (set by a photographer or software)"),
-    "photoshop:DateCreated": SourceRule(3, MEDIUM, 2, "XMP photoshop:DateCreated"),
-    "iptc:DigitalCreationDate": SourceRule(4, MEDIUM, 2, "IPTC DigitalCreationDate (when it was digitized)"),
-    "xmp:CreateDate": SourceRule(4, MEDIUM, 2, "XMP CreateDate (when the file was created)"),
-    "video:creation_time": SourceRule(5, MEDIUM, 10, "the video file's header time (UTC by the standard)"),
-    "takeout:photoTakenTime": SourceRule(6, MEDIUM, 2, "Google Takeout photoTakenTime"),
-    "gps": SourceRule(7, MEDIUM, 300, "GPS date and time (UTC)"),
-    "xmp:GPSDateTime": SourceRule(7, MEDIUM, 300, "GPS date and time in XMP (UTC)"),
-    "filename": SourceRule(8, MEDIUM, 10, "the file name"),
-    "png:CreationTime": SourceRule(9, LOW, 2, "PNG 'Creation Time' text"),
-    "folder": SourceRule(10, LOW, 0, "the folder name"),
-    "exif:ModifyDate": SourceRule(11, LOW, 2, "EXIF ModifyDate (last changed)"),
-    "xmp:ModifyDate": SourceRule(11, LOW, 2, "XMP ModifyDate (last changed)"),
-    "png:tIME": SourceRule(12, LOW, 2, "PNG modification time"),
-    "takeout:creationTime": SourceRule(12, LOW, 2, "Google Photos upload time"),
-    "png:date:create": SourceRule(13, LOW, 2, "PNG 'date:create' (when a program wrote the file)"),
-    "mtime": SourceRule(14, LOW, 2, "the file's modification time"),
-}
-_DEFAULT_RULE = SourceRule(9, LOW, 2, "other")
-# The camera's own capture time: the only sources that can give HIGH.
-CAPTURE_SOURCES = frozenset(source for source, r in SOURCES.items() if r.cap == HIGH)
-
-# Dates a person (or their software) states: clock-never-set rules do not apply to them, and
-# a clash with the chosen time gives MEDIUM (LOW when more than a month beyond its margin).
-PERSON_SOURCES = ("folder", "iptc:", "photoshop:DateCreated")
-# Later than the capture is normal for these: a scan, an export or a copy was made afterwards.
-CREATED_LATER_SOURCES = ("exif:CreateDate", "xmp:CreateDate", "xmp:DateTimeDigitized", "iptc:DigitalCreationDate")
-# Sources written by software that writes "00:00:00" when it only knows the date.
-DATE_ONLY_MIDNIGHT = ("exif:", "xmp:", "photoshop:", "png:")
 # Days a device clock starts from when it was never set (battery out): any time that day.
 CLOCK_RESET_DAYS = {datetime(1904, 1, 1), datetime(1970, 1, 1), datetime(1980, 1, 1), datetime(2000, 1, 1)}
 FIRST_PHOTOGRAPH = datetime(1826, 1, 1)
 FUTURE_MARGIN = timedelta(days=1)
 
-TOLERANCES: list[tuple[str, str]] = [
-    ("Same clock (EXIF/XMP/IPTC tags, Takeout)", "2 seconds (rounding, sub-seconds)"),
-    ("File names", "10 seconds (phones name the file when it is saved)"),
-    ("Video header", "10 seconds plus the video's length (written when recording ends)"),
-    ("GPS", "5 minutes (the position fix can be older than the photo)"),
-    ("Time-zone learning", "offsets zones use: UTC-12:00..UTC+14:00, in 15-minute steps (+05:30, +05:45, ...)"),
-    ("Whole hours apart", "a time-zone mix-up: MEDIUM, reported"),
-    ("Up to 5 minutes beyond tolerance", "a slightly different clock: MEDIUM"),
-    ("Folder names", "the folder's period plus 1 day (day), 7 days (month) or 31 days (year)"),
-    ("Modified/sent/uploaded dates", "the picture cannot be newer than them (26 h of zone slack)"),
-]
-_FOLDER_MARGIN = {"day": 1, "month": 7, "year": 31, "second": 1, "minute": 1}
-
-
-def rule(source: str) -> SourceRule:
-    return SOURCES.get(source) or SOURCES.get(source.split(":")[0]) or _DEFAULT_RULE
-
-
-def source_rank(source: str) -> int:
-    """How trusted a kind of source is, by name (lower = more trusted)."""
-    return rule(source).rank
-
-
-def rank(c: Candidate) -> float:
-    r = rule(c.source).rank
-    if c.source.startswith("filename:") and (c.role == "not_after" or c.precision not in ("second", "minute")):
-        r = 9  # a date-only or "sent" name is weaker than a name with a capture time
-    elif c.role == "not_after":
-        r = max(r, 11)  # an upload or modification time is only a bound (e.g. Takeout's fallback)
-    return r
-
-
-def cap(c: Candidate) -> str:
-    if c.source.startswith("filename:") and (c.role == "not_after" or c.precision not in ("second", "minute")):
-        return LOW
-    if c.role == "not_after" or c.role == "weak":
-        return LOW
-    return rule(c.source).cap
-
-
-def _is_person(c: Candidate) -> bool:
-    return c.source.startswith(PERSON_SOURCES) or c.source in ("filename:dated", "filename:compact_date")
+_FOLDER_MARGIN = {Precision.DAY: 1, Precision.MONTH: 7, Precision.YEAR: 31}  # days; others: 1
 
 
 @dataclass
@@ -170,7 +63,7 @@ class Choice:
     utc: datetime | None = None  # the instant (zone assumed when the offset is unknown)
     precision: str | None = None
     source: str | None = None
-    confidence: str = NONE
+    confidence: Confidence = Confidence.NONE
     notes: list[str] = field(default_factory=list)
 
     def iso(self) -> str | None:
@@ -183,45 +76,60 @@ class Choice:
         return text
 
 
-def format_offset(minutes: int) -> str:
-    sign = "+" if minutes >= 0 else "-"
-    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-
-
 # --- sanity ----------------------------------------------------------------------------------
 
 
-def sanity_check(candidates: list[Candidate], now: datetime) -> None:
-    """Mark impossible and placeholder values as rejected, in place (they stay visible)."""
+def sanity_check(candidates: list[Candidate], now: datetime) -> list[Candidate]:
+    """The candidates with impossible and placeholder values marked as rejected (they stay
+    visible, with the reason). Returns new candidates where something changed; the given
+    list and its candidates are left as they are. Checking twice changes nothing more."""
     now = now.astimezone(UTC)
-    for c in candidates:
-        if c.rejected or c.value is None:
-            if c.value is None and not c.rejected:
-                c.rejected = "no value"
-            continue
-        wall = c.value.replace(tzinfo=None)
-        person = _is_person(c)
-        latest = now.replace(tzinfo=None) + FUTURE_MARGIN + (timedelta(hours=14) if not c.zone_known else timedelta(0))
-        as_utc = c.value.astimezone(UTC).replace(tzinfo=None) if c.zone_known else wall
-        if as_utc > latest:
-            c.rejected = "in the future"
-        elif wall < FIRST_PHOTOGRAPH:
-            c.rejected = "before photography existed"
-        elif not person and datetime(wall.year, wall.month, wall.day) in CLOCK_RESET_DAYS:
-            c.rejected = f"a device's start date ({wall:%Y-%m-%d}): its clock was probably never set"
-        elif (
-            not person
-            and c.precision == "second"
-            and (wall.month, wall.day, wall.hour, wall.minute, wall.second, wall.microsecond) == (1, 1, 0, 0, 0, 0)
-        ):
-            c.rejected = "exactly midnight on 1 January: a camera's default date (clock never set)"
-        elif (
-            c.source.startswith(DATE_ONLY_MIDNIGHT)
-            and c.precision in ("second", "minute")
-            and (wall.hour, wall.minute, wall.second, wall.microsecond) == (0, 0, 0, 0)
-        ):
-            c.precision = "day"
-            c.note = c.note or "time 00:00:00 is how software writes a date without a time"
+    return [_sane(c, now) for c in candidates]
+
+
+def _sane(c: Candidate, now: datetime) -> Candidate:
+    if c.value is None:
+        return c if c.rejected else replace(c, rejected="no value")
+    if c.rejected:
+        return c
+    problem = _impossible(c, now)
+    if problem:
+        return replace(c, rejected=problem)
+    wall = c.value.replace(tzinfo=None)
+    if (
+        c.source.startswith(DATE_ONLY_MIDNIGHT)
+        and has_time_of_day(c.precision)
+        and (wall.hour, wall.minute, wall.second, wall.microsecond) == (0, 0, 0, 0)
+    ):
+        note = c.note or "time 00:00:00 is how software writes a date without a time"
+        return replace(c, precision=Precision.DAY, note=note)
+    return c
+
+
+def _impossible(c: Candidate, now: datetime) -> str | None:
+    """Why this value cannot be a capture time, or None."""
+    wall = c.value.replace(tzinfo=None)
+    person = is_person(c)
+    latest = now.replace(tzinfo=None) + FUTURE_MARGIN + (timedelta(hours=14) if not c.zone_known else timedelta(0))
+    as_utc = c.value.astimezone(UTC).replace(tzinfo=None) if c.zone_known else wall
+    if as_utc > latest:
+        return "in the future"
+    if wall < FIRST_PHOTOGRAPH:
+        return "before photography existed"
+    if person:
+        return None
+    if datetime(wall.year, wall.month, wall.day) in CLOCK_RESET_DAYS:
+        return f"a device's start date ({wall:%Y-%m-%d}): its clock was probably never set"
+    if c.precision == Precision.SECOND and (
+        wall.month,
+        wall.day,
+        wall.hour,
+        wall.minute,
+        wall.second,
+        wall.microsecond,
+    ) == (1, 1, 0, 0, 0, 0):
+        return "exactly midnight on 1 January: a camera's default date (clock never set)"
+    return None
 
 
 # --- comparing two candidates ----------------------------------------------------------------
@@ -229,22 +137,22 @@ def sanity_check(candidates: list[Candidate], now: datetime) -> None:
 
 def _span(c: Candidate) -> timedelta:
     v = c.value
-    if c.precision == "minute":
+    if c.precision == Precision.MINUTE:
         return timedelta(minutes=1)
-    if c.precision == "day":
+    if c.precision == Precision.DAY:
         return timedelta(days=1)
-    if c.precision == "month":
+    if c.precision == Precision.MONTH:
         return timedelta(days=calendar.monthrange(v.year, v.month)[1])
-    if c.precision == "year":
+    if c.precision == Precision.YEAR:
         return timedelta(days=366 if calendar.isleap(v.year) else 365)
     return timedelta(0)
 
 
 def _start(c: Candidate) -> datetime:
     v = c.value
-    if c.precision == "minute":
+    if c.precision == Precision.MINUTE:
         return v.replace(second=0, microsecond=0)
-    if c.precision in ("day", "month", "year"):
+    if not has_time_of_day(c.precision):
         return v.replace(hour=0, minute=0, second=0, microsecond=0)
     return v
 
@@ -303,7 +211,7 @@ def _classify(seconds: float, tol: float) -> str:
 def compare(best: Candidate, other: Candidate, zone: ZoneInfo) -> Relation:
     """How `other` relates to the chosen candidate."""
     tol = _tolerance(best, other)
-    fine = best.precision in ("second", "minute") and other.precision in ("second", "minute")
+    fine = has_time_of_day(best.precision) and has_time_of_day(other.precision)
     if best.zone != "utc" and other.zone != "utc":
         # Two wall clocks: compare them as written (the zone is the device's either way).
         gap = _gap(_wall(best), _wall(other))
@@ -390,14 +298,20 @@ def _human(seconds: float) -> str:
 
 
 def _order(candidates: list[Candidate]) -> list[Candidate]:
-    precision_rank = {p: i for i, p in enumerate(("second", "minute", "day", "month", "year"))}
-    return sorted(candidates, key=lambda c: (rank(c), precision_rank.get(c.precision, 9)))
+    return sorted(candidates, key=lambda c: (rank(c), _precision_rank(c.precision)))
+
+
+def _precision_rank(precision: str | None) -> int:
+    try:
+        return Precision(precision).rank
+    except ValueError:
+        return 9
 
 
 def resolve(c: Candidate, zone: ZoneInfo, offset_minutes: int | None = None) -> tuple[datetime, int | None, datetime]:
     """(local wall clock, offset in minutes or None, UTC instant) for one candidate, with an
     offset learned elsewhere when given. Coarse precisions keep only the date."""
-    coarse = c.precision not in ("second", "minute")
+    coarse = not has_time_of_day(c.precision)
     if c.zone == "utc" and coarse:
         local = c.value.replace(tzinfo=None)  # a UTC day is that day; converting would move it
     elif c.zone == "utc":
@@ -426,141 +340,187 @@ def choose(
     """The capture time, its precision and offset, and how sure we are (see RULES).
 
     `prefer` names a source a person picked: it is used even when it would not have won
-    (or was rejected), and the others are still compared with it."""
-    now = now or datetime.now(UTC)
-    sanity_check(candidates, now)
-    usable = _order([c for c in candidates if c.usable])
-    preferred = next((c for c in candidates if prefer and c.source == prefer and c.value is not None), None)
+    (or was rejected), and the others are still compared with it. `candidates` are not
+    changed; `sanity_check` gives the checked list that goes with the choice."""
+    checked = sanity_check(candidates, now or datetime.now(UTC))
+    usable, preferred = _usable(checked, prefer)
+    if not usable:
+        rejected = [f"{c.source}: {c.rejected}" for c in checked if c.rejected]
+        return Choice(notes=["no usable date found", *rejected])
+    best = preferred or _with_time_of_day(usable, zone)
+    verdict = _judge(best, usable, zone)
+    return _settle(best, verdict, zone)
+
+
+def _usable(checked: list[Candidate], prefer: str | None) -> tuple[list[Candidate], Candidate | None]:
+    """The usable candidates, most trusted first, and the one a person preferred (first even
+    when it was rejected: a person's word overrides the sanity rules)."""
+    usable = _order([c for c in checked if c.usable])
+    preferred = next((c for c in checked if prefer and c.source == prefer and c.value is not None), None)
     if preferred is not None and preferred not in usable:
         preferred = replace(preferred, rejected=None)
         usable.insert(0, preferred)
-    if not usable:
-        rejected = [f"{c.source}: {c.rejected}" for c in candidates if c.rejected]
-        return Choice(notes=["no usable date found", *rejected])
-    best = preferred or usable[0]
-    # A coarse best (a date without a time) takes the time of a credible finer source that
-    # falls inside it: that is knowing more, not inventing.
-    if best.precision not in ("second", "minute") and preferred is None:
-        for other in usable[1:]:
-            if (
-                other.precision in ("second", "minute")
-                and other.role == "capture"
-                and LEVELS.index(cap(other)) >= LEVELS.index(MEDIUM)
-                and compare(best, other, zone).kind == "agree"
-            ):
-                best = other
-                break
+    return usable, preferred
 
-    level = cap(best)
-    notes: list[str] = []
-    learned: list[tuple[int, Candidate]] = []  # offsets implied by agreeing sources, most trusted first
 
-    def lower(to: str) -> None:
-        nonlocal level
-        if LEVELS.index(to) < LEVELS.index(level):
-            level = to
+def _with_time_of_day(usable: list[Candidate], zone: ZoneInfo) -> Candidate:
+    """The most trusted candidate; when it is a date without a time, a credible finer source
+    that falls inside it instead: that is knowing more, not inventing."""
+    best = usable[0]
+    if has_time_of_day(best.precision):
+        return best
+    for other in usable[1:]:
+        if (
+            has_time_of_day(other.precision)
+            and other.role == "capture"
+            and cap(other) >= Confidence.MEDIUM
+            and compare(best, other, zone).kind == "agree"
+        ):
+            return other
+    return best
 
-    # Offsets that other tags give the best time's own wall clock (XMP/IPTC copies of it):
-    # not trusted enough to print, but a later tag written in that zone is no mix-up.
-    same_wall_offsets = {
-        c.value.utcoffset()
-        for c in usable
-        if best.zone == "local" and c.zone == "offset" and abs(_gap(_wall(best), _wall(c))) <= _tolerance(best, c)
-    }
 
+@dataclass
+class _Verdict:
+    """What the other candidates say about the chosen one."""
+
+    level: Confidence
+    notes: list[str] = field(default_factory=list)
+    learned: list[tuple[int, Candidate]] = field(
+        default_factory=list
+    )  # offsets of agreeing sources, most trusted first
+
+    def lower(self, to: Confidence, note: str) -> None:
+        self.notes.append(note)
+        self.level = min(self.level, to)
+
+
+def _judge(best: Candidate, usable: list[Candidate], zone: ZoneInfo) -> _Verdict:
+    """Compare every other credible candidate with the chosen one: each disagreement lowers
+    the confidence (by its shape) and is noted; agreeing instants teach the UTC offset."""
+    verdict = _Verdict(cap(best))
+    same_wall = _same_wall_offsets(best, usable)
     for other in usable:
         if other is best or other.role == "weak" or other.source == best.source:
             continue
         if other.role == "not_after":
             late = _bound_violation(best, other, zone)
             if late > 0:
-                notes.append(
-                    f"{other.source} says {_fmt(other)}, {_human(late)} before it was taken: one of the clocks is wrong"
+                verdict.lower(
+                    Confidence.LOW,
+                    f"{other.source} says {_fmt(other)}, {_human(late)} before it was taken: one of the clocks is wrong",
                 )
-                lower(LOW)
-            continue
-        if _is_person(other) and other.precision not in ("second", "minute"):
+        elif is_person(other) and not has_time_of_day(other.precision):
             gap = _folder_gap(best, other, zone)
             if gap != 0:
-                notes.append(f"{other.source} says {_fmt(other)}, which does not match ({_human(gap)} apart)")
-                lower(MEDIUM if abs(gap) <= PERSON_MEDIUM_GAP else LOW)
-            continue
-        rel = compare(best, other, zone)
-        if rel.kind != "agree" and other.zone != "local" and same_wall_offsets:
-            for offset in same_wall_offsets:
-                moved = Candidate(
-                    best.source, best.value.replace(tzinfo=timezone(offset)), best.precision, zone="offset"
-                )
-                if compare(moved, other, zone).kind == "agree":
-                    rel = Relation("agree")
-                    break
-        if rel.kind == "agree":
-            if rel.offset is not None and (best.zone == "local" or other.role == "capture"):
-                learned.append((rel.offset, other))
-            continue
-        later = rel.seconds > 0
-        said = f"{other.source} ({_fmt(other)})"
-        if rel.kind == "zone":
-            notes.append(f"{said} differs by {_human(rel.seconds)}: probably a time-zone mix-up")
-            lower(MEDIUM)
-        elif rel.kind == "minor":
-            notes.append(f"{said} differs by {_human(rel.seconds)}")
-            lower(MEDIUM)
-        elif later and other.source in CREATED_LATER_SOURCES:
-            notes.append(f"{said} is {_human(rel.seconds)} later: a scan, an edit or a copy made afterwards?")
-            lower(MEDIUM)
-        elif _is_person(other):
-            notes.append(f"{said} is {_human(rel.seconds)} {'later' if later else 'earlier'}")
-            lower(MEDIUM if abs(rel.seconds) <= PERSON_MEDIUM_GAP else LOW)
+                level = Confidence.MEDIUM if abs(gap) <= PERSON_MEDIUM_GAP else Confidence.LOW
+                verdict.lower(level, f"{other.source} says {_fmt(other)}, which does not match ({_human(gap)} apart)")
         else:
-            detail = rel.detail or f"is {_human(rel.seconds)} {'later' if later else 'earlier'}"
-            notes.append(f"{said} {detail}: the sources disagree")
-            lower(LOW)
+            _judge_clue(best, other, zone, same_wall, verdict)
+    _check_learned_offsets(best, same_wall, verdict)
+    return verdict
 
-    # An offset learned from an instant must match the offsets written beside the same wall clock.
-    if learned and best.zone == "local" and same_wall_offsets:
-        written = {int(o.total_seconds() // 60) for o in same_wall_offsets}
+
+def _same_wall_offsets(best: Candidate, usable: list[Candidate]) -> set[timedelta]:
+    """Offsets that other tags give the best time's own wall clock (XMP/IPTC copies of it):
+    not trusted enough to print, but a later tag written in that zone is no mix-up."""
+    return {
+        c.value.utcoffset()
+        for c in usable
+        if best.zone == "local" and c.zone == "offset" and abs(_gap(_wall(best), _wall(c))) <= _tolerance(best, c)
+    }
+
+
+def _judge_clue(
+    best: Candidate, other: Candidate, zone: ZoneInfo, same_wall: set[timedelta], verdict: _Verdict
+) -> None:
+    rel = compare(best, other, zone)
+    if rel.kind != "agree" and other.zone != "local":
+        for offset in same_wall:
+            moved = Candidate(best.source, best.value.replace(tzinfo=timezone(offset)), best.precision, zone="offset")
+            if compare(moved, other, zone).kind == "agree":
+                rel = Relation("agree")
+                break
+    if rel.kind == "agree":
+        if rel.offset is not None and (best.zone == "local" or other.role == "capture"):
+            verdict.learned.append((rel.offset, other))
+        return
+    verdict.lower(*_disagreement(other, rel))
+
+
+def _disagreement(other: Candidate, rel: Relation) -> tuple[Confidence, str]:
+    """What a disagreement of this shape means: the level it allows, and the note."""
+    later = rel.seconds > 0
+    said = f"{other.source} ({_fmt(other)})"
+    if rel.kind == "zone":
+        return Confidence.MEDIUM, f"{said} differs by {_human(rel.seconds)}: probably a time-zone mix-up"
+    if rel.kind == "minor":
+        return Confidence.MEDIUM, f"{said} differs by {_human(rel.seconds)}"
+    if later and other.source in CREATED_LATER_SOURCES:
+        return Confidence.MEDIUM, f"{said} is {_human(rel.seconds)} later: a scan, an edit or a copy made afterwards?"
+    if is_person(other):
+        level = Confidence.MEDIUM if abs(rel.seconds) <= PERSON_MEDIUM_GAP else Confidence.LOW
+        return level, f"{said} is {_human(rel.seconds)} {'later' if later else 'earlier'}"
+    detail = rel.detail or f"is {_human(rel.seconds)} {'later' if later else 'earlier'}"
+    return Confidence.LOW, f"{said} {detail}: the sources disagree"
+
+
+def _check_learned_offsets(best: Candidate, same_wall: set[timedelta], verdict: _Verdict) -> None:
+    """An offset learned from an instant must match the offsets written beside the same wall
+    clock, and the instants must agree among themselves."""
+    learned = verdict.learned
+    if learned and best.zone == "local" and same_wall:
+        written = {int(o.total_seconds() // 60) for o in same_wall}
         if learned[0][0] not in written:
             shown = ", ".join(format_offset(o) for o in sorted(written))
-            notes.append(f"{learned[0][1].source} implies UTC{format_offset(learned[0][0])}, other tags say {shown}")
-            lower(MEDIUM)
-
-    offsets = dict.fromkeys(o for o, _ in learned)
-    if len(offsets) > 1:
+            verdict.lower(
+                Confidence.MEDIUM,
+                f"{learned[0][1].source} implies UTC{format_offset(learned[0][0])}, other tags say {shown}",
+            )
+    if len(dict.fromkeys(o for o, _ in learned)) > 1:
         shown = ", ".join(f"{c.source} {format_offset(o)}" for o, c in learned)
-        notes.append(f"sources imply different time zones ({shown}): a time-zone mix-up")
-        lower(MEDIUM)
-    fine = best.precision in ("second", "minute")
-    offset_minutes = None
+        verdict.lower(Confidence.MEDIUM, f"sources imply different time zones ({shown}): a time-zone mix-up")
+
+
+def _settle(best: Candidate, verdict: _Verdict, zone: ZoneInfo) -> Choice:
+    """The chosen time in its zone: the learned offset (unless the video header turns out to
+    hold local time), or the household zone for an instant, or no offset."""
+    learned = verdict.learned
     if learned and _header_holds_local_time(learned[0], best, zone):
         # A video header "in UTC" that equals the local wall clock, where the household zone
         # is not UTC: the camera wrote local time there (many do). Keep the wall clock only.
-        notes.append("the video header holds the local time, not UTC: time zone unknown")
-        lower(MEDIUM)
+        verdict.lower(Confidence.MEDIUM, "the video header holds the local time, not UTC: time zone unknown")
         learned = []
         if best.zone == "utc":
             best = replace(best, value=best.value.replace(tzinfo=None), zone="local")
-    if best.zone == "local" and learned and fine:
-        offset_minutes = learned[0][0]
-        notes.append(f"UTC offset {format_offset(offset_minutes)} learned from {learned[0][1].source}")
-    elif best.zone == "utc" and learned and fine:
-        offset_minutes = learned[0][0]
-        notes.append(f"local time from {learned[0][1].source} (UTC offset {format_offset(offset_minutes)})")
-    elif best.zone == "utc" and fine:
-        notes.append(f"an instant, shown in the household time zone ({zone.key})")
-    elif best.zone == "local" and fine:
-        notes.append(f"time zone unknown: read as {zone.key}")
+    offset_minutes, note = _zone_of(best, learned, zone)
+    notes = [f"from {best.source}: {rule(best.source).label}", *verdict.notes, *([note] if note else [])]
     local, offset_minutes, instant = resolve(best, zone, offset_minutes)
-    notes.insert(0, f"from {best.source}: {rule(best.source).label}")
     return Choice(
         local=local,
         offset=offset_minutes,
         utc=instant,
         precision=best.precision,
         source=best.source,
-        confidence=level,
+        confidence=verdict.level,
         notes=notes,
     )
+
+
+def _zone_of(best: Candidate, learned: list[tuple[int, Candidate]], zone: ZoneInfo) -> tuple[int | None, str | None]:
+    """(the UTC offset learned for a time of day, or None; the note that says how)."""
+    if not has_time_of_day(best.precision):
+        return None, None
+    if learned and best.zone in ("local", "utc"):
+        offset, source = learned[0][0], learned[0][1].source
+        if best.zone == "local":
+            return offset, f"UTC offset {format_offset(offset)} learned from {source}"
+        return offset, f"local time from {source} (UTC offset {format_offset(offset)})"
+    if best.zone == "utc":
+        return None, f"an instant, shown in the household time zone ({zone.key})"
+    if best.zone == "local":
+        return None, f"time zone unknown: read as {zone.key}"
+    return None, None
 
 
 def _header_holds_local_time(learned: tuple[int, Candidate], best: Candidate, zone: ZoneInfo) -> bool:
@@ -573,11 +533,11 @@ def _header_holds_local_time(learned: tuple[int, Candidate], best: Candidate, zo
 
 def _fmt(c: Candidate) -> str:
     v = c.value
-    if c.precision == "year":
+    if c.precision == Precision.YEAR:
         return f"{v:%Y}"
-    if c.precision == "month":
+    if c.precision == Precision.MONTH:
         return f"{v:%Y-%m}"
-    if c.precision == "day":
+    if c.precision == Precision.DAY:
         return f"{v:%Y-%m-%d}"
     text = v.replace(microsecond=0).isoformat(sep=" ")
     return text.replace("+00:00", " UTC") if c.zone == "utc" else text

@@ -19,17 +19,13 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from ..vocab import Precision
+from ..wording import MONTH_NAMES, MONTH_WORDS
+
+FIRST_YEAR = 1826  # the oldest surviving photograph
 HINT = "Try for example 2019-06-15 14:30, 15.06.2019, 15 June 2019, June 2019 or 2019."
 
-_MONTHS = {
-    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
-    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
-    "januar": 1, "jänner": 1, "februar": 2, "märz": 3, "maerz": 3, "mai": 5, "juni": 6,
-    "juli": 7, "oktober": 10, "dezember": 12,
-    "jan": 1, "feb": 2, "mar": 3, "mär": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8,
-    "sep": 9, "sept": 9, "oct": 10, "okt": 10, "nov": 11, "dec": 12, "dez": 12,
-}  # fmt: skip
-_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_MONTH_PATTERN = "|".join(sorted(MONTH_WORDS, key=len, reverse=True))  # longest first: "march" before "mar"
 
 _TIME = r"(?P<h>\d{1,2})(?:[:.h](?P<m>\d{2})(?:[:.](?P<s>\d{2}))?)?\s*(?P<ampm>[ap]\.?m\.?)?"
 _TAIL = rf"(?:(?:\s+|\s*[,t]\s*|\s+(?:at|um|à)\s+){_TIME})?"
@@ -41,11 +37,11 @@ _FORMS = [
     # 15/06/2019 or 06/15/2019: decided below, or refused when both are possible
     re.compile(rf"^(?P<A>\d{{1,2}})/(?P<B>\d{{1,2}})/(?P<Y>\d{{4}}){_TAIL}$"),
     # 15 June 2019 [14:30], 15. Juni 2019
-    re.compile(rf"^(?P<D>\d{{1,2}})(?:st|nd|rd|th|\.)?\s+(?P<month>{_MONTH_NAMES})\.?,?\s+(?P<Y>\d{{4}}){_TAIL}$"),
+    re.compile(rf"^(?P<D>\d{{1,2}})(?:st|nd|rd|th|\.)?\s+(?P<month>{_MONTH_PATTERN})\.?,?\s+(?P<Y>\d{{4}}){_TAIL}$"),
     # June 15, 2019 [2:30 pm]
-    re.compile(rf"^(?P<month>{_MONTH_NAMES})\.?\s+(?P<D>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<Y>\d{{4}}){_TAIL}$"),
+    re.compile(rf"^(?P<month>{_MONTH_PATTERN})\.?\s+(?P<D>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<Y>\d{{4}}){_TAIL}$"),
     # June 2019, Juni 2019
-    re.compile(rf"^(?P<month>{_MONTH_NAMES})\.?,?\s+(?P<Y>\d{{4}})$"),
+    re.compile(rf"^(?P<month>{_MONTH_PATTERN})\.?,?\s+(?P<Y>\d{{4}})$"),
     # 2019-06, 06/2019, 06.2019
     re.compile(r"^(?P<Y>\d{4})[-/.](?P<M>\d{1,2})$"),
     re.compile(r"^(?P<M>\d{1,2})[/.](?P<Y>\d{4})$"),
@@ -56,7 +52,7 @@ _FORMS = [
 ]
 
 
-def parse_human_time(text: str, zone: ZoneInfo | str, now: datetime | None = None) -> tuple[datetime, str]:
+def parse_human_time(text: str, zone: ZoneInfo | str, now: datetime | None = None) -> tuple[datetime, Precision]:
     """(naive local datetime, precision) for what a person typed; ValueError with a message
     a person can act on otherwise. `zone` is the household zone ("today" is its today)."""
     zone = ZoneInfo(zone) if isinstance(zone, str) else zone
@@ -73,42 +69,59 @@ def parse_human_time(text: str, zone: ZoneInfo | str, now: datetime | None = Non
             value, precision = _build(m.groupdict(), raw, local_now)
             if value > local_now + timedelta(days=1):
                 raise ValueError(f"{raw!r} is in the future.")
-            if value.year < 1826:
-                raise ValueError(f"{raw!r} is before photography existed.")
             return value, precision
     raise ValueError(f"Could not read {raw!r} as a date. {HINT}")
 
 
-def _build(g: dict, raw: str, local_now: datetime) -> tuple[datetime, str]:
+def _build(g: dict, raw: str, local_now: datetime) -> tuple[datetime, Precision]:
     if g.get("rel"):
         base = local_now - timedelta(days=1 if g["rel"] in ("yesterday", "gestern") else 0)
         year, month, day = base.year, base.month, base.day
     else:
-        year = int(g["Y"])
-        if g.get("A"):
-            a, b = int(g["A"]), int(g["B"])
-            if a > 12 and b <= 12:
-                day, month = a, b
-            elif b > 12 and a <= 12:
-                month, day = a, b
-            elif a == b:
-                day = month = a
-            else:
-                raise ValueError(
-                    f"{raw!r} could mean {a} {_month_name(b)} or {b} {_month_name(a)}: "
-                    f"please write it as {year}-{b:02d}-{a:02d} or {a} {_month_name(b)} {year}."
-                )
-        else:
-            month = _MONTHS[g["month"]] if g.get("month") else (int(g["M"]) if g.get("M") else None)
-            day = int(g["D"]) if g.get("D") else None
+        year, month, day = _date_parts(g, raw)
         if month is None:
-            return _checked(raw, year, 1, 1), "year"
+            return _checked(raw, year, 1, 1), Precision.YEAR
         if not 1 <= month <= 12:
             raise ValueError(f"{raw!r}: there is no month {month}.")
         if day is None:
-            return _checked(raw, year, month, 1), "month"
+            return _checked(raw, year, month, 1), Precision.MONTH
     if g.get("h") is None:
-        return _checked(raw, year, month, day), "day"
+        return _checked(raw, year, month, day), Precision.DAY
+    hour, minute, second = _clock(g, raw)
+    value = _checked(raw, year, month, day).replace(hour=hour, minute=minute, second=second or 0)
+    return value, Precision.SECOND if second is not None else Precision.MINUTE
+
+
+def _date_parts(g: dict, raw: str) -> tuple[int, int | None, int | None]:
+    """(year, month, day) as written; month and day None when not given."""
+    year = int(g["Y"])
+    if g.get("A"):
+        day, month = _slash_day_month(int(g["A"]), int(g["B"]), year, raw)
+        return year, month, day
+    month = MONTH_WORDS[g["month"]] if g.get("month") else (int(g["M"]) if g.get("M") else None)
+    return year, month, int(g["D"]) if g.get("D") else None
+
+
+def _slash_day_month(a: int, b: int, year: int, raw: str) -> tuple[int, int]:
+    """(day, month) of a date like 15/06/2019 or 06/15/2019: the reading in which a number
+    can be a month. Refused when both can (05/06/2019) or neither can (32/13/2019)."""
+    a_month, b_month = 1 <= a <= 12, 1 <= b <= 12
+    if a == b:
+        return a, a
+    if a_month and b_month:
+        raise ValueError(
+            f"{raw!r} could mean {a} {_month_name(b)} or {b} {_month_name(a)}: "
+            f"please write it as {year}-{b:02d}-{a:02d} or {a} {_month_name(b)} {year}."
+        )
+    if b_month:
+        return a, b
+    if a_month:
+        return b, a
+    raise ValueError(f"{raw!r} is not a date: neither {a} nor {b} is a month (1 to 12). {HINT}")
+
+
+def _clock(g: dict, raw: str) -> tuple[int, int, int | None]:
+    """(hour, minute, second or None) of the time of day written; 12-hour times made 24-hour."""
     hour, minute, second = int(g["h"]), int(g.get("m") or 0), int(g["s"]) if g.get("s") else None
     ampm = (g.get("ampm") or "").replace(".", "")
     if ampm:
@@ -119,11 +132,13 @@ def _build(g: dict, raw: str, local_now: datetime) -> tuple[datetime, str]:
         raise ValueError(f"{raw!r}: write the time with minutes, like 14:30.")
     if hour > 23 or minute > 59 or (second is not None and second > 59):
         raise ValueError(f"{raw!r}: {g['h']}:{g.get('m') or '00'} is not a time of day.")
-    value = _checked(raw, year, month, day).replace(hour=hour, minute=minute, second=second or 0)
-    return value, "second" if second is not None else "minute"
+    return hour, minute, second
 
 
 def _checked(raw: str, year: int, month: int, day: int) -> datetime:
+    """Every value is made here: the one place that refuses days that do not exist."""
+    if year < FIRST_YEAR:
+        raise ValueError(f"{raw!r} is before photography existed.")
     try:
         return datetime(year, month, day)
     except ValueError:
@@ -131,6 +146,4 @@ def _checked(raw: str, year: int, month: int, day: int) -> datetime:
 
 
 def _month_name(month: int) -> str:
-    names = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-             "November", "December"]  # fmt: skip
-    return names[month - 1] if 1 <= month <= 12 else str(month)
+    return MONTH_NAMES[month - 1] if 1 <= month <= 12 else str(month)

@@ -27,9 +27,10 @@ from email.utils import parsedate_to_datetime
 from pathlib import PurePath
 from typing import Any
 
+from ..vocab import Precision
+from ..wording import MONTH_WORDS
 from . import filenames, sidecars
 
-PRECISIONS = ("second", "minute", "day", "month", "year")
 ZONES = ("local", "offset", "utc")
 ROLES = ("capture", "not_after", "weak")
 
@@ -38,7 +39,7 @@ ROLES = ("capture", "not_after", "weak")
 class Candidate:
     source: str  # e.g. "exif:DateTimeOriginal", "filename:android", "folder", "mtime"
     value: datetime | None  # naive for zone "local"; aware otherwise; None when unreadable
-    precision: str = "second"
+    precision: str = Precision.SECOND  # a Precision value
     zone: str = "local"
     role: str = "capture"
     rejected: str | None = None  # why this value cannot be the capture time
@@ -69,7 +70,7 @@ class Candidate:
         return cls(
             source=data["source"],
             value=value,
-            precision=data.get("precision", "second"),
+            precision=data.get("precision", Precision.SECOND),
             zone=zone,
             role=data.get("role", "capture"),
             rejected=data.get("rejected"),
@@ -137,23 +138,23 @@ def parse_datetime(text: Any, subsec: Any = None) -> Parsed:
     g = m.groupdict()
     year, month, day = int(g["Y"]), int(g.get("M") or 0), int(g.get("D") or 0)
     if g.get("M") is None or month == 0:
-        precision, month, day, hms = "year", 1, 1, (0, 0, 0)
+        precision, month, day, hms = Precision.YEAR, 1, 1, (0, 0, 0)
     elif g.get("D") is None or day == 0:
-        precision, day, hms = "month", 1, (0, 0, 0)
+        precision, day, hms = Precision.MONTH, 1, (0, 0, 0)
     elif g.get("h") is None:
-        precision, hms = "day", (0, 0, 0)
+        precision, hms = Precision.DAY, (0, 0, 0)
     else:
         if g.get("m") is None:  # an hour without minutes: keep only the day, invent nothing
-            precision, hms = "day", (0, 0, 0)
+            precision, hms = Precision.DAY, (0, 0, 0)
         else:
-            precision = "second" if g.get("s") is not None else "minute"
+            precision = Precision.SECOND if g.get("s") is not None else Precision.MINUTE
             hms = (int(g["h"]), int(g["m"]), int(g.get("s") or 0))
     try:
         value = datetime(year, month, day, *hms)
     except ValueError:
         return Parsed(None, None, problem=f"impossible date {raw[:40]!r}")
     frac = g.get("frac")
-    if not frac and subsec is not None and precision == "second":
+    if not frac and subsec is not None and precision == Precision.SECOND:
         sub = str(subsec).replace("\x00", "").strip()
         frac = sub if sub.isdigit() else None
     if frac:
@@ -181,7 +182,7 @@ def _from_text(source, text, *, subsec=None, offset=None, role="capture", zero_i
     parsed = parse_datetime(text, subsec)
     raw = str(text).replace("\x00", "").strip()[:60]
     if parsed.value is None:
-        return Candidate(source, None, "second", role=role, rejected=parsed.problem, raw=raw)
+        return Candidate(source, None, role=role, rejected=parsed.problem, raw=raw)
     value, zone = _with_zone(parsed, offset, zero_is_unknown=zero_is_unknown, z_is_instant=z_is_instant)
     return Candidate(source, value, parsed.precision, zone=zone, role=role, raw=raw)
 
@@ -211,11 +212,11 @@ def gps_candidate(gps_date: Any, gps_time: Any) -> Candidate | None:
         return None
     raw = f"{gps_date} {gps_time or ''}".strip()
     parsed = parse_datetime(str(gps_date).split(" ")[0])
-    if parsed.value is None or parsed.precision != "day":
+    if parsed.value is None or parsed.precision != Precision.DAY:
         return Candidate("gps", None, rejected=f"invalid GPS date {raw[:40]!r}", raw=raw[:60])
     day = parsed.value.replace(tzinfo=UTC)
     if not gps_time:
-        return Candidate("gps", day, "day", zone="utc", raw=raw[:60], note="GPS date without a time")
+        return Candidate("gps", day, Precision.DAY, zone="utc", raw=raw[:60], note="GPS date without a time")
     try:
         h, m, s = (float(x) for x in gps_time)
     except (TypeError, ValueError):
@@ -223,7 +224,7 @@ def gps_candidate(gps_date: Any, gps_time: Any) -> Candidate | None:
     if not (0 <= h < 24 and 0 <= m < 60 and 0 <= s < 61):
         return Candidate("gps", None, rejected=f"invalid GPS time {raw[:40]!r}", raw=raw[:60])
     instant = day + timedelta(hours=h, minutes=m, seconds=s)
-    return Candidate("gps", instant.replace(microsecond=0), "second", zone="utc", raw=raw[:60])
+    return Candidate("gps", instant.replace(microsecond=0), zone="utc", raw=raw[:60])
 
 
 def exif_candidates(meta: dict[str, Any]) -> list[Candidate]:
@@ -312,7 +313,7 @@ def _free_text_date(source: str, text: Any, role: str) -> Candidate | None:
         except (TypeError, ValueError, IndexError):
             return c
         zone = "utc" if value.tzinfo is not None else "local"
-        return Candidate(source, value, "second", zone=zone, role=role, raw=str(text)[:60])
+        return Candidate(source, value, zone=zone, role=role, raw=str(text)[:60])
     return c
 
 
@@ -364,7 +365,7 @@ def sidecar_candidates(sidecar: dict[str, Any] | None) -> list[Candidate]:
     source_file = sidecar.get("file")
     if taken is not None:
         value = sidecars.epoch_to_utc(taken)
-        c = Candidate("takeout:photoTakenTime", value, "second", zone="utc", raw=str(taken), note=source_file)
+        c = Candidate("takeout:photoTakenTime", value, zone="utc", raw=str(taken), note=source_file)
         if value is None:
             c.rejected = f"not a time: {taken!r}"
         elif created is not None and abs(int(taken) - int(created)) <= 2:
@@ -374,7 +375,7 @@ def sidecar_candidates(sidecar: dict[str, Any] | None) -> list[Candidate]:
         found.append(c)
     if created is not None:
         value = sidecars.epoch_to_utc(created)
-        c = Candidate("takeout:creationTime", value, "second", zone="utc", role="not_after", raw=str(created))
+        c = Candidate("takeout:creationTime", value, zone="utc", role="not_after", raw=str(created))
         if value is None:
             c.rejected = f"not a time: {created!r}"
         found.append(c)
@@ -401,36 +402,35 @@ def filename_candidates(name: str, now: datetime | None = None) -> list[Candidat
     ]
 
 
-_MONTHS = {
-    **{m: i for i, m in enumerate(
-        ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"], 1)},
-    **{m: i for i, m in enumerate(
-        ["januar", "februar", "märz", "april", "mai", "juni", "juli", "august", "september", "oktober", "november", "dezember"], 1)},
-    "maerz": 3, "jänner": 1,
-}  # fmt: skip
 _FOLDER_RULES = [
     # (regex, precision); Y/M/D groups. The first that matches a folder name wins.
     (
         re.compile(
             r"^(?P<Y>(?:18|19|20)\d{2})(?P<sep>[-_. ])(?P<M>0?[1-9]|1[0-2])(?P=sep)(?P<D>0?[1-9]|[12]\d|3[01])(?!\d)"
         ),
-        "day",
+        Precision.DAY,
     ),
-    (re.compile(r"^(?P<Y>(?:18|19|20)\d{2})(?P<M>0[1-9]|1[0-2])(?P<D>0[1-9]|[12]\d|3[01])(?!\d)"), "day"),
-    (re.compile(r"(?<!\d)(?P<D>0?[1-9]|[12]\d|3[01])\.(?P<M>0?[1-9]|1[0-2])\.(?P<Y>(?:18|19|20)\d{2})(?!\d)"), "day"),
-    (re.compile(r"(?<!\d)(?P<Y>(?:18|19|20)\d{2})-(?P<M>0[1-9]|1[0-2])-(?P<D>0[1-9]|[12]\d|3[01])(?!\d)"), "day"),
-    (re.compile(r"^(?P<Y>(?:18|19|20)\d{2})[-_. ](?P<M>0?[1-9]|1[0-2])(?![\d.])"), "month"),
-    (re.compile(r"^(?P<month>[a-zäA-ZÄ]{3,9})\.? (?P<Y>(?:18|19|20)\d{2})$"), "month"),
-    (re.compile(r"^(?P<Y>(?:18|19|20)\d{2})(?!\d)"), "year"),
-    (re.compile(r"^\D.* (?P<Y>(?:18|19|20)\d{2})$"), "year"),  # "Summer 2019", "Weihnachten 2018"
+    (re.compile(r"^(?P<Y>(?:18|19|20)\d{2})(?P<M>0[1-9]|1[0-2])(?P<D>0[1-9]|[12]\d|3[01])(?!\d)"), Precision.DAY),
+    (
+        re.compile(r"(?<!\d)(?P<D>0?[1-9]|[12]\d|3[01])\.(?P<M>0?[1-9]|1[0-2])\.(?P<Y>(?:18|19|20)\d{2})(?!\d)"),
+        Precision.DAY,
+    ),
+    (
+        re.compile(r"(?<!\d)(?P<Y>(?:18|19|20)\d{2})-(?P<M>0[1-9]|1[0-2])-(?P<D>0[1-9]|[12]\d|3[01])(?!\d)"),
+        Precision.DAY,
+    ),
+    (re.compile(r"^(?P<Y>(?:18|19|20)\d{2})[-_. ](?P<M>0?[1-9]|1[0-2])(?![\d.])"), Precision.MONTH),
+    (re.compile(r"^(?P<month>[a-zäA-ZÄ]{3,9})\.? (?P<Y>(?:18|19|20)\d{2})$"), Precision.MONTH),
+    (re.compile(r"^(?P<Y>(?:18|19|20)\d{2})(?!\d)"), Precision.YEAR),
+    (re.compile(r"^\D.* (?P<Y>(?:18|19|20)\d{2})$"), Precision.YEAR),  # "Summer 2019", "Weihnachten 2018"
 ]
 
 
 def _month_number(word: str) -> int | None:
     word = word.lower().rstrip(".")
-    if word in _MONTHS:
-        return _MONTHS[word]
-    matches = {n for name, n in _MONTHS.items() if len(word) >= 3 and name.startswith(word)}
+    if word in MONTH_WORDS:
+        return MONTH_WORDS[word]
+    matches = {n for name, n in MONTH_WORDS.items() if len(word) >= 3 and name.startswith(word)}
     return matches.pop() if len(matches) == 1 else None
 
 
@@ -442,9 +442,10 @@ def _folder_date(part: str) -> tuple[int, int | None, int | None] | None:
             continue
         g = m.groupdict()
         month = _month_number(g["month"]) if g.get("month") else g.get("M")
-        if month is None and precision == "month":
+        if month is None and precision == Precision.MONTH:
             continue
-        return int(g["Y"]), (int(month) if precision != "year" else None), (int(g["D"]) if precision == "day" else None)
+        day = int(g["D"]) if precision == Precision.DAY else None
+        return int(g["Y"]), (int(month) if precision != Precision.YEAR else None), day
     return None
 
 
@@ -478,7 +479,7 @@ def folder_candidates(relative_dir: str, now: datetime | None = None) -> list[Ca
         value = datetime(year, month or 1, day or 1)
     except ValueError:
         return []
-    precision = "day" if day else ("month" if month else "year")
+    precision = Precision.DAY if day else (Precision.MONTH if month else Precision.YEAR)
     return [Candidate("folder", value, precision, raw=source_part)]
 
 
@@ -487,7 +488,7 @@ def mtime_candidate(mtime: datetime | None, source: str = "mtime") -> list[Candi
     if mtime is None:
         return []
     value = mtime if mtime.tzinfo else mtime.replace(tzinfo=UTC)
-    return [Candidate(source, value.astimezone(UTC).replace(microsecond=0), "second", zone="utc", role="weak")]
+    return [Candidate(source, value.astimezone(UTC).replace(microsecond=0), zone="utc", role="weak")]
 
 
 def collect(

@@ -22,7 +22,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ..media import analyze as media
-from ..models import File, FileStatus, ItemStatus, Job, JobItem, JobKind, db, insert_ignore, utcnow
+from ..models import File, Job, JobItem, db, insert_ignore, utcnow
+from ..vocab import FileStatus, ItemStatus, JobControl, JobKind
 from . import jobs
 from .importer import apply_time
 
@@ -123,7 +124,7 @@ def process(ctx: jobs.JobContext) -> str:
             .all()
         )
         if not items:
-            return "run"
+            return JobControl.RUN
         errors = skipped = 0
         now = datetime.now(UTC)
         for item in items:
@@ -143,7 +144,7 @@ def process(ctx: jobs.JobContext) -> str:
         ctx.add(done=len(items), errors=errors, skipped=skipped)
         db.session.commit()
         control = ctx.checkpoint()
-        if control != "run":
+        if control != JobControl.RUN:
             return control
 
 
@@ -154,7 +155,7 @@ def run_reprocess(ctx: jobs.JobContext) -> str:
         discover(ctx)
     if job.phase == "process":
         control = process(ctx)
-        if control != "run":
+        if control != JobControl.RUN:
             return {"pause": "paused", "cancel": "cancelled", "interrupt": "interrupted"}[control]
         job.phase = "done"
         db.session.commit()

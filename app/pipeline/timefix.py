@@ -11,8 +11,10 @@ Undo is itself a decision (action "undo", `undoes_id` pointing at the decision i
 a new batch id); undoing an undo redoes. The file's current time can therefore always be
 rebuilt from the log: the "new" fields of its latest timestamp decision (`state_from_log`).
 
-Call these inside a Flask app context (the household zone comes from the settings).
-Functions return the batch id of the action so a page can offer "undo".
+Call these with a database session (a Flask app context). Where a wall clock without an
+offset must become an instant, the caller passes the household zone (the settings' zone:
+web routes and commands know it; this module reads no settings). Functions return the
+batch id of the action so a page can offer "undo".
 """
 
 from __future__ import annotations
@@ -23,15 +25,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import select
 
 from ..media import confidence, timestamps
 from ..media.humantime import parse_human_time  # noqa: F401 - part of this module's API
-from ..models import Confidence, File, FileStatus, UserDecision, db, utcnow
+from ..models import File, UserDecision, db, utcnow
+from ..vocab import Confidence, DecisionKind, FileStatus, Precision
 
-KIND = "timestamp"
-PRECISIONS = timestamps.PRECISIONS
+KIND = DecisionKind.TIMESTAMP
 TIME_FIELDS = (
     "taken_at",
     "taken_local",
@@ -49,13 +50,6 @@ MIN_OFFSET, MAX_OFFSET = -12 * 60, 14 * 60
 
 class TimeFixError(ValueError):
     """An action that cannot be done; the message says why, for people."""
-
-
-def _zone() -> ZoneInfo:
-    from .settings_store import effective
-
-    # the household zone people chose on the settings page, else the environment's
-    return effective(current_app.config["MEDIAPARSER"]).zone
 
 
 def _new_batch() -> str:
@@ -112,45 +106,37 @@ def _local_of(f: File) -> datetime | None:
     return datetime.fromisoformat(f.taken_local) if f.taken_local else None
 
 
-def _truncate(local: datetime, precision: str) -> datetime:
-    local = local.replace(microsecond=0)
-    if precision == "minute":
-        return local.replace(second=0)
-    if precision == "day":
-        return local.replace(hour=0, minute=0, second=0)
-    if precision == "month":
-        return local.replace(day=1, hour=0, minute=0, second=0)
-    if precision == "year":
-        return local.replace(month=1, day=1, hour=0, minute=0, second=0)
-    return local
-
-
-def _instant(local: datetime, offset_minutes: int | None) -> datetime:
+def _instant(local: datetime, offset_minutes: int | None, zone: ZoneInfo) -> datetime:
     if offset_minutes is None:
-        return local.replace(tzinfo=_zone()).astimezone(UTC)
+        return local.replace(tzinfo=zone).astimezone(UTC)
     return (local - timedelta(minutes=offset_minutes)).replace(tzinfo=UTC)
 
 
 # --- actions ----------------------------------------------------------------------------------
 
 
-def set_time(file_ids: Iterable[int], local: datetime, precision: str, offset_minutes: int | None = None) -> str:
+def set_time(
+    file_ids: Iterable[int], local: datetime, precision: str, offset_minutes: int | None = None, *, zone: ZoneInfo
+) -> str:
     """Give files a time a person knows. `local` is the wall clock where they were taken;
-    `offset_minutes` its UTC offset when known (None: read in the household zone). A time
+    `offset_minutes` its UTC offset when known (None: read in the household `zone`). A time
     known only to the day (or month, year) is stored as that day at 00:00:00 with that
     precision — never with an invented time of day."""
-    if precision not in PRECISIONS:
-        raise TimeFixError(f"Precision must be one of {', '.join(PRECISIONS)}, not {precision!r}.")
+    try:
+        precision = Precision(precision)
+    except ValueError:
+        known = ", ".join(Precision)
+        raise TimeFixError(f"Precision must be one of {known}, not {precision!r}.") from None
     if local.tzinfo is not None:
         if offset_minutes is None:
             offset_minutes = int(local.utcoffset().total_seconds() // 60)
         local = local.replace(tzinfo=None)
     if offset_minutes is not None and not MIN_OFFSET <= offset_minutes <= MAX_OFFSET:
         raise TimeFixError("A UTC offset must lie between -12:00 and +14:00.")
-    if precision not in ("second", "minute"):
+    if not precision.has_time_of_day:
         offset_minutes = None  # a date alone has no meaningful offset
-    local = _truncate(local, precision)
-    instant = _instant(local, offset_minutes)
+    local = precision.truncate(local)
+    instant = _instant(local, offset_minutes, zone)
     if instant > datetime.now(UTC) + timedelta(days=1):
         raise TimeFixError("That time is in the future.")
     batch = _new_batch()
@@ -170,7 +156,7 @@ def preview_shift(file_ids: Iterable[int], delta: timedelta) -> list[tuple[int, 
     rows = []
     for f in _files(file_ids):
         before = _local_of(f)
-        after = _truncate(before + delta, f.taken_precision or "second") if before else None
+        after = Precision.of(f.taken_precision).truncate(before + delta) if before else None
         rows.append((f.id, before, after))
     return rows
 
@@ -186,8 +172,7 @@ def shift_times(file_ids: Iterable[int], delta: timedelta) -> str:
         if before is None or f.taken_at is None:
             continue
         old = snapshot(f)
-        precision = f.taken_precision or "second"
-        after = _truncate(before + delta, precision)
+        after = Precision.of(f.taken_precision).truncate(before + delta)
         f.taken_local = after.isoformat()
         f.taken_at = f.taken_at + (after - before)
         f.confidence, f.needs_review, f.time_decided = Confidence.HIGH, False, True
@@ -197,9 +182,10 @@ def shift_times(file_ids: Iterable[int], delta: timedelta) -> str:
     return batch
 
 
-def suggest_shift(file_id: int, true_local: datetime) -> timedelta:
+def suggest_shift(file_id: int, true_local: datetime, zone: ZoneInfo) -> timedelta:
     """The shift that makes this file show `true_local` (a photo of a clock, a known event):
-    apply it to the same camera's files with `shift_times`."""
+    apply it to the same camera's files with `shift_times`. An aware `true_local` is read
+    in the file's own offset, or else in the household `zone`."""
     f = db.session.get(File, file_id)
     if f is None:
         raise TimeFixError("That file does not exist (any more).")
@@ -210,7 +196,7 @@ def suggest_shift(file_id: int, true_local: datetime) -> timedelta:
         if f.taken_offset is not None:
             true_local = (true_local.astimezone(UTC) + timedelta(minutes=f.taken_offset)).replace(tzinfo=None)
         else:
-            true_local = true_local.astimezone(_zone()).replace(tzinfo=None)
+            true_local = true_local.astimezone(zone).replace(tzinfo=None)
     return true_local - current
 
 
@@ -235,8 +221,9 @@ def same_camera_file_ids(file_id: int) -> list[int]:
     return ids if f.id in ids else [f.id, *ids]
 
 
-def choose_candidate(file_id: int, source: str) -> str:
-    """Use one of the file's detected candidates (by its source name) as its time."""
+def choose_candidate(file_id: int, source: str, zone: ZoneInfo) -> str:
+    """Use one of the file's detected candidates (by its source name) as its time; a wall
+    clock without an offset is read in the household `zone`."""
     f = db.session.get(File, file_id)
     if f is None:
         raise TimeFixError("That file does not exist (any more).")
@@ -246,7 +233,7 @@ def choose_candidate(file_id: int, source: str) -> str:
         raise TimeFixError(f"This file has no date from {source!r}.")
     if picked.value is None:
         raise TimeFixError(f"The date from {source} cannot be used: {picked.rejected or 'it could not be read'}.")
-    choice = confidence.choose(candidates, _zone(), prefer=source)
+    choice = confidence.choose(candidates, zone, prefer=source)
     batch = _new_batch()
     old = snapshot(f)
     f.taken_local = choice.local.isoformat() if choice.local else None

@@ -6,82 +6,44 @@ from datetime import datetime
 
 from flask import Flask
 
-CONFIDENCE = {
-    "high": ("Sure", "The date comes from the camera and nothing disagrees."),
-    "medium": ("Likely", "A good clue, but not the camera's own record of the moment."),
-    "low": ("Doubtful", "Only a weak clue, or the clues disagree. Worth a look."),
-    "none": ("No date", "MediaParser found no usable date. Please set one."),
-}
+from ..media import clues
+from ..vocab import Confidence, Precision
+from ..wording import MONTH_NAMES, format_offset
 
-# What each source of a date means, for someone who never heard of EXIF.
-SOURCES = {
-    "exif:DateTimeOriginal": "Camera: when the photo was taken",
-    "exif:CreateDate": "Camera: when the picture was recorded",
-    "exif:ModifyDate": "Camera or editing program: last change",
-    "video:apple_creationdate": "Phone video: when recording started",
-    "video:creation_time": "Video file: creation time",
-    "gps": "GPS satellite clock",
-    "folder": "Folder name",
-    "mtime": "File date (when the file was last changed)",
-    "user": "Set by you",
-    "manual": "Set by you",
-    "sidecar": "Info file from a photo service (e.g. Google Takeout)",
-    "takeout": "Info file from Google Takeout",
+CONFIDENCE = {
+    Confidence.HIGH: ("Sure", "The date comes from the camera and nothing disagrees."),
+    Confidence.MEDIUM: ("Likely", "A good clue, but not the camera's own record of the moment."),
+    Confidence.LOW: ("Doubtful", "Only a weak clue, or the clues disagree. Worth a look."),
+    Confidence.NONE: ("No date", "MediaParser found no usable date. Please set one."),
 }
 
 PRECISION = {
-    "second": "exact to the second",
-    "minute": "exact to the minute",
-    "day": "day only",
-    "month": "month only",
-    "year": "year only",
+    Precision.SECOND: "exact to the second",
+    Precision.MINUTE: "exact to the minute",
+    Precision.DAY: "day only",
+    Precision.MONTH: "month only",
+    Precision.YEAR: "year only",
 }
-
-MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
 
 
 def source_label(source: str | None) -> str:
-    if not source:
-        return "—"
-    if source in SOURCES:
-        return SOURCES[source]
-    head, _, detail = source.partition(":")
-    if head == "filename":
-        return f"File name ({detail.replace('_', ' ')} pattern)" if detail else "File name"
-    if head in SOURCES:
-        return SOURCES[head] + (f" ({detail})" if detail else "")
-    return source
+    """Where a date came from, in people's words (the one table is media/clues.py)."""
+    return clues.source_label(source) if source else "—"
 
 
 def confidence_label(value: str | None) -> str:
-    return CONFIDENCE.get(value or "none", CONFIDENCE["none"])[0]
+    return CONFIDENCE[Confidence.of(value)][0]
 
 
 def confidence_help(value: str | None) -> str:
-    return CONFIDENCE.get(value or "none", CONFIDENCE["none"])[1]
+    return CONFIDENCE[Confidence.of(value)][1]
 
 
 def offset_text(minutes: int | None) -> str:
-    if minutes is None:
-        return ""
-    sign = "+" if minutes >= 0 else "-"
-    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return "" if minutes is None else f"UTC{format_offset(minutes)}"
 
 
-def local_time(value: str | None, precision: str | None = "second") -> str:
+def local_time(value: str | None, precision: str | None = Precision.SECOND) -> str:
     """'2019-06-15T14:30:00' -> '15 June 2019, 14:30:00', cut to the known precision."""
     if not value:
         return "No date"
@@ -91,25 +53,25 @@ def local_time(value: str | None, precision: str | None = "second") -> str:
         return value
     if dt.year <= 1:
         return "unreadable"
-    precision = precision or "second"
-    if precision == "year":
+    precision = precision or Precision.SECOND
+    if precision == Precision.YEAR:
         return f"{dt.year}"
-    if precision == "month":
-        return f"{MONTHS[dt.month - 1]} {dt.year}"
-    date = f"{dt.day} {MONTHS[dt.month - 1]} {dt.year}"
-    if precision == "day":
+    if precision == Precision.MONTH:
+        return f"{MONTH_NAMES[dt.month - 1]} {dt.year}"
+    date = f"{dt.day} {MONTH_NAMES[dt.month - 1]} {dt.year}"
+    if precision == Precision.DAY:
         return date
-    if precision == "minute":
+    if precision == Precision.MINUTE:
         return f"{date}, {dt:%H:%M}"
     return f"{date}, {dt:%H:%M:%S}"
 
 
-def short_time(value: str | None, precision: str | None = "second") -> str:
+def short_time(value: str | None, precision: str | None = Precision.SECOND) -> str:
     """Compact form for grid tiles: '2019-06-15 14:30'."""
     if not value:
         return "No date"
     text = value.replace("T", " ")
-    cut = {"year": 4, "month": 7, "day": 10}.get(precision or "second", 16)
+    cut = {Precision.YEAR: 4, Precision.MONTH: 7, Precision.DAY: 10}.get(precision or Precision.SECOND, 16)
     return text[:cut]
 
 
@@ -163,7 +125,7 @@ def in_zone(value: datetime | None, zone: str) -> str:
     from zoneinfo import ZoneInfo
 
     local = value.astimezone(ZoneInfo(zone))
-    return local_time(local.replace(tzinfo=None).isoformat(), "minute")
+    return local_time(local.replace(tzinfo=None).isoformat(), Precision.MINUTE)
 
 
 def register_filters(app: Flask) -> None:

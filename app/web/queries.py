@@ -21,11 +21,12 @@ from sqlalchemy import Select, and_, func, or_, select, text, tuple_
 from werkzeug.datastructures import MultiDict
 
 from ..models import DuplicateGroup, File, FileStatus, FileTag, Tag, db
+from ..vocab import Confidence, MediaKind
 from .filters import confidence_help, confidence_label
 from .security import ApiError
 
 PAGE_SIZE = 120
-CONFIDENCES = ("high", "medium", "low", "none")
+CONFIDENCES = tuple(sorted(Confidence, reverse=True))  # high, medium, low, none: as the filter lists them
 DUP_CHOICES = {
     "": "All files",
     "open": "Duplicates to sort out",
@@ -88,7 +89,7 @@ class Filters:
         if f.date_from and f.date_to and f.date_to < f.date_from:
             raise ApiError("The end date is before the start date.")
         f.kind = args.get("kind", "") or ""
-        if f.kind not in ("", "image", "video"):
+        if f.kind not in ("", *MediaKind):
             raise ApiError("Type must be photos (image) or videos (video).")
         f.q = (args.get("q", "") or "").strip()[:200]
         job = (args.get("job", "") or "").strip()
@@ -307,7 +308,7 @@ def _badge_list(time_decided, confidence, discarded, grouped, group_status, grou
         badges.append(("dup", label, "Part of a duplicate group waiting for your decision."))
     elif grouped and group_status == "resolved":
         badges.append(("kept", "Kept", "Kept when its duplicates were sorted out."))
-    if media_kind == "video":
+    if media_kind == MediaKind.VIDEO:
         badges.append(("video", "Video", "A video."))
     return badges
 

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..media.explain import explain_clues, readable_note
 from ..models import File, Job, Tag, db
 from ..pipeline import settings_store
 from . import queries, serving
@@ -113,89 +114,11 @@ def detail(file_id: int):
         next_id=next_id,
         job=job,
         group_size=group_size,
-        candidates=explain_candidates(file, zone),
+        candidates=explain_clues(file.time_candidates, file.taken_source, file.time_decided, zone),
         # why this confidence ("from <source>" is already said above them)
-        notes=[n for n in file.time_notes or [] if not str(n).startswith("from ")],
+        notes=[readable_note(n) for n in file.time_notes or [] if not str(n).startswith("from ")],
         zone_name=str(zone),
     )
-
-
-def explain_candidates(file: File, zone) -> list[dict]:
-    """Every timestamp candidate with why it won or lost, for people.
-
-    Values that are instants (file dates, GPS, video containers) are shown in the household
-    zone; camera values keep the wall clock the camera recorded."""
-    chosen = file.taken_source
-    parsed = [(c, _parse_candidate(c.get("timestamp"))) for c in file.time_candidates or []]
-    best = next((dt for c, dt in parsed if c.get("source") == chosen and not c.get("rejected") and dt), None)
-    won_done = False
-    out = []
-    for c, dt in parsed:
-        source, rejected = c.get("source"), c.get("rejected")
-        shown = dt
-        if dt is not None and dt.tzinfo is not None and not (source or "").startswith("exif:"):
-            shown = dt.astimezone(zone)
-        if rejected:
-            note = f" (it says “{c['note']}”)" if c.get("note") else ""
-            why, state = f"Not used: {rejected}{note}", "rejected"
-        elif source == chosen and dt == best and not won_done:
-            won_done = True
-            why = "Chosen by you" if file.time_decided else "Chosen: the most trustworthy clue this file has"
-            state = "won"
-        elif best is None and file.time_decided:
-            why, state = "Not used: you set the date yourself", "lost"
-        else:
-            why, state = _why_lost(dt, best, chosen, zone), "lost"
-        out.append(
-            {
-                "source": source,
-                "value": shown.replace(tzinfo=None).isoformat() if shown else None,
-                "offset": int(shown.utcoffset().total_seconds() // 60) if shown and shown.tzinfo else None,
-                "precision": c.get("precision"),
-                "why": why,
-                "state": state,
-                "usable": not rejected,
-            }
-        )
-    order = {"won": 0, "lost": 1, "rejected": 2}
-    out.sort(key=lambda c: order[c["state"]])
-    return out
-
-
-def _parse_candidate(value: str | None):
-    from datetime import datetime
-
-    try:
-        dt = datetime.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-    return dt if dt and dt.year > 1 else None
-
-
-def _why_lost(dt, best, chosen: str | None, zone) -> str:
-    from .filters import source_label
-
-    if dt is None:
-        return "Not used"
-    if best is None or not chosen:
-        return "Not used"
-    # a wall clock without a zone is read in the household zone
-    a = dt if dt.tzinfo else dt.replace(tzinfo=zone)
-    b = best if best.tzinfo else best.replace(tzinfo=zone)
-    diff = (a - b).total_seconds()
-    if abs(diff) <= 2:
-        return "Agrees with the chosen time"
-    minutes = int(abs(diff) // 60)
-    if minutes >= 2 * 365 * 24 * 60:
-        gap = f"about {minutes / (365.25 * 24 * 60):.0f} years"
-    elif minutes >= 2 * 24 * 60:
-        gap = f"{minutes // (24 * 60)} days"
-    elif minutes >= 60:
-        gap = f"{minutes // 60} h {minutes % 60} min"
-    else:
-        gap = f"{minutes} min" if minutes else f"{int(abs(diff))} s"
-    direction = "later" if diff > 0 else "earlier"
-    return f"Less trustworthy than “{source_label(chosen)}”; says {gap} {direction}"
 
 
 @bp.route("/thumbs/<path:name>")

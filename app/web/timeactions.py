@@ -11,6 +11,9 @@ from flask import Blueprint, flash, jsonify, redirect, request, url_for
 from sqlalchemy import select
 
 from ..models import File, db
+from ..pipeline import timefix
+from ..vocab import Precision
+from ..wording import plural
 from . import queries
 from .filters import local_time
 from .review import household_zone
@@ -22,18 +25,10 @@ MAX_SHIFT = timedelta(days=365 * 100)
 PREVIEW_ROWS = 50
 
 
-def _timefix():
-    try:
-        from ..pipeline import timefix
-    except ImportError:
-        raise ApiError("Changing dates is not available in this version of MediaParser yet.", 501) from None
-    return timefix
-
-
-def _call(fn, *args):
+def _call(fn, *args, **kwargs):
     """Run a timefix function; its ValueErrors are messages for people."""
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     except LookupError as exc:
         raise ApiError(str(exc) or "That file no longer exists.", 404) from None
     except ValueError as exc:
@@ -78,7 +73,7 @@ def _delta(data: dict) -> timedelta:
 def _parse_time(text: Any) -> tuple[datetime, str]:
     if not isinstance(text, str) or not text.strip():
         raise ApiError("Type a date, for example “15 June 2019 14:30” or “2019-06”.")
-    return _call(_timefix().parse_human_time, text.strip(), household_zone())
+    return _call(timefix.parse_human_time, text.strip(), household_zone())
 
 
 def _offset(data: dict) -> int | None:
@@ -98,12 +93,12 @@ def _show(value) -> str:
     if value is None:
         return "No date"
     if isinstance(value, datetime):
-        return local_time(value.replace(tzinfo=None).isoformat(), "second")
-    return local_time(str(value), "second")
+        return local_time(value.replace(tzinfo=None).isoformat(), Precision.SECOND)
+    return local_time(str(value), Precision.SECOND)
 
 
 def _preview(ids: list[int], delta: timedelta) -> dict:
-    rows = _call(_timefix().preview_shift, ids, delta)
+    rows = _call(timefix.preview_shift, ids, delta)
     shown = rows[:PREVIEW_ROWS]
     names = dict(
         db.session.execute(select(File.id, File.original_name).where(File.id.in_([r[0] for r in shown]))).all()
@@ -120,18 +115,18 @@ def _done(count: int, batch, message: str):
 
 
 def _files(n: int) -> str:
-    return f"{n} file" if n == 1 else f"{n:,} files"
+    return plural(n, "file")
 
 
 @bp.route("/api/time/confirm", methods=["POST"])
 def confirm():
     ids = _selection(_json())
-    batch = _call(_timefix().confirm, ids)
+    batch = _call(timefix.confirm, ids)
     return _done(len(ids), batch, f"Marked the dates of {_files(len(ids))} as right.")
 
 
 def _confirm_high() -> tuple[int, Any]:
-    return _call(_timefix().confirm_all_high)
+    return _call(timefix.confirm_all_high)
 
 
 @bp.route("/api/time/confirm-high", methods=["POST"])
@@ -163,7 +158,7 @@ def choose():
     source = data.get("source")
     if not isinstance(source, str) or not source:
         raise ApiError("Which date should be used? Send its source.")
-    batch = _call(_timefix().choose_candidate, file_id, source)
+    batch = _call(timefix.choose_candidate, file_id, source, household_zone())
     return _done(1, batch, "Date chosen.")
 
 
@@ -172,7 +167,7 @@ def set_time():
     data = _json()
     ids = _selection(data)
     local, precision = _parse_time(data.get("text"))
-    batch = _call(_timefix().set_time, ids, local, precision, _offset(data))
+    batch = _call(timefix.set_time, ids, local, precision, _offset(data), zone=household_zone())
     shown = local_time(local.isoformat(), precision)
     return _done(len(ids), batch, f"Set the date of {_files(len(ids))} to {shown}.")
 
@@ -187,7 +182,7 @@ def shift_preview():
 def shift():
     data = _json()
     ids, delta = _selection(data), _delta(data)
-    batch = _call(_timefix().shift_times, ids, delta)
+    batch = _call(timefix.shift_times, ids, delta)
     return _done(len(ids), batch, f"Shifted the dates of {_files(len(ids))}.")
 
 
@@ -195,12 +190,11 @@ def _taken_at(data: dict) -> tuple[int, timedelta, list[int]]:
     """'This photo was taken at …': the shift that makes it right, and the files it applies to."""
     file_id = _file_id(data)
     local, _precision = _parse_time(data.get("text"))
-    tf = _timefix()
-    delta = _call(tf.suggest_shift, file_id, local)
+    delta = _call(timefix.suggest_shift, file_id, local, household_zone())
     scope = data.get("scope", "camera")
     if scope not in ("camera", "file"):
         raise ApiError("Apply to this file or to every file from its camera?")
-    ids = list(_call(tf.same_camera_file_ids, file_id)) if scope == "camera" else [file_id]
+    ids = list(_call(timefix.same_camera_file_ids, file_id)) if scope == "camera" else [file_id]
     if file_id not in ids:
         ids.append(file_id)
     return file_id, delta, sorted(set(ids))
@@ -219,7 +213,7 @@ def taken_at():
     _file_id_, delta, ids = _taken_at(_json())
     if not delta:
         raise ApiError("That is already the date it has: nothing to change.")
-    batch = _call(_timefix().shift_times, ids, delta)
+    batch = _call(timefix.shift_times, ids, delta)
     return _done(len(ids), batch, f"Corrected the dates of {_files(len(ids))} from this camera.")
 
 
@@ -228,5 +222,5 @@ def undo():
     batch = _json().get("batch")
     if not batch or not isinstance(batch, str):
         raise ApiError("Nothing to undo: the action's batch is missing.")
-    count = _call(_timefix().undo, batch)
+    count = _call(timefix.undo, batch)
     return jsonify({"count": count, "message": f"Undone ({_files(count)})."})

@@ -7,7 +7,6 @@ The tests run in file order against one live server (one library that grows)."""
 from __future__ import annotations
 
 import base64
-import importlib.util
 import os
 import re
 import shutil
@@ -31,10 +30,6 @@ PHOTOS = {  # corpus file -> where it sits in the folder the person uploads
     "exif/exifpy/exif-org/canon-ixus.jpg#copy": "Holiday 2019/Backup/canon-ixus copy.jpg",  # exact duplicate
 }
 FILE_TIME = datetime(2021, 3, 1, 9, 0).timestamp()
-
-
-def has_timefix() -> bool:
-    return importlib.util.find_spec("app.pipeline.timefix") is not None
 
 
 @pytest.fixture(scope="module")
@@ -152,8 +147,6 @@ def test_file_detail_explains_every_date_clue(page, folder, shots):
 
 
 def test_fix_a_doubtful_date(page, folder, shots):
-    if not has_timefix():
-        pytest.skip("app/pipeline/timefix.py (capture-time issue) is not on this branch yet")
     open_grid(page, "review=1&q=WA0001")
     page.locator(".tile a.open").first.click()
     expect(page.locator(".badge.conf-low, .badge.conf-none")).to_be_visible()
@@ -165,8 +158,6 @@ def test_fix_a_doubtful_date(page, folder, shots):
 
 
 def test_shift_a_set_of_files_with_a_preview(page, folder, shots):
-    if not has_timefix():
-        pytest.skip("app/pipeline/timefix.py (capture-time issue) is not on this branch yet")
     open_grid(page, "q=Garden")
     tiles = page.locator(".tile")
     before = tiles.nth(0).locator(".when").inner_text()
@@ -184,8 +175,6 @@ def test_shift_a_set_of_files_with_a_preview(page, folder, shots):
 
 
 def test_this_photo_was_taken_at_corrects_its_camera(page, folder, shots):
-    if not has_timefix():
-        pytest.skip("app/pipeline/timefix.py (capture-time issue) is not on this branch yet")
     open_grid(page, "q=nikon-e950")
     page.locator(".tile a.open").first.click()
     page.locator("#taken-text").fill("6 April 2001 13:51")

@@ -1,0 +1,143 @@
+"""Kinds of date clue, as data: how far each is trusted (rank), the best confidence it can
+give (cap), how far it may differ and still agree (tolerance), and what it is called for
+people (label) — the one table of source names the pages show. Also the words for each
+confidence level (RULES) and the tolerances (TOLERANCES). Pure: confidence.py applies
+these rules, explain.py and the pages put them into words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..vocab import Confidence, has_time_of_day
+from .timestamps import Candidate
+
+RULES: list[tuple[Confidence, str]] = [
+    (
+        Confidence.HIGH,
+        "The camera or phone recorded the capture time itself (EXIF DateTimeOriginal or CreateDate, "
+        "or a phone video's creation date) and no other credible source disagrees.",
+    ),
+    (
+        Confidence.MEDIUM,
+        "Good but indirect evidence: XMP or IPTC metadata, a video file's header, GPS, a Google Takeout "
+        "sidecar, or a phone's file name with a time of day. Also when a credible source differs by whole "
+        "hours (a time-zone mix-up), by a few minutes, when a scan or copy was made later than the picture, "
+        "or when a folder name says otherwise.",
+    ),
+    (
+        Confidence.LOW,
+        "Only weak evidence: a date without a time (a WhatsApp name, a folder), the day a messaging app "
+        "sent the file, a modification date, or the file's own time. Also when credible sources disagree "
+        "and no time zone explains it. A person should look.",
+    ),
+    (Confidence.NONE, "Nothing usable was found; the file waits for a person to set its date."),
+]
+
+
+@dataclass(frozen=True)
+class SourceRule:
+    rank: int  # lower = more trusted
+    cap: Confidence  # the best confidence this source can give
+    tolerance: float  # seconds of difference that still count as agreement
+    label: str  # what it is, for people who never heard of EXIF (the pages show it)
+
+
+SOURCES: dict[str, SourceRule] = {
+    "exif:DateTimeOriginal": SourceRule(0, Confidence.HIGH, 2, "Camera: when the photo was taken"),
+    "exif:CreateDate": SourceRule(1, Confidence.HIGH, 2, "Camera: when the picture was recorded"),
+    "video:apple_creationdate": SourceRule(1, Confidence.HIGH, 2, "Phone video: when recording started"),
+    "xmp:DateTimeOriginal": SourceRule(2, Confidence.MEDIUM, 2, "Photo program's copy: when the photo was taken"),
+    "xmp:DateTimeDigitized": SourceRule(3, Confidence.MEDIUM, 2, "Photo program's copy: when the picture was recorded"),
+    "iptc:DateCreated": SourceRule(3, Confidence.MEDIUM, 2, "Photo caption: date taken (typed by a person or program)"),
+    "photoshop:DateCreated": SourceRule(3, Confidence.MEDIUM, 2, "Photo program: date taken"),
+    "iptc:DigitalCreationDate": SourceRule(4, Confidence.MEDIUM, 2, "Photo caption: when it was scanned or digitized"),
+    "xmp:CreateDate": SourceRule(4, Confidence.MEDIUM, 2, "Photo program: when the file was created"),
+    "video:creation_time": SourceRule(5, Confidence.MEDIUM, 10, "Video file: creation time"),
+    "takeout:photoTakenTime": SourceRule(6, Confidence.MEDIUM, 2, "Google Takeout info file: when it was taken"),
+    "gps": SourceRule(7, Confidence.MEDIUM, 300, "GPS satellite clock"),
+    "xmp:GPSDateTime": SourceRule(7, Confidence.MEDIUM, 300, "GPS satellite clock (copied by a photo program)"),
+    "filename": SourceRule(8, Confidence.MEDIUM, 10, "File name"),
+    "png:CreationTime": SourceRule(9, Confidence.LOW, 2, "Picture file: creation time"),
+    "folder": SourceRule(10, Confidence.LOW, 0, "Folder name"),
+    "exif:ModifyDate": SourceRule(11, Confidence.LOW, 2, "Camera or editing program: last change"),
+    "xmp:ModifyDate": SourceRule(11, Confidence.LOW, 2, "Photo program: last change"),
+    "png:tIME": SourceRule(12, Confidence.LOW, 2, "Picture file: last change"),
+    "takeout:creationTime": SourceRule(12, Confidence.LOW, 2, "Google Photos: when it was uploaded"),
+    "png:date:create": SourceRule(13, Confidence.LOW, 2, "Picture file: when a program wrote it"),
+    "mtime": SourceRule(14, Confidence.LOW, 2, "File date (when the file was last changed)"),
+}
+_DEFAULT_RULE = SourceRule(9, Confidence.LOW, 2, "Another date in the file")
+# The camera's own capture time: the only sources that can give HIGH.
+CAPTURE_SOURCES = frozenset(source for source, r in SOURCES.items() if r.cap == Confidence.HIGH)
+
+# Dates a person (or their software) states: clock-never-set rules do not apply to them, and
+# a clash with the chosen time gives MEDIUM (LOW when more than a month beyond its margin).
+PERSON_SOURCES = ("folder", "iptc:", "photoshop:DateCreated")
+PERSON_MEDIUM_GAP = 31 * 86400  # seconds: beyond its margin by more than this, LOW
+# Later than the capture is normal for these: a scan, an export or a copy was made afterwards.
+CREATED_LATER_SOURCES = ("exif:CreateDate", "xmp:CreateDate", "xmp:DateTimeDigitized", "iptc:DigitalCreationDate")
+# Sources written by software that writes "00:00:00" when it only knows the date.
+DATE_ONLY_MIDNIGHT = ("exif:", "xmp:", "photoshop:", "png:")
+
+TOLERANCES: list[tuple[str, str]] = [
+    ("Same clock (EXIF/XMP/IPTC tags, Takeout)", "2 seconds (rounding, sub-seconds)"),
+    ("File names", "10 seconds (phones name the file when it is saved)"),
+    ("Video header", "10 seconds plus the video's length (written when recording ends)"),
+    ("GPS", "5 minutes (the position fix can be older than the photo)"),
+    ("Time-zone learning", "offsets zones use: UTC-12:00..UTC+14:00, in 15-minute steps (+05:30, +05:45, ...)"),
+    ("Whole hours apart", "a time-zone mix-up: MEDIUM, reported"),
+    ("Up to 5 minutes beyond tolerance", "a slightly different clock: MEDIUM"),
+    ("Folder names", "the folder's period plus 1 day (day), 7 days (month) or 31 days (year)"),
+    ("Modified/sent/uploaded dates", "the picture cannot be newer than them (26 h of zone slack)"),
+]
+
+
+def rule(source: str) -> SourceRule:
+    return SOURCES.get(source) or SOURCES.get(source.split(":")[0]) or _DEFAULT_RULE
+
+
+def source_rank(source: str) -> int:
+    """How trusted a kind of source is, by name (lower = more trusted)."""
+    return rule(source).rank
+
+
+def _weak_name(c: Candidate) -> bool:
+    """A date-only or "sent" file name: weaker than a name with a capture time."""
+    return c.source.startswith("filename:") and (c.role == "not_after" or not has_time_of_day(c.precision))
+
+
+def rank(c: Candidate) -> float:
+    r = rule(c.source).rank
+    if _weak_name(c):
+        r = 9  # a date-only or "sent" name is weaker than a name with a capture time
+    elif c.role == "not_after":
+        r = max(r, 11)  # an upload or modification time is only a bound (e.g. Takeout's fallback)
+    return r
+
+
+def cap(c: Candidate) -> Confidence:
+    if _weak_name(c) or c.role in ("not_after", "weak"):
+        return Confidence.LOW
+    return rule(c.source).cap
+
+
+def is_person(c: Candidate) -> bool:
+    """A date a person (or their software) states, not a clock's record."""
+    return c.source.startswith(PERSON_SOURCES) or c.source in ("filename:dated", "filename:compact_date")
+
+
+# Times that did not come from a clue in the file (File.taken_source after a person acted).
+_PERSON_LABELS = {"user": "Set by you", "manual": "Set by you"}
+
+
+def source_label(source: str) -> str:
+    """What a source of a date is, in words for people; never the internal key."""
+    if source in SOURCES:
+        return SOURCES[source].label
+    if source in _PERSON_LABELS:
+        return _PERSON_LABELS[source]
+    head, _, detail = source.partition(":")
+    if head == "filename" and detail:
+        return f"File name ({detail.replace('_', ' ')} pattern)"
+    return rule(source).label
