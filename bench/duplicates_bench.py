@@ -138,6 +138,7 @@ def _fill_library(fps: np.ndarray) -> None:
     from sqlalchemy import insert
 
     from app.models import File, FileFingerprint, db
+    from app.vocab import FileStatus, MediaKind
 
     n = len(fps)
     rng = np.random.default_rng(4)
@@ -148,11 +149,11 @@ def _fill_library(fps: np.ndarray) -> None:
             [
                 dict(
                     id=i,
-                    status="done",
+                    status=FileStatus.DONE,
                     path=f"/synthetic/{i}.jpg",
                     original_name=f"{i}.jpg",
                     sha256=f"{i:064x}",
-                    media_kind="image",
+                    media_kind=MediaKind.IMAGE,
                     ext="jpg",
                     width=4000,
                     height=3000,

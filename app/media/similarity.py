@@ -31,6 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from ..vocab import MediaKind
+
 # --- fingerprints and probe hashes --------------------------------------------------------
 
 FP = 64  # fingerprint side, px
@@ -387,7 +389,7 @@ class Facts:
     height: int
     mean_color: int | None = None  # 0xRRGGBB
     contrast: float | None = None
-    media_kind: str = "image"
+    media_kind: str = MediaKind.IMAGE
     duration: float | None = None
 
     @property
@@ -429,7 +431,7 @@ class Facts:
             return "size unknown"
         if abs(math.log(self.aspect / other.aspect)) > math.log(MAX_ASPECT_RATIO):
             return "different shapes"
-        if self.media_kind == "video":
+        if self.media_kind == MediaKind.VIDEO:
             da, db = self.duration or 0.0, other.duration or 0.0
             if abs(da - db) > max(VIDEO_DURATION_TOLERANCE[0], VIDEO_DURATION_TOLERANCE[1] * max(da, db)):
                 return "different lengths"

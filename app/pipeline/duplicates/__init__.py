@@ -28,13 +28,13 @@ Modules, in the order a scan uses them:
   library    the library loaded from the database; fingerprints and probe hashes
   matching   candidate pairs (probe index, capture times) and their verification
   grouping   joining live groups, new star groups, each group's keeper and kind
-  scan       the lock, the passes, the entry points and the job handler
+  scanning   the lock, the passes, the entry points and the job handler
 """
 
 from .grouping import keeper_candidate
 from .library import PROBES_VERSION, SHOT_TIME_SOURCES, store_fingerprint
 from .matching import Shot, different_shots
-from .scan import ScanReport, after_import, run_duplicates_job, scan, scan_library
+from .scanning import ScanReport, after_import, run_duplicates_job, scan, scan_library
 
 __all__ = [
     "PROBES_VERSION",
