@@ -114,10 +114,18 @@ class GroupKind(StrEnum):
     SIMILAR = "similar"  # different shots of one moment (bursts, retakes)
 
 
+# Groups of copies of one picture (a keeper inherits the best capture time; one review queue).
+COPY_KINDS = (GroupKind.EXACT, GroupKind.NEAR)
+
+
 class GroupStatus(StrEnum):
     OPEN = "open"  # waiting for a person
     RESOLVED = "resolved"  # a person kept some and left out the rest
     DISMISSED = "dismissed"  # a person said "not duplicates" (kept all)
+
+
+# Groups that hold their files: a file is in at most one of these.
+LIVE_GROUP_STATES = (GroupStatus.OPEN, GroupStatus.RESOLVED)
 
 
 class DecisionKind(StrEnum):

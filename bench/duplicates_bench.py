@@ -133,16 +133,51 @@ def synthetic_fingerprints(n: int, seed: int = 3) -> tuple[np.ndarray, list[tupl
     return fps, planted
 
 
+def _fill_library(fps: np.ndarray) -> None:
+    """One file row and one fingerprint per synthetic picture (ids from 1)."""
+    from sqlalchemy import insert
+
+    from app.models import File, FileFingerprint, db
+    from app.vocab import FileStatus, MediaKind
+
+    n = len(fps)
+    rng = np.random.default_rng(4)
+    for start in range(0, n, 5000):
+        ids = range(start + 1, min(n, start + 5000) + 1)
+        db.session.execute(
+            insert(File),
+            [
+                dict(
+                    id=i,
+                    status=FileStatus.DONE,
+                    path=f"/synthetic/{i}.jpg",
+                    original_name=f"{i}.jpg",
+                    sha256=f"{i:064x}",
+                    media_kind=MediaKind.IMAGE,
+                    ext="jpg",
+                    width=4000,
+                    height=3000,
+                    size=3_000_000,
+                    mean_color=0x807060,
+                    contrast=float(rng.uniform(30, 60)),
+                )
+                for i in ids
+            ],
+        )
+        db.session.execute(insert(FileFingerprint), [{"file_id": i, "pixels": fps[i - 1].tobytes()} for i in ids])
+    db.session.commit()
+
+
 def library_scan(n: int) -> None:
-    """The real scan (app/pipeline/duplicates.py) over a synthetic library of n pictures."""
+    """The real scan (app/pipeline/duplicates) over a synthetic library of n pictures."""
     import tempfile
 
-    from sqlalchemy import insert, select
+    from sqlalchemy import select
 
     from app import create_app
     from app.config import Settings
     from app.database import upgrade
-    from app.models import File, FileFingerprint, db
+    from app.models import File, db
     from app.pipeline import duplicates
 
     data = Path(tempfile.mkdtemp(prefix="dups-bench-"))
@@ -150,36 +185,12 @@ def library_scan(n: int) -> None:
     app = create_app(settings)
     upgrade(app)
     fps, planted = synthetic_fingerprints(n)
-    rng = np.random.default_rng(4)
     with app.app_context():
-        for start in range(0, n, 5000):
-            ids = range(start + 1, min(n, start + 5000) + 1)
-            db.session.execute(
-                insert(File),
-                [
-                    dict(
-                        id=i,
-                        status="done",
-                        path=f"/synthetic/{i}.jpg",
-                        original_name=f"{i}.jpg",
-                        sha256=f"{i:064x}",
-                        media_kind="image",
-                        ext="jpg",
-                        width=4000,
-                        height=3000,
-                        size=3_000_000,
-                        mean_color=0x807060,
-                        contrast=float(rng.uniform(30, 60)),
-                    )
-                    for i in ids
-                ],
-            )
-            db.session.execute(insert(FileFingerprint), [{"file_id": i, "pixels": fps[i - 1].tobytes()} for i in ids])
-        db.session.commit()
+        _fill_library(fps)
         del fps  # the scan reads what it needs from the database
         db.session.expunge_all()
         print(f"\nend-to-end scan of a synthetic library: {n:,} pictures, {len(planted):,} planted copies")
-        report, wall, cpu, peak = measure(duplicates.scan_library, trace=False)
+        report, wall, cpu, peak = measure(lambda: duplicates.scan_library(settings), trace=False)
         pairs = set()
         for (gid,) in db.session.execute(select(File.group_id).where(File.group_id.is_not(None)).distinct()):
             members = db.session.execute(select(File.id).where(File.group_id == gid)).scalars().all()
@@ -192,10 +203,24 @@ def library_scan(n: int) -> None:
             peak,
             f"{report}; planted copies grouped: {found:,}/{len(planted):,}",
         )
-        report, wall, cpu, peak = measure(duplicates.scan_library, trace=False)
+        report, wall, cpu, peak = measure(lambda: duplicates.scan_library(settings), trace=False)
         line("scan_library, again (peak: RSS)", wall, cpu, peak, str(report))
         db.session.remove()
         db.engine.dispose()
+
+
+def production_shape(h: np.ndarray) -> None:
+    """Every hash against all crop probes of every other, for pHash and for dHash."""
+    rng = np.random.default_rng(1)
+    crops = rng.integers(0, np.iinfo(np.uint64).max, (len(h), similarity.N_PROBES - 1), dtype=np.uint64, endpoint=True)
+    probes = np.concatenate([h[:, None], crops], axis=1)  # window 0 is the whole picture
+
+    def production():
+        for _ in ("pHash", "dHash"):
+            similarity.probe_pairs(h, probes)
+
+    _, wall, cpu, peak = measure(production)
+    line(f"production shape ({similarity.N_PROBES} probes x 2)", wall, cpu, peak, "every hash against all probes")
 
 
 def main() -> None:
@@ -239,24 +264,7 @@ def main() -> None:
                 f"its pairs all found by the index: {in_index}; full run ~{bwall / share:,.0f} s wall (extrapolated)",
             )
         if n == 100_000:
-            rng = np.random.default_rng(1)
-            crops = rng.integers(
-                0, np.iinfo(np.uint64).max, (n, similarity.N_PROBES - 1), dtype=np.uint64, endpoint=True
-            )
-            probes = np.concatenate([h[:, None], crops], axis=1)  # window 0 is the whole picture
-
-            def production(h=h, probes=probes):
-                for _ in ("pHash", "dHash"):
-                    similarity.probe_pairs(h, probes)
-
-            _, pwall, pcpu, ppeak = measure(production)
-            line(
-                f"production shape ({similarity.N_PROBES} probes x 2)",
-                pwall,
-                pcpu,
-                ppeak,
-                "every hash against all probes",
-            )
+            production_shape(h)
     if args.library:
         library_scan(args.library)
 

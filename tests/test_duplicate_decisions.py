@@ -150,12 +150,12 @@ def test_keep_the_original_it_keeps_its_own_time_and_keep_several(library):
         review.keep(group.id, [by_name("tree.jpg").id])
 
 
-def test_not_duplicates_is_remembered_and_new_copies_still_group(library, tmp_path):
+def test_not_duplicates_is_remembered_and_new_copies_still_group(library, tmp_path, settings):
     group = near_group()
     member_ids = {f.id for f in db.session.execute(select(File).where(File.group_id == group.id)).scalars()}
     batch = review.not_duplicates(group.id)
     assert db.session.get(DuplicateGroup, group.id).status == "dismissed"
-    duplicates.scan_library()
+    duplicates.scan_library(settings)
     db.session.expire_all()
     live = db.session.execute(select(DuplicateGroup).where(DuplicateGroup.status != "dismissed")).scalars().all()
     assert all(

@@ -31,7 +31,7 @@ def _photo_and_copy(folder, name: str, seed: int) -> None:
     image.resize((320, 240)).save(folder / f"{name}_small.jpg", quality=70)
 
 
-def test_changing_sensitivity_regroups_undecided_groups_only(app, tmp_path, monkeypatch):
+def test_changing_sensitivity_regroups_undecided_groups_only(app, settings, tmp_path, monkeypatch):
     folder = tmp_path / "pics"
     folder.mkdir()
     _photo_and_copy(folder, "a", 0)
@@ -47,7 +47,7 @@ def test_changing_sensitivity_regroups_undecided_groups_only(app, tmp_path, monk
     impossible = replace(similarity.SENSITIVITY["strict"], near_score=0.99999, near_local=0.0)
     monkeypatch.setitem(similarity.SENSITIVITY, "strict", impossible)
     settings_store.save({"duplicate_sensitivity": "strict"})
-    duplicates.scan_library(regroup=True)
+    duplicates.scan_library(settings, regroup=True)
     db.session.expire_all()
     remaining = db.session.execute(select(DuplicateGroup)).scalars().all()
     assert [(g.id, g.status) for g in remaining] == [(decided.id, "resolved")]
@@ -58,7 +58,7 @@ def test_changing_sensitivity_regroups_undecided_groups_only(app, tmp_path, monk
 
     # back to normal: the pair is found again
     settings_store.save({"duplicate_sensitivity": "normal"})
-    duplicates.scan_library(regroup=True)
+    duplicates.scan_library(settings, regroup=True)
     kinds = db.session.execute(select(DuplicateGroup.kind, DuplicateGroup.status)).all()
     assert sorted(kinds) == [("near", "open"), ("near", "resolved")]
 

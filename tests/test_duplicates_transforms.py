@@ -1,7 +1,16 @@
 """Near duplicates on copies the test makes from the corpus's natural/ photos: the copies a
 household library is full of. Two imports (the originals, then the copies), so the second
 import's files are compared against the library the first one left; pairwise precision and
-recall read back through `flask duplicates --json`."""
+recall read back through `flask duplicates --json`.
+
+Held out from threshold tuning: the families whose corpus photo's path hashes odd
+(tests/duplicates_helpers.py: `held_out`). Held out today: immich orychophragmus_violaceus,
+silver_fir, wood_anemones and skimage chelsea, clock_motion, coffee, motorcycle_left (7 of
+15 families, 637 of 1365 true pairs). The tuning half holds the cases the thresholds' comments
+cite: the brick texture (the worst copy) and motorcycle_right (the other half of the stereo
+pair). The thresholds were tuned on both halves before the split (see
+tests/duplicates_helpers.py); re-tune on the tuning half only.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +22,27 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageEnhance, ImageOps
 
-from tests.duplicates_helpers import Library, precision_recall, predicted_pairs, true_pairs
+from tests.duplicates_helpers import (
+    Library,
+    held_out,
+    held_out_precision_recall,
+    precision_recall,
+    predicted_pairs,
+    true_pairs,
+)
 
 HEIC_SIDE = 256  # HEIC encoding is slow: keep those copies small
+# What the held-out half must keep scoring (measured when the split was made).
+HELD_OUT_PRECISION = 1.0
+HELD_OUT_RECALL = 1.0
+
+
+def natural_photos(corpus: Path) -> list[Path]:
+    return sorted(p for p in (corpus / "natural").rglob("*") if p.is_file())
+
+
+def family_name(src: Path) -> str:
+    return f"{src.parent.name}-{src.stem}"
 
 
 def orientation_exif(value: int) -> Image.Exif:
@@ -75,10 +102,8 @@ def transformed_library(corpus, tmp_path_factory, _template_db):
     root = tmp_path_factory.mktemp("transforms")
     originals, copies = root / "originals", root / "copies"
     family_of = {}
-    for src in sorted((corpus / "natural").rglob("*")):
-        if not src.is_file():
-            continue
-        family = f"{src.parent.name}-{src.stem}"
+    for src in natural_photos(corpus):
+        family = family_name(src)
         dest = originals / src.parent.name / src.name
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, dest)
@@ -133,3 +158,18 @@ def test_every_group_is_a_star_around_its_representative(transformed_library):
     for g in out["groups"]:
         assert g["recommended"] in g["files"]
         assert all(a != b for a, b in itertools.combinations(g["files"], 2))
+
+
+def test_held_out_half_precision_and_recall(transformed_library, corpus):
+    """The figures on the families that tuning must not look at."""
+    lib, family_of, out = transformed_library
+    held_families = {family_name(p) for p in natural_photos(corpus) if held_out(str(p.relative_to(corpus)))}
+    assert held_families == {
+        "immich-orychophragmus_violaceus", "immich-silver_fir", "immich-wood_anemones",
+        "skimage-chelsea", "skimage-clock_motion", "skimage-coffee", "skimage-motorcycle_left",
+    }  # fmt: skip
+    held = {p for p, fam in family_of.items() if fam in held_families}
+    precision, recall = held_out_precision_recall(
+        predicted_pairs(out["groups"]), true_pairs(family_of), held, "natural/ photos and their copies"
+    )
+    assert precision == HELD_OUT_PRECISION and recall >= HELD_OUT_RECALL

@@ -14,10 +14,12 @@ from __future__ import annotations
 import json
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from ..pipeline import duplicate_review as review
 from ..pipeline import duplicates
+from ..vocab import LIVE_GROUP_STATES, GroupKind, GroupStatus
 from .library import ensure_schema
 
 
@@ -25,7 +27,11 @@ from .library import ensure_schema
 @click.option("--json", "as_json", is_flag=True, help="Print the groups as JSON (for other tools).")
 @click.option("--open", "only_open", is_flag=True, help="Only groups nobody has decided yet.")
 @click.option(
-    "--kind", "kinds", multiple=True, type=click.Choice(review.KINDS), help="Only groups of this kind (repeatable)."
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice([kind.value for kind in GroupKind]),  # the values: click matches enum members by name
+    help="Only groups of this kind (repeatable).",
 )
 @click.option("--rescan", is_flag=True, help="Compare every file in the library again first.")
 @with_appcontext
@@ -33,35 +39,33 @@ def duplicates_command(as_json: bool, only_open: bool, kinds: tuple[str, ...], r
     """List duplicate groups: exact copies, near duplicates and similar shots."""
     ensure_schema()
     if rescan:
-        report = duplicates.scan_library()
+        report = duplicates.scan_library(current_app.config["MEDIAPARSER"])
         if not as_json:
             click.echo(f"Re-scanned: {report}")
-    statuses = ("open",) if only_open else ("open", "resolved")
+    statuses = (GroupStatus.OPEN,) if only_open else LIVE_GROUP_STATES
     groups = review.list_groups(kinds=kinds or review.KINDS, statuses=statuses)
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "groups": [
-                        {
-                            "kind": g["kind"],
-                            "files": [f["path"] for f in g["files"]],
-                            "recommended": g["recommended_path"],
-                            "distance": g["max_distance"],
-                        }
-                        for g in groups
-                    ]
-                },
-                indent=2,
-            )
-        )
-        return
-    if not groups:
+        click.echo(json.dumps({"groups": [_json_group(g) for g in groups]}, indent=2))
+    elif not groups:
         click.echo("No duplicate groups.")
-        return
+    else:
+        _print_groups(groups)
+
+
+def _json_group(g: dict) -> dict:
+    return {
+        "kind": g["kind"],
+        "files": [f["path"] for f in g["files"]],
+        "recommended": g["recommended_path"],
+        "distance": g["max_distance"],
+    }
+
+
+def _print_groups(groups: list[dict]) -> None:
     counts = review.open_group_counts()
     click.echo(
-        f"{len(groups)} groups ({counts['exact']} exact, {counts['near']} near, {counts['similar']} similar still open)"
+        f"{len(groups)} groups ({counts[GroupKind.EXACT]} exact, {counts[GroupKind.NEAR]} near, "
+        f"{counts[GroupKind.SIMILAR]} similar still open)"
     )
     for g in groups:
         click.echo("")

@@ -46,10 +46,11 @@ def _as_int(h: imagehash.ImageHash) -> int:
 
 
 def perceptual_hashes(image: Image.Image) -> tuple[int, int]:
-    """(phash, dhash) of an upright image, as signed 64-bit integers.
+    """(phash, dhash) of an upright image, as signed 64-bit integers (imagehash's).
 
-    pHash (DCT) survives rescaling, recompression and small crops best; dHash (gradient)
-    is a cheap second opinion that the duplicate finder uses to confirm a match.
+    Stored on `File.phash` / `File.dhash` (`inspect` shows the pHash). The duplicate finder does
+    not read them: it searches with probe hashes over crop windows of each fingerprint
+    (app/media/similarity.py) and verifies on the fingerprints themselves.
     """
     gray = image.convert("L")
     return _as_int(imagehash.phash(gray)), _as_int(imagehash.dhash(gray))

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from ..wording import display_path, size_text
 from .confidence import CAPTURE_SOURCES
 
 
@@ -46,10 +47,6 @@ class Candidate:
     @property
     def pixels(self) -> int:
         return (self.width or 0) * (self.height or 0)
-
-    @property
-    def display_path(self) -> str:
-        return f"{self.relative_dir}/{self.name}" if self.relative_dir else self.name
 
 
 _MESSAGING_NAME = re.compile(
@@ -102,13 +99,12 @@ def format_name(ext: str | None) -> str:
     return _FORMAT_NAMES.get(ext or "", (ext or "unknown").upper())
 
 
-def _mb(size: int | None) -> str:
-    size = size or 0
-    return f"{size / 1_000_000:.1f} MB" if size >= 1_000_000 else f"{size / 1000:.0f} kB"
-
-
 def _dims(c: Candidate) -> str:
     return f"{c.width or 0}×{c.height or 0}"
+
+
+def _path(c: Candidate) -> str:
+    return display_path(c.relative_dir, c.name)
 
 
 @dataclass(frozen=True)
@@ -152,7 +148,8 @@ RULES: tuple[Rule, ...] = (
         "size",
         lambda c: c.size or 0,
         lambda w, o: (
-            f"Largest file, least compressed: {_mb(w.size)}, the others at most {_mb(max(c.size or 0 for c in o))}"
+            f"Largest file, least compressed: {size_text(w.size or 0)}, "
+            f"the others at most {size_text(max(c.size or 0 for c in o))}"
         ),
         tolerance=0.01,
     ),
@@ -163,8 +160,8 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "shortest_path",
-        lambda c: -(c.display_path.count("/") * 1000 + len(c.display_path)),
-        lambda w, o: f"Same resolution, format and size: kept the one with the shortest path ({w.display_path})",
+        lambda c: -(_path(c).count("/") * 1000 + len(_path(c))),
+        lambda w, o: f"Same resolution, format and size: kept the one with the shortest path ({_path(w)})",
     ),
     Rule(
         "imported_first", lambda c: -c.id, lambda w, o: "Same resolution, format and size: kept the one imported first"

@@ -30,10 +30,12 @@ from sqlalchemy import func, select
 from ..media import keeper
 from ..media.confidence import source_rank
 from ..models import Duplicate, DuplicateGroup, File, FileTag, Tag, UserDecision, db, utcnow
+from ..vocab import COPY_KINDS, LIVE_GROUP_STATES, Confidence, DecisionKind, GroupKind, GroupStatus
+from ..wording import size_text
+from .sql import chunks
 from .timefix import TIME_FIELDS  # the columns that make up a file's capture time
 
-KINDS = ("exact", "near", "similar")
-_CONFIDENCE_ORDER = {"high": 3, "medium": 2, "low": 1, "none": 0}
+KINDS = tuple(GroupKind)
 
 
 class DecisionError(ValueError):
@@ -41,12 +43,6 @@ class DecisionError(ValueError):
 
 
 # --- reading --------------------------------------------------------------------------------
-
-
-def _size_text(size: int | None) -> str:
-    if not size:
-        return "?"
-    return f"{size / 1_000_000:.1f} MB" if size >= 1_000_000 else f"{size / 1000:.0f} kB"
 
 
 def _file_view(f: File, group: DuplicateGroup, match: Duplicate | None, tags: list[str]) -> dict[str, Any]:
@@ -61,7 +57,7 @@ def _file_view(f: File, group: DuplicateGroup, match: Duplicate | None, tags: li
         "height": f.height,
         "megapixels": round((f.width or 0) * (f.height or 0) / 1_000_000, 1),
         "size": f.size,
-        "size_text": _size_text(f.size),
+        "size_text": size_text(f.size),
         "format": keeper.format_name(f.ext),
         "mime": f.mime,
         "media_kind": f.media_kind,
@@ -92,19 +88,19 @@ def _views(groups: Sequence[DuplicateGroup]) -> list[dict[str, Any]]:
     matches: dict[tuple[int, int], Duplicate] = {}
     tags: dict[int, list[str]] = defaultdict(list)
     last_batch: dict[int, str] = {}
-    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+    for chunk in chunks(ids):
         for f in db.session.execute(select(File).where(File.group_id.in_(chunk)).order_by(File.id)).scalars():
             files[f.group_id].append(f)
         for d in db.session.execute(select(Duplicate).where(Duplicate.group_id.in_(chunk))).scalars():
             matches[(d.group_id, d.file_id)] = d
         for gid, batch in db.session.execute(
             select(UserDecision.group_id, UserDecision.batch)
-            .where(UserDecision.group_id.in_(chunk), UserDecision.kind != "undo", _not_undone())
+            .where(UserDecision.group_id.in_(chunk), UserDecision.kind != DecisionKind.UNDO, _not_undone())
             .order_by(UserDecision.id)
         ):
             last_batch[gid] = batch
     file_ids = [f.id for fs in files.values() for f in fs]
-    for chunk in (file_ids[i : i + 500] for i in range(0, len(file_ids), 500)):
+    for chunk in chunks(file_ids):
         for fid, name in db.session.execute(
             select(FileTag.file_id, Tag.name).join(Tag, Tag.id == FileTag.tag_id).where(FileTag.file_id.in_(chunk))
         ):
@@ -132,7 +128,7 @@ def _views(groups: Sequence[DuplicateGroup]) -> list[dict[str, Any]]:
     return out
 
 
-def list_groups(kinds: Iterable[str] = KINDS, statuses: Iterable[str] = ("open", "resolved")) -> list[dict[str, Any]]:
+def list_groups(kinds: Iterable[str] = KINDS, statuses: Iterable[str] = LIVE_GROUP_STATES) -> list[dict[str, Any]]:
     groups = db.session.execute(
         select(DuplicateGroup)
         .where(DuplicateGroup.kind.in_(list(kinds)), DuplicateGroup.status.in_(list(statuses)))
@@ -147,7 +143,9 @@ def group_view(group_id: int) -> dict[str, Any] | None:
 
 
 def next_open_group(kinds: Iterable[str] = KINDS, after_id: int | None = None) -> dict[str, Any] | None:
-    query = select(DuplicateGroup).where(DuplicateGroup.status == "open", DuplicateGroup.kind.in_(list(kinds)))
+    query = select(DuplicateGroup).where(
+        DuplicateGroup.status == GroupStatus.OPEN, DuplicateGroup.kind.in_(list(kinds))
+    )
     if after_id is not None:
         query = query.where(DuplicateGroup.id > after_id)
     group = db.session.execute(query.order_by(DuplicateGroup.id).limit(1)).scalar()
@@ -155,11 +153,11 @@ def next_open_group(kinds: Iterable[str] = KINDS, after_id: int | None = None) -
 
 
 def open_group_counts() -> dict[str, int]:
-    counts = dict.fromkeys(KINDS, 0)
+    counts = dict.fromkeys(map(str, KINDS), 0)
     counts.update(
         db.session.execute(
             select(DuplicateGroup.kind, func.count())
-            .where(DuplicateGroup.status == "open")
+            .where(DuplicateGroup.status == GroupStatus.OPEN)
             .group_by(DuplicateGroup.kind)
         ).all()
     )
@@ -167,14 +165,14 @@ def open_group_counts() -> dict[str, int]:
     return counts
 
 
-def recommendation_summary(kind: str = "exact") -> dict[str, int]:
+def recommendation_summary(kind: str = GroupKind.EXACT) -> dict[str, int]:
     """How many open groups of `kind` accepting every recommendation would settle, and how
     many files it would keep and set aside."""
     rows = db.session.execute(
         select(DuplicateGroup.id, func.count(File.id))
         .join(File, File.group_id == DuplicateGroup.id)
         .where(
-            DuplicateGroup.status == "open",
+            DuplicateGroup.status == GroupStatus.OPEN,
             DuplicateGroup.kind == kind,
             DuplicateGroup.recommended_id.is_not(None),
         )
@@ -188,7 +186,9 @@ def recommendation_summary(kind: str = "exact") -> dict[str, int]:
 
 
 def _not_undone():
-    undone = select(UserDecision.undoes_id).where(UserDecision.kind == "undo", UserDecision.undoes_id.is_not(None))
+    undone = select(UserDecision.undoes_id).where(
+        UserDecision.kind == DecisionKind.UNDO, UserDecision.undoes_id.is_not(None)
+    )
     return UserDecision.id.not_in(undone)
 
 
@@ -222,7 +222,7 @@ def _time_quality(f: File) -> tuple[int, int]:
     """Higher is better: the confidence, then how trusted the source is."""
     if f.taken_at is None:
         return (-1, 0)
-    return (_CONFIDENCE_ORDER.get(f.confidence or "none", 0), -source_rank(f.taken_source or "mtime"))
+    return (Confidence.of(f.confidence).rank, -source_rank(f.taken_source or "mtime"))
 
 
 def _inherit_time(keeper_file: File, others: list[File]) -> dict[str, Any] | None:
@@ -264,7 +264,7 @@ def _decide(group: DuplicateGroup, members: list[File], keep_ids: set[int], batc
         payload: dict[str, Any] = {"previous": {"discarded": f.discarded}, "group_status": status_before}
         if f.id in keep_ids:
             others = [o for o in members if o.id != f.id]
-            if group.kind in ("exact", "near"):
+            if group.kind in COPY_KINDS:
                 inherited = _inherit_time(f, [o for o in others if o.id not in keep_ids] or others)
                 if inherited:
                     payload["time"] = inherited
@@ -274,14 +274,14 @@ def _decide(group: DuplicateGroup, members: list[File], keep_ids: set[int], batc
         f.discarded = f.id not in keep_ids
         db.session.add(
             UserDecision(
-                kind="keep" if f.id in keep_ids else "discard",
+                kind=DecisionKind.KEEP if f.id in keep_ids else DecisionKind.DISCARD,
                 file_id=f.id,
                 group_id=group.id,
                 payload=payload,
                 batch=batch,
             )
         )
-    group.status, group.resolved_at = "resolved", utcnow()
+    group.status, group.resolved_at = GroupStatus.RESOLVED, utcnow()
     if not keepers:  # pragma: no cover - guarded by keep()
         raise DecisionError("Keep at least one file")
 
@@ -307,7 +307,7 @@ def not_duplicates(group_id: int) -> str:
     batch = str(uuid.uuid4())
     db.session.add(
         UserDecision(
-            kind="not_duplicate",
+            kind=DecisionKind.NOT_DUPLICATE,
             group_id=group.id,
             batch=batch,
             payload={
@@ -319,12 +319,12 @@ def not_duplicates(group_id: int) -> str:
     )
     for f in members:
         f.discarded = False
-    group.status, group.resolved_at = "dismissed", utcnow()
+    group.status, group.resolved_at = GroupStatus.DISMISSED, utcnow()
     db.session.commit()
     return batch
 
 
-def accept_all_recommendations(kind: str = "exact", dry_run: bool = True, *, batch: str | None = None) -> int:
+def accept_all_recommendations(kind: str = GroupKind.EXACT, dry_run: bool = True, *, batch: str | None = None) -> int:
     """Keep the recommended file of every open group of `kind`. With dry_run (the default)
     only counts the groups it would settle; otherwise does it, all in one batch (`batch`, or
     a new one: `last_batch()` finds it) that a single `undo` reverts."""
@@ -334,7 +334,7 @@ def accept_all_recommendations(kind: str = "exact", dry_run: bool = True, *, bat
         db.session.execute(
             select(DuplicateGroup)
             .where(
-                DuplicateGroup.status == "open",
+                DuplicateGroup.status == GroupStatus.OPEN,
                 DuplicateGroup.kind == kind,
                 DuplicateGroup.recommended_id.is_not(None),
             )
@@ -358,7 +358,7 @@ def last_batch() -> str | None:
     """The batch of the newest decision that is not undone (for an "Undo" button)."""
     return db.session.execute(
         select(UserDecision.batch)
-        .where(UserDecision.kind != "undo", UserDecision.batch.is_not(None), _not_undone())
+        .where(UserDecision.kind != DecisionKind.UNDO, UserDecision.batch.is_not(None), _not_undone())
         .order_by(UserDecision.id.desc())
         .limit(1)
     ).scalar()
@@ -369,7 +369,7 @@ def undo(batch_id: str) -> int:
     rows = list(
         db.session.execute(
             select(UserDecision)
-            .where(UserDecision.batch == batch_id, UserDecision.kind != "undo", _not_undone())
+            .where(UserDecision.batch == batch_id, UserDecision.kind != DecisionKind.UNDO, _not_undone())
             .order_by(UserDecision.id.desc())
         ).scalars()
     )
@@ -379,33 +379,43 @@ def undo(batch_id: str) -> int:
     group_status: dict[int, str] = {}
     for row in rows:
         payload = row.payload or {}
-        if row.kind == "not_duplicate":
-            previous = payload.get("previous", {}).get("discarded", {})
-            for fid, was in previous.items():
-                f = db.session.get(File, int(fid))
-                if f is not None:
-                    f.discarded = was
-        elif row.kind in ("keep", "discard"):
-            f = db.session.get(File, row.file_id) if row.file_id else None
-            if f is not None:
-                f.discarded = payload.get("previous", {}).get("discarded", False)
-                if "time" in payload:
-                    _set_time(f, payload["time"]["previous"])
-                for tag_id in payload.get("tags_added", []):
-                    db.session.execute(
-                        FileTag.__table__.delete().where(
-                            FileTag.file_id == f.id, FileTag.tag_id == tag_id, FileTag.source == "merge"
-                        )
-                    )
+        _revert(row, payload)
         if row.group_id is not None and "group_status" in payload:
             group_status[row.group_id] = payload["group_status"]
         db.session.add(
-            UserDecision(kind="undo", file_id=row.file_id, group_id=row.group_id, undoes_id=row.id, batch=undo_batch)
+            UserDecision(
+                kind=DecisionKind.UNDO, file_id=row.file_id, group_id=row.group_id, undoes_id=row.id, batch=undo_batch
+            )
         )
     for gid, status in group_status.items():
         group = db.session.get(DuplicateGroup, gid)
         if group is not None:
             group.status = status
-            group.resolved_at = None if status == "open" else group.resolved_at
+            group.resolved_at = None if status == GroupStatus.OPEN else group.resolved_at
     db.session.commit()
     return len(rows)
+
+
+def _revert(row: UserDecision, payload: dict[str, Any]) -> None:
+    """What one keep, discard or not-duplicates decision changed on its files, put back."""
+    if row.kind == DecisionKind.NOT_DUPLICATE:
+        previous = payload.get("previous", {}).get("discarded", {})
+        for fid, was in previous.items():
+            f = db.session.get(File, int(fid))
+            if f is not None:
+                f.discarded = was
+        return
+    if row.kind not in (DecisionKind.KEEP, DecisionKind.DISCARD):
+        return
+    f = db.session.get(File, row.file_id) if row.file_id else None
+    if f is None:
+        return
+    f.discarded = payload.get("previous", {}).get("discarded", False)
+    if "time" in payload:
+        _set_time(f, payload["time"]["previous"])
+    for tag_id in payload.get("tags_added", []):
+        db.session.execute(
+            FileTag.__table__.delete().where(
+                FileTag.file_id == f.id, FileTag.tag_id == tag_id, FileTag.source == "merge"
+            )
+        )

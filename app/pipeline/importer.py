@@ -431,7 +431,7 @@ def run_import(ctx: jobs.JobContext) -> str:
     if job.phase == "finish":
         from . import duplicates
 
-        duplicates.after_import(job)
+        duplicates.after_import(job, ctx.settings)
         job.phase = "done"
         db.session.commit()
     return "completed"

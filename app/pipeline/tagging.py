@@ -9,8 +9,8 @@ from sqlalchemy import delete, func, select
 
 from ..media.tags import normalize
 from ..models import FileTag, Tag, UserDecision, db, insert_ignore, utcnow
-
-CHUNK = 5000  # ids per statement: under SQLite's limit of bound variables
+from ..vocab import DecisionKind
+from .sql import chunks
 
 
 def clean_names(names) -> list[str]:
@@ -21,11 +21,6 @@ def clean_names(names) -> list[str]:
     if not out:
         raise ValueError("Type a tag name first.")
     return list(dict.fromkeys(out))
-
-
-def _chunks(ids: list[int]):
-    for i in range(0, len(ids), CHUNK):
-        yield ids[i : i + CHUNK]
 
 
 def _tag_id(name: str) -> int:
@@ -39,7 +34,7 @@ def add_tags(file_ids: list[int], names) -> tuple[int, str]:
     added = 0
     for name in clean_names(names):
         tag_id = _tag_id(name)
-        for chunk in _chunks(file_ids):
+        for chunk in chunks(file_ids):
             have = set(
                 db.session.execute(
                     select(FileTag.file_id).where(FileTag.tag_id == tag_id, FileTag.file_id.in_(chunk))
@@ -51,7 +46,9 @@ def add_tags(file_ids: list[int], names) -> tuple[int, str]:
             db.session.execute(
                 insert_ignore(FileTag), [{"file_id": f, "tag_id": tag_id, "source": "user"} for f in new]
             )
-            db.session.add_all(UserDecision(kind="tag_add", file_id=f, payload={"tag": name}, batch=batch) for f in new)
+            db.session.add_all(
+                UserDecision(kind=DecisionKind.TAG_ADD, file_id=f, payload={"tag": name}, batch=batch) for f in new
+            )
             added += len(new)
     db.session.commit()
     return added, batch
@@ -65,7 +62,7 @@ def remove_tags(file_ids: list[int], names) -> tuple[int, str]:
         tag = db.session.execute(select(Tag).where(Tag.name == name)).scalar()
         if tag is None:
             continue
-        for chunk in _chunks(file_ids):
+        for chunk in chunks(file_ids):
             rows = db.session.execute(
                 select(FileTag.file_id, FileTag.source).where(FileTag.tag_id == tag.id, FileTag.file_id.in_(chunk))
             ).all()
@@ -73,7 +70,7 @@ def remove_tags(file_ids: list[int], names) -> tuple[int, str]:
                 continue
             db.session.execute(delete(FileTag).where(FileTag.tag_id == tag.id, FileTag.file_id.in_(chunk)))
             db.session.add_all(
-                UserDecision(kind="tag_remove", file_id=f, payload={"tag": name, "source": s}, batch=batch)
+                UserDecision(kind=DecisionKind.TAG_REMOVE, file_id=f, payload={"tag": name, "source": s}, batch=batch)
                 for f, s in rows
             )
             removed += len(rows)
@@ -85,7 +82,9 @@ def undo(batch: str) -> int:
     """Revert a tag action (a new decision per file, pointing at what it undoes)."""
     decisions = list(
         db.session.execute(
-            select(UserDecision).where(UserDecision.batch == batch, UserDecision.kind.in_(("tag_add", "tag_remove")))
+            select(UserDecision).where(
+                UserDecision.batch == batch, UserDecision.kind.in_((DecisionKind.TAG_ADD, DecisionKind.TAG_REMOVE))
+            )
         ).scalars()
     )
     undo_batch = str(uuid.uuid4())
@@ -93,14 +92,16 @@ def undo(batch: str) -> int:
     for d in decisions:
         name = d.payload.get("tag")
         tag_id = _tag_id(name)
-        if d.kind == "tag_add":
+        if d.kind == DecisionKind.TAG_ADD:
             db.session.execute(delete(FileTag).where(FileTag.tag_id == tag_id, FileTag.file_id == d.file_id))
         else:
             db.session.execute(
                 insert_ignore(FileTag).values(file_id=d.file_id, tag_id=tag_id, source=d.payload.get("source", "user"))
             )
         db.session.add(
-            UserDecision(kind="undo", file_id=d.file_id, payload={"tag": name}, undoes_id=d.id, batch=undo_batch)
+            UserDecision(
+                kind=DecisionKind.UNDO, file_id=d.file_id, payload={"tag": name}, undoes_id=d.id, batch=undo_batch
+            )
         )
         count += 1
     db.session.commit()
@@ -110,7 +111,7 @@ def undo(batch: str) -> int:
 def tags_of(file_ids: list[int]) -> list[tuple[str, int]]:
     """(tag, how many of the files have it), most common first."""
     counts: dict[str, int] = {}
-    for chunk in _chunks(file_ids):
+    for chunk in chunks(file_ids):
         for name, n in db.session.execute(
             select(Tag.name, func.count())
             .join(FileTag, FileTag.tag_id == Tag.id)

@@ -12,26 +12,28 @@ from sqlalchemy.orm import selectinload
 
 from ..models import DuplicateGroup, File, db
 from ..pipeline import duplicate_review as review
+from ..vocab import COPY_KINDS, GroupKind
+from ..wording import plural
 from .security import ApiError
 
 bp = Blueprint("dupes", __name__)
 
 QUEUES = {
     "copies": (
-        ("exact", "near"),
+        COPY_KINDS,
         "Copies",
         "The same picture more than once: resized, converted or sent through a messaging app.",
     ),
     "similar": (
-        ("similar",),
+        (GroupKind.SIMILAR,),
         "Similar shots",
         "Different shots of one moment (bursts, retakes). Keep the best, or keep them all.",
     ),
 }
 KIND_TEXT = {
-    "exact": "Exact copies: the files are identical, byte for byte.",
-    "near": "The same picture, saved differently (smaller, re-compressed or another format).",
-    "similar": "Shots of the same moment that look very much alike.",
+    GroupKind.EXACT: "Exact copies: the files are identical, byte for byte.",
+    GroupKind.NEAR: "The same picture, saved differently (smaller, re-compressed or another format).",
+    GroupKind.SIMILAR: "Shots of the same moment that look very much alike.",
 }
 
 
@@ -51,8 +53,8 @@ def _queue() -> str:
 
 def _counts() -> dict[str, int]:
     raw = review.open_group_counts()
-    counts = {k: int(raw.get(k, 0) or 0) for k in ("exact", "near", "similar")}
-    counts["copies"] = counts["exact"] + counts["near"]
+    counts = {str(k): int(raw.get(k, 0) or 0) for k in GroupKind}
+    counts["copies"] = sum(counts[k] for k in COPY_KINDS)
     return counts
 
 
@@ -140,8 +142,9 @@ def keep():
         raise ApiError("Those files are not in this group. Reload the page.", 409)
     batch = _call(review.keep, group.id, ids)
     removed = len(members) - len(ids)
-    kept = "1 file" if len(ids) == 1 else f"{len(ids)} files"
-    return _finish(queue, f"Kept {kept}; {removed} set aside (nothing was deleted).", batch, group.id)
+    return _finish(
+        queue, f"Kept {plural(len(ids), 'file')}; {removed} set aside (nothing was deleted).", batch, group.id
+    )
 
 
 @bp.route("/duplicates/keep-all", methods=["POST"])
@@ -168,8 +171,8 @@ def undo():
 
 
 def _accept_kind() -> str:
-    kind = request.values.get("kind", "exact")
-    if kind not in ("exact", "near", "similar"):
+    kind = request.values.get("kind", GroupKind.EXACT)
+    if kind not in review.KINDS:
         raise ApiError("Kind must be exact, near or similar.")
     return kind
 
@@ -193,9 +196,14 @@ def accept_all():
     batch = str(uuid.uuid4())  # one batch for all of them: a single undo reverts it
     done = _call(review.accept_all_recommendations, kind=kind, dry_run=False, batch=batch)
     if done:
-        session["dup_undo"] = {"batch": str(batch), "queue": "similar" if kind == "similar" else "copies"}
-    flash(f"Accepted the recommendation for {done} group{'s' if done != 1 else ''}. Nothing was deleted.", "success")
-    return redirect(url_for("dupes.page", queue="similar" if kind == "similar" else "copies"))
+        session["dup_undo"] = {"batch": str(batch), "queue": _queue_of(kind)}
+    flash(f"Accepted the recommendation for {plural(done, 'group')}. Nothing was deleted.", "success")
+    return redirect(url_for("dupes.page", queue=_queue_of(kind)))
+
+
+def _queue_of(kind: str) -> str:
+    """The review queue that shows groups of `kind`."""
+    return next(queue for queue, (kinds, _, _) in QUEUES.items() if kind in kinds)
 
 
 @bp.route("/api/duplicates/counts")

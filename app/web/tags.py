@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from ..pipeline import tagging
+from ..wording import plural
 from . import queries
 from .review import household_zone
 from .security import ApiError
@@ -39,8 +40,8 @@ def _change(fn, template: str):
     except ValueError as exc:
         raise ApiError(str(exc)) from None
     label = ", ".join(f"“{n}”" for n in names)
-    files = "1 file" if len(ids) == 1 else f"{len(ids):,} files"
-    return jsonify({"count": count, "batch": batch, "tags": names, "message": template.format(tags=label, files=files)})
+    message = template.format(tags=label, files=plural(len(ids), "file"))
+    return jsonify({"count": count, "batch": batch, "tags": names, "message": message})
 
 
 @bp.route("/api/tags/add", methods=["POST"])
