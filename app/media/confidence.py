@@ -102,6 +102,11 @@ SOURCES: dict[str, SourceRule] = {
     "takeout:creationTime": SourceRule(12, LOW, 2, "Google Photos upload time"),
     "png:date:create": SourceRule(13, LOW, 2, "PNG 'date:create' (when a program wrote the file)"),
     "mtime": SourceRule(14, LOW, 2, "the file's modification time"),
+    # Readers for every file a household has (raw, camcorders, sidecars):
+    "video:mdpm": SourceRule(1, HIGH, 2, "the camcorder's recording time (in the AVCHD stream, with its time zone)"),
+    "video:moi": SourceRule(1, HIGH, 2, "the camcorder's recording time (its .MOI clip file)"),
+    "makernote": SourceRule(2, MEDIUM, 2, "the camera's own date in its maker notes (read by exiftool)"),
+    "xmp-sidecar": SourceRule(3, MEDIUM, 2, "a date in the photo's XMP sidecar file (photo software)"),
 }
 _DEFAULT_RULE = SourceRule(9, LOW, 2, "other")
 # The camera's own capture time: the only sources that can give HIGH.
@@ -111,9 +116,16 @@ CAPTURE_SOURCES = frozenset(source for source, r in SOURCES.items() if r.cap == 
 # a clash with the chosen time gives MEDIUM (LOW when more than a month beyond its margin).
 PERSON_SOURCES = ("folder", "iptc:", "photoshop:DateCreated")
 # Later than the capture is normal for these: a scan, an export or a copy was made afterwards.
-CREATED_LATER_SOURCES = ("exif:CreateDate", "xmp:CreateDate", "xmp:DateTimeDigitized", "iptc:DigitalCreationDate")
+CREATED_LATER_SOURCES = (
+    "exif:CreateDate",
+    "xmp:CreateDate",
+    "xmp:DateTimeDigitized",
+    "iptc:DigitalCreationDate",
+    "xmp-sidecar:CreateDate",
+    "xmp-sidecar:DateTimeDigitized",
+)
 # Sources written by software that writes "00:00:00" when it only knows the date.
-DATE_ONLY_MIDNIGHT = ("exif:", "xmp:", "photoshop:", "png:")
+DATE_ONLY_MIDNIGHT = ("exif:", "xmp:", "photoshop:", "png:", "xmp-sidecar:")
 # Days a device clock starts from when it was never set (battery out): any time that day.
 CLOCK_RESET_DAYS = {datetime(1904, 1, 1), datetime(1970, 1, 1), datetime(1980, 1, 1), datetime(2000, 1, 1)}
 FIRST_PHOTOGRAPH = datetime(1826, 1, 1)
@@ -129,6 +141,7 @@ TOLERANCES: list[tuple[str, str]] = [
     ("Up to 5 minutes beyond tolerance", "a slightly different clock: MEDIUM"),
     ("Folder names", "the folder's period plus 1 day (day), 7 days (month) or 31 days (year)"),
     ("Modified/sent/uploaded dates", "the picture cannot be newer than them (26 h of zone slack)"),
+    ("GPS position", "the zone of the place (with its summer time) for a clock without an offset; never raises"),
 ]
 _FOLDER_MARGIN = {"day": 1, "month": 7, "year": 31, "second": 1, "minute": 1}
 
@@ -191,15 +204,48 @@ def format_offset(minutes: int) -> str:
 # --- sanity ----------------------------------------------------------------------------------
 
 
-def sanity_check(candidates: list[Candidate], now: datetime) -> None:
-    """Mark impossible and placeholder values as rejected, in place (they stay visible)."""
+# Instants that are the zero of a clock, not a reading: a GPS without a fix writes the
+# Unix epoch, a QuickTime header 1904, a FAT timestamp 1980. Judged in UTC, where they are zero.
+CLOCK_ZEROS = {datetime(1970, 1, 1), datetime(1904, 1, 1), datetime(1980, 1, 1)}
+GPS_SOURCES = ("gps", "xmp:GPSDateTime")
+
+
+def placeholder_instant(c: Candidate) -> str | None:
+    """Why an instant is a placeholder rather than a reading, or None."""
+    if c.zone != "utc" or c.value is None:
+        return None
+    instant = c.value.astimezone(UTC).replace(tzinfo=None)
+    day = datetime(instant.year, instant.month, instant.day)
+    if c.source in GPS_SOURCES and day in CLOCK_RESET_DAYS:
+        return f"a placeholder: GPS time {instant:%Y-%m-%d %H:%M:%S} UTC is what a receiver without a fix writes"
+    if instant in CLOCK_ZEROS:
+        return f"a placeholder: {instant:%Y-%m-%d %H:%M:%S} UTC is the zero of a clock, not a reading"
+    return None
+
+
+def camera_wall(c: Candidate, zone: ZoneInfo | None) -> datetime:
+    """The wall clock a camera would have shown for this value: its own for a wall-clock time;
+    for an instant (a Takeout sidecar, a video header), the instant in the zone it was taken in
+    (the household's unless known). A camera's default date is a wall-clock reading."""
+    if c.zone == "utc" and zone is not None:
+        return c.value.astimezone(zone).replace(tzinfo=None)
+    return c.value.replace(tzinfo=None)
+
+
+def sanity_check(candidates: list[Candidate], now: datetime, zone: ZoneInfo | None = None) -> None:
+    """Mark impossible and placeholder values as rejected, in place (they stay visible).
+    `zone`: where a camera's clock would have been, to judge default dates of instants."""
     now = now.astimezone(UTC)
     for c in candidates:
         if c.rejected or c.value is None:
             if c.value is None and not c.rejected:
                 c.rejected = "no value"
             continue
+        c.rejected = placeholder_instant(c)
+        if c.rejected:
+            continue
         wall = c.value.replace(tzinfo=None)
+        camera = camera_wall(c, zone)
         person = _is_person(c)
         latest = now.replace(tzinfo=None) + FUTURE_MARGIN + (timedelta(hours=14) if not c.zone_known else timedelta(0))
         as_utc = c.value.astimezone(UTC).replace(tzinfo=None) if c.zone_known else wall
@@ -207,12 +253,13 @@ def sanity_check(candidates: list[Candidate], now: datetime) -> None:
             c.rejected = "in the future"
         elif wall < FIRST_PHOTOGRAPH:
             c.rejected = "before photography existed"
-        elif not person and datetime(wall.year, wall.month, wall.day) in CLOCK_RESET_DAYS:
-            c.rejected = f"a device's start date ({wall:%Y-%m-%d}): its clock was probably never set"
+        elif not person and datetime(camera.year, camera.month, camera.day) in CLOCK_RESET_DAYS:
+            c.rejected = f"a device's start date ({camera:%Y-%m-%d}): its clock was probably never set"
         elif (
             not person
             and c.precision == "second"
-            and (wall.month, wall.day, wall.hour, wall.minute, wall.second, wall.microsecond) == (1, 1, 0, 0, 0, 0)
+            and (camera.month, camera.day, camera.hour, camera.minute, camera.second, camera.microsecond)
+            == (1, 1, 0, 0, 0, 0)
         ):
             c.rejected = "exactly midnight on 1 January: a camera's default date (clock never set)"
         elif (
@@ -428,7 +475,7 @@ def choose(
     `prefer` names a source a person picked: it is used even when it would not have won
     (or was rejected), and the others are still compared with it."""
     now = now or datetime.now(UTC)
-    sanity_check(candidates, now)
+    sanity_check(candidates, now, zone)
     usable = _order([c for c in candidates if c.usable])
     preferred = next((c for c in candidates if prefer and c.source == prefer and c.value is not None), None)
     if preferred is not None and preferred not in usable:
@@ -581,3 +628,35 @@ def _fmt(c: Candidate) -> str:
         return f"{v:%Y-%m-%d}"
     text = v.replace(microsecond=0).isoformat(sep=" ")
     return text.replace("+00:00", " UTC") if c.zone == "utc" else text
+
+
+# --- the zone of the place -------------------------------------------------------------------
+
+# Notes choose() writes when it had to assume the household zone; a known place replaces them.
+ASSUMED_ZONE_NOTES = ("time zone unknown: read as ", "an instant, shown in the household time zone")
+
+
+def with_place(choice: Choice, place_zone: ZoneInfo, described: str) -> Choice:
+    """The time zone of the place a picture was taken (from its GPS position): a clue of its
+    own, trusted to give a wall clock its offset, never to raise the confidence.
+
+    `choose()` must already have been run with `place_zone` as the zone (local clocks are
+    then read, and instants shown, in the place's zone). Here a wall clock without an offset
+    gets that zone's offset at that date (summer time included), and the notes say so; an
+    offset the device wrote or that another source implies stays, with a note when it
+    differs from the place's."""
+    if choice.local is None or choice.precision not in ("second", "minute"):
+        return choice
+    offset = int(choice.local.replace(tzinfo=place_zone).utcoffset().total_seconds() // 60)
+    notes = [n for n in choice.notes if not str(n).startswith(ASSUMED_ZONE_NOTES)]
+    if choice.offset is None or choice.offset == offset:
+        choice.offset = offset
+        choice.utc = (choice.local - timedelta(minutes=offset)).replace(tzinfo=UTC)
+        notes.append(f"{described} (UTC{format_offset(offset)} then)")
+    else:
+        notes.append(
+            f"the GPS position is in {place_zone.key} (UTC{format_offset(offset)} then), but the time says "
+            f"UTC{format_offset(choice.offset)}: the camera's clock may have been on another zone"
+        )
+    choice.notes = notes
+    return choice
