@@ -34,6 +34,7 @@ from . import (
     thumbnails,
     timestamps,
     video,
+    videocheck,
 )
 
 try:  # HEIC/HEIF support; AVIF is built into Pillow >= 11.2
@@ -217,6 +218,7 @@ def _maker_note_dates(meta: dict[str, Any], data: bytes | None, mime: str | None
 
 
 def _analyze_video(result: Analysis, path: Path, thumb_root: Path | None) -> None:
+    result.warnings += videocheck.problems(path, result.mime)  # a cut-off or damaged file says so
     try:
         result.video = video.probe_video(path, result.mime)
     except Exception as exc:  # noqa: BLE001 - stub and damaged containers

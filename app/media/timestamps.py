@@ -356,10 +356,11 @@ def video_candidates(video: dict[str, Any]) -> list[Candidate]:
 def stream_candidates(video: dict[str, Any]) -> list[Candidate]:
     """Camcorder dates from the stream itself: AVCHD's recording time (local time with its
     zone, from the H.264 MDPM data) and a JVC/Panasonic `.MOI` file's (local time)."""
-    found = [
-        _from_text("video:mdpm", video.get("recorded")),
-        _from_text("video:moi", video.get("moi_recorded")),
-    ]
+    # A camcorder whose zone was never set writes +00:00: read as "zone unknown".
+    mdpm = _from_text("video:mdpm", video.get("recorded"), zero_is_unknown=True)
+    if mdpm is not None and video.get("recorded_note"):
+        mdpm.note = video["recorded_note"]
+    found = [mdpm, _from_text("video:moi", video.get("moi_recorded"))]
     return [c for c in found if c is not None]
 
 
