@@ -138,10 +138,9 @@ def _oracle_disagrees(row) -> str | None:
     00:00:00) is no reading, so it cannot disagree; two times written with their zones are
     compared as instants (CR3: EXIF 12:21:21+02:00 and QuickTime 10:21:21+00:00 agree)."""
     dto, created = _exif_time(row["DateTimeOriginal"] or ""), _exif_time(row["CreateDate"] or "")
-    same_instant = (
-        _zoned(row["DateTimeOriginal"] or "", row["OffsetTimeOriginal"]) is not None
-        and _zoned(row["DateTimeOriginal"] or "", row["OffsetTimeOriginal"]) == _zoned(row["CreateDate"] or "")
-    )
+    same_instant = _zoned(row["DateTimeOriginal"] or "", row["OffsetTimeOriginal"]) is not None and _zoned(
+        row["DateTimeOriginal"] or "", row["OffsetTimeOriginal"]
+    ) == _zoned(row["CreateDate"] or "")
     if dto and created and abs((dto - created).total_seconds()) > 2 and not same_instant:
         return f"DateTimeOriginal {dto} vs CreateDate {created}"
     gps = row["GPSDateTime"]
