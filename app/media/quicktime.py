@@ -180,7 +180,9 @@ def _top_boxes(fh: BinaryIO, file_size: int) -> tuple[list[tuple[bytes, int, int
                 return boxes, f"This video is cut off after {_percent(pos, file_size)}%: the end is missing"
             size, header = struct.unpack_from(">Q", head, 8)[0], 16
         elif size == 0:
-            size = file_size - pos  # "to the end of the file": allowed for the last box
+            if kind != b"mdat":  # "to the end of the file" is for the media data, last
+                return boxes, f"This video is damaged {_percent(pos, file_size)}% of the way in (a box without a size)"
+            size = file_size - pos
         if size < header:
             return boxes, f"This video is damaged {_percent(pos, file_size)}% of the way in (a box of {size} bytes)"
         boxes.append((kind, pos, pos + size))
@@ -204,26 +206,52 @@ def check(path: str | Path) -> list[str]:
             file_size = fh.tell()
             boxes, problem = _top_boxes(fh, file_size)
             moov = next(((s, e) for k, s, e in boxes if k == b"moov"), None)
-            timescale = _timescale(fh, moov, file_size) if moov and moov[1] <= file_size else None
+            whole = moov is not None and moov[1] <= file_size and moov[1] - moov[0] <= MAX_MOOV
+            if whole:
+                fh.seek(moov[0])
+                index = fh.read(moov[1] - moov[0])
     except OSError as exc:
         return [f"This video could not be read ({exc.strerror or exc})"]
     problems = [problem] if problem else []
     if moov is None:
         problems.append("This video has no index (its 'moov' box is missing): players cannot open it")
-    elif timescale == 0:
-        problems.append("This video's header gives a time scale of zero: its length is unknown")
+    elif whole:
+        problems += _index_problems(index)
     return problems
 
 
-def _timescale(fh: BinaryIO, moov: tuple[int, int], file_size: int) -> int | None:
-    start, end = moov
-    if end - start > MAX_MOOV:
-        return None
-    fh.seek(start)
-    buf = fh.read(end - start)
-    for kind, p_start, p_end in _boxes(buf, 8, len(buf)):
-        if kind == b"mvhd" and p_end - p_start >= 20:
-            offset = 20 if buf[p_start] == 1 else 12
-            if p_start + offset + 4 <= p_end:
-                return struct.unpack_from(">I", buf, p_start + offset)[0]
-    return None
+INDEX_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"udta", b"edts", b"dinf", b"mvex", b"tref"}
+MAX_DEPTH = 16  # real files nest about 8 deep
+MAX_INDEX_BOXES = 100_000
+
+
+def _index_problems(buf: bytes) -> list[str]:
+    """Walk the index box by box (no recursion): depth, sizes, and the time scale."""
+    problems: list[str] = []
+    stack = [(8, len(buf), 1)]
+    seen = 0
+    timescale = None
+    while stack:
+        start, end, depth = stack.pop()
+        if depth > MAX_DEPTH or seen > MAX_INDEX_BOXES:
+            problems.append("This video's index is nested far deeper than a real video's: the file is damaged")
+            return problems
+        pos = start
+        for kind, p_start, p_end in _boxes(buf, start, end):
+            seen += 1
+            pos = p_end
+            if buf[p_start - 8 : p_start - 4] == b"\0\0\0\0":
+                problems.append("This video's index is damaged: a part of it has no size")
+                return problems
+            if kind == b"mvhd" and depth == 1 and p_end - p_start >= 20:
+                offset = 20 if buf[p_start] == 1 else 12
+                if p_start + offset + 4 <= p_end:
+                    timescale = struct.unpack_from(">I", buf, p_start + offset)[0]
+            elif kind in INDEX_CONTAINERS:
+                stack.append((p_start, p_end, depth + 1))
+        if end - pos >= 8:
+            problems.append("This video's index is damaged: a part of it claims more room than it has")
+            break
+    if timescale == 0:
+        problems.append("This video's header gives a time scale of zero: its length is unknown")
+    return problems
