@@ -289,8 +289,9 @@ def _run(result, path, zone, mtime, thumb_root, known_sha256, now) -> None:
         result.status, result.error = "error", "Empty file (0 bytes): nothing to import"
         return
     media_type = probe.sniff(head, path.name)
-    if media_type is probe.TIFF:
-        media_type = probe.sniff_file(path)  # a raw file's directories may lie past the head
+    media_type = (
+        probe.sniff_file(path) if media_type is probe.TIFF else media_type
+    )  # raw directories may lie past the head
     if media_type is None:
         result.status, result.error = "skipped", "Not a photo or video (unknown file type)"
         return
@@ -316,7 +317,11 @@ def _run(result, path, zone, mtime, thumb_root, known_sha256, now) -> None:
     else:
         _analyze_video(result, path, thumb_root)
     _maker_note_dates(result.meta, data, result.mime, path)
+    _date_and_tags(result, path, zone, now)
 
+
+def _date_and_tags(result: Analysis, path: Path, zone: ZoneInfo, now: datetime | None) -> None:
+    """The capture time from everything read, with the files beside it (Takeout JSON, XMP)."""
     sidecar = _sidecar(path, result.name)
     if sidecar:
         result.meta["sidecar"] = sidecar
@@ -377,7 +382,7 @@ def redetect_time(
     # Taken somewhere known: its clocks are read in that place's zone, not the household's.
     place_zone = ZoneInfo(place.zone)
     choice = confidence.choose(candidates, place_zone, now)
-    return candidates, confidence.with_place(choice, place_zone, place.describe())
+    return candidates, geozone.with_place(choice, place_zone, place.describe())
 
 
 def read_time_facts(path: str | Path, mime: str | None, name: str | None = None) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from .placeholders import CLOCK_RESET_DAYS, camera_wall, placeholder_instant
 from .timestamps import Candidate
 
 HIGH, MEDIUM, LOW, NONE = "high", "medium", "low", "none"
@@ -116,18 +117,10 @@ CAPTURE_SOURCES = frozenset(source for source, r in SOURCES.items() if r.cap == 
 # a clash with the chosen time gives MEDIUM (LOW when more than a month beyond its margin).
 PERSON_SOURCES = ("folder", "iptc:", "photoshop:DateCreated")
 # Later than the capture is normal for these: a scan, an export or a copy was made afterwards.
-CREATED_LATER_SOURCES = (
-    "exif:CreateDate",
-    "xmp:CreateDate",
-    "xmp:DateTimeDigitized",
-    "iptc:DigitalCreationDate",
-    "xmp-sidecar:CreateDate",
-    "xmp-sidecar:DateTimeDigitized",
-)
+CREATED_LATER_SOURCES = ("exif:CreateDate", "xmp:CreateDate", "xmp:DateTimeDigitized", "iptc:DigitalCreationDate")
+CREATED_LATER_SOURCES += ("xmp-sidecar:CreateDate", "xmp-sidecar:DateTimeDigitized")
 # Sources written by software that writes "00:00:00" when it only knows the date.
 DATE_ONLY_MIDNIGHT = ("exif:", "xmp:", "photoshop:", "png:", "xmp-sidecar:")
-# Days a device clock starts from when it was never set (battery out): any time that day.
-CLOCK_RESET_DAYS = {datetime(1904, 1, 1), datetime(1970, 1, 1), datetime(1980, 1, 1), datetime(2000, 1, 1)}
 FIRST_PHOTOGRAPH = datetime(1826, 1, 1)
 FUTURE_MARGIN = timedelta(days=1)
 
@@ -202,34 +195,6 @@ def format_offset(minutes: int) -> str:
 
 
 # --- sanity ----------------------------------------------------------------------------------
-
-
-# Instants that are the zero of a clock, not a reading: a GPS without a fix writes the
-# Unix epoch, a QuickTime header 1904, a FAT timestamp 1980. Judged in UTC, where they are zero.
-CLOCK_ZEROS = {datetime(1970, 1, 1), datetime(1904, 1, 1), datetime(1980, 1, 1)}
-GPS_SOURCES = ("gps", "xmp:GPSDateTime")
-
-
-def placeholder_instant(c: Candidate) -> str | None:
-    """Why an instant is a placeholder rather than a reading, or None."""
-    if c.zone != "utc" or c.value is None:
-        return None
-    instant = c.value.astimezone(UTC).replace(tzinfo=None)
-    day = datetime(instant.year, instant.month, instant.day)
-    if c.source in GPS_SOURCES and day in CLOCK_RESET_DAYS:
-        return f"a placeholder: GPS time {instant:%Y-%m-%d %H:%M:%S} UTC is what a receiver without a fix writes"
-    if instant in CLOCK_ZEROS:
-        return f"a placeholder: {instant:%Y-%m-%d %H:%M:%S} UTC is the zero of a clock, not a reading"
-    return None
-
-
-def camera_wall(c: Candidate, zone: ZoneInfo | None) -> datetime:
-    """The wall clock a camera would have shown for this value: its own for a wall-clock time;
-    for an instant (a Takeout sidecar, a video header), the instant in the zone it was taken in
-    (the household's unless known). A camera's default date is a wall-clock reading."""
-    if c.zone == "utc" and zone is not None:
-        return c.value.astimezone(zone).replace(tzinfo=None)
-    return c.value.replace(tzinfo=None)
 
 
 def sanity_check(candidates: list[Candidate], now: datetime, zone: ZoneInfo | None = None) -> None:
@@ -628,35 +593,3 @@ def _fmt(c: Candidate) -> str:
         return f"{v:%Y-%m-%d}"
     text = v.replace(microsecond=0).isoformat(sep=" ")
     return text.replace("+00:00", " UTC") if c.zone == "utc" else text
-
-
-# --- the zone of the place -------------------------------------------------------------------
-
-# Notes choose() writes when it had to assume the household zone; a known place replaces them.
-ASSUMED_ZONE_NOTES = ("time zone unknown: read as ", "an instant, shown in the household time zone")
-
-
-def with_place(choice: Choice, place_zone: ZoneInfo, described: str) -> Choice:
-    """The time zone of the place a picture was taken (from its GPS position): a clue of its
-    own, trusted to give a wall clock its offset, never to raise the confidence.
-
-    `choose()` must already have been run with `place_zone` as the zone (local clocks are
-    then read, and instants shown, in the place's zone). Here a wall clock without an offset
-    gets that zone's offset at that date (summer time included), and the notes say so; an
-    offset the device wrote or that another source implies stays, with a note when it
-    differs from the place's."""
-    if choice.local is None or choice.precision not in ("second", "minute"):
-        return choice
-    offset = int(choice.local.replace(tzinfo=place_zone).utcoffset().total_seconds() // 60)
-    notes = [n for n in choice.notes if not str(n).startswith(ASSUMED_ZONE_NOTES)]
-    if choice.offset is None or choice.offset == offset:
-        choice.offset = offset
-        choice.utc = (choice.local - timedelta(minutes=offset)).replace(tzinfo=UTC)
-        notes.append(f"{described} (UTC{format_offset(offset)} then)")
-    else:
-        notes.append(
-            f"the GPS position is in {place_zone.key} (UTC{format_offset(offset)} then), but the time says "
-            f"UTC{format_offset(choice.offset)}: the camera's clock may have been on another zone"
-        )
-    choice.notes = notes
-    return choice

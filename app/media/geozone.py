@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from .confidence import Choice, format_offset
 
 SOURCE = "gps position"
 
@@ -97,3 +101,33 @@ def place_of(meta: dict[str, Any] | None, video: dict[str, Any] | None = None) -
     lat, lon, origin = found
     zone = zone_at(lat, lon)
     return Place(zone, lat, lon, origin) if zone else None
+
+
+# Notes choose() writes when it had to assume the household zone; a known place replaces them.
+ASSUMED_ZONE_NOTES = ("time zone unknown: read as ", "an instant, shown in the household time zone")
+
+
+def with_place(choice: Choice, place_zone: ZoneInfo, described: str) -> Choice:
+    """The time zone of the place a picture was taken (from its GPS position): a clue of its
+    own, trusted to give a wall clock its offset, never to raise the confidence.
+
+    `confidence.choose()` must already have been run with `place_zone` as the zone (local clocks are
+    then read, and instants shown, in the place's zone). Here a wall clock without an offset
+    gets that zone's offset at that date (summer time included), and the notes say so; an
+    offset the device wrote or that another source implies stays, with a note when it
+    differs from the place's."""
+    if choice.local is None or choice.precision not in ("second", "minute"):
+        return choice
+    offset = int(choice.local.replace(tzinfo=place_zone).utcoffset().total_seconds() // 60)
+    notes = [n for n in choice.notes if not str(n).startswith(ASSUMED_ZONE_NOTES)]
+    if choice.offset is None or choice.offset == offset:
+        choice.offset = offset
+        choice.utc = (choice.local - timedelta(minutes=offset)).replace(tzinfo=UTC)
+        notes.append(f"{described} (UTC{format_offset(offset)} then)")
+    else:
+        notes.append(
+            f"the GPS position is in {place_zone.key} (UTC{format_offset(offset)} then), but the time says "
+            f"UTC{format_offset(choice.offset)}: the camera's clock may have been on another zone"
+        )
+    choice.notes = notes
+    return choice
