@@ -244,3 +244,26 @@ def test_exiftool_fallback_is_one_persistent_process(corpus):
     exiftool_reader.raw_facts(corpus / "raw/exiv2/exiv2-canon-powershot-s40.crw")
     assert exiftool_reader._state["et"]._process is process and process.poll() is None  # noqa: SLF001
     assert first == {"MakerNotes:Reconyx:DateTimeOriginal": "2020:03:16 10:00:00"}
+
+
+def test_inspect_on_every_raw_avchd_and_companion_sample_matches_exiftool(corpus):
+    """The done-when check: `flask inspect`'s record for every raw, AVCHD and companion file
+    in the corpus carries the camera's date and the real size ExifTool reads."""
+    rows = [
+        r
+        for r in manifest_rows(corpus)
+        if r["path"].startswith(("raw/", "companions/")) or r["path"].endswith(".mts")
+    ]
+    checked = 0
+    for row in rows:
+        record = analyze.analyze(corpus / row["path"], zone=ZONE).inspect_record()
+        if row["MIMEType"] == "application/vnd.apple.photos":
+            assert record["mime"] == row["MIMEType"] and record["timestamp"] is None
+            continue
+        local = row["Keys_CreationDate"] or row["DateTimeOriginal"]  # a phone video's own local time
+        assert record["timestamp"][:19] == local[:19].replace(":", "-", 2).replace(" ", "T"), row["path"]
+        if row["ImageWidth"]:
+            size = {int(row["ImageWidth"]), int(row["ImageHeight"])}
+            assert {record["width"], record["height"]} == size, row["path"]
+        checked += 1
+    assert checked >= 17
