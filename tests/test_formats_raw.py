@@ -250,9 +250,7 @@ def test_inspect_on_every_raw_avchd_and_companion_sample_matches_exiftool(corpus
     """The done-when check: `flask inspect`'s record for every raw, AVCHD and companion file
     in the corpus carries the camera's date and the real size ExifTool reads."""
     rows = [
-        r
-        for r in manifest_rows(corpus)
-        if r["path"].startswith(("raw/", "companions/")) or r["path"].endswith(".mts")
+        r for r in manifest_rows(corpus) if r["path"].startswith(("raw/", "companions/")) or r["path"].endswith(".mts")
     ]
     checked = 0
     for row in rows:
