@@ -265,3 +265,49 @@ def test_inspect_on_every_raw_avchd_and_companion_sample_matches_exiftool(corpus
             assert {record["width"], record["height"]} == size, row["path"]
         checked += 1
     assert checked >= 17
+
+
+def test_raw_files_import_and_export_unconverted_under_their_own_extension(app, tmp_path, corpus):
+    """A folder import and an export: the raw files are copied byte for byte, named by their
+    capture time with their own extension, dates in an XMP sidecar beside them."""
+    from app.models import File, db
+    from app.pipeline import exporter, importer, jobs
+
+    root = tmp_path / "card"
+    root.mkdir()
+    (root / "DSC_0001.NEF").write_bytes(raw_helpers.tiff_raw("NIKON CORPORATION", "2021:03:04 10:20:30"))
+    (root / "IMG_0002.DNG").write_bytes(raw_helpers.dng("2019:06:15 14:30:00", "+02:00"))
+    shutil.copy(corpus / "raw/exiv2/Canon-R6-pruned.CR3", root / "IMG_0003.CR3")
+    shutil.copy(corpus / "video/exiftool/M2TS.mts", root / "00001.MTS")
+    job = importer.start_folder_import(root, roots=None)
+    assert jobs.run(job.id) == "completed"
+    rows = {f.original_name: f for f in db.session.execute(db.select(File)).scalars()}
+    assert {n: (r.status, r.ext) for n, r in rows.items()} == {
+        "DSC_0001.NEF": ("done", "nef"),
+        "IMG_0002.DNG": ("done", "dng"),
+        "IMG_0003.CR3": ("done", "cr3"),
+        "00001.MTS": ("done", "mts"),
+    }
+    output = tmp_path / "archive"
+    export = exporter.start_export(output, app.config["MEDIAPARSER"])
+    jobs.run(export.id)
+    written = sorted(p.relative_to(output).as_posix() for p in output.rglob("*") if p.is_file() and "." in p.name)
+    for expected in ("2021/20210304_102030.nef", "2019/20190615_143000.dng", "2021/20210512_122121.cr3",
+                     "2008/20081231_231624.mts"):  # fmt: skip
+        assert expected in written, written
+    assert (output / "2019/20190615_143000.dng").read_bytes() == (root / "IMG_0002.DNG").read_bytes()
+    assert (output / "2021/20210512_122121.cr3").read_bytes() == (root / "IMG_0003.CR3").read_bytes()
+
+
+def test_the_thumbnail_job_remakes_raw_thumbnails_from_the_preview(app, tmp_path):
+    from app.models import File
+    from app.pipeline import thumbnails_job
+
+    path = tmp_path / "IMG_0002.DNG"
+    path.write_bytes(raw_helpers.dng(orientation=6))
+    row = File(path=str(path), sha256="ab" * 32, media_kind="image", mime="image/x-adobe-dng")
+    key = thumbnails_job.make_thumbnails(row, tmp_path / "thumbs")
+    from PIL import Image
+
+    with Image.open(thumbnails.thumb_path(tmp_path / "thumbs", key, "l")) as picture:
+        assert picture.size == (683, 1024)  # the 1024-pixel preview, turned upright

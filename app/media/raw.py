@@ -148,6 +148,15 @@ def _fill_from_exiftool(path: Path, info: RawInfo) -> None:
             info.previews.append(jpeg)
 
 
+def upright_preview(path: str | Path, mime: str):
+    """The raw file's best embedded preview, decoded and upright (for the thumbnail job), or None."""
+    from . import thumbnails
+
+    info = read(path, mime)
+    orientation = info.meta.get("orientation") if isinstance(info.meta.get("orientation"), int) else None
+    return thumbnails.decode_preview(preview_order(info.previews), orientation)
+
+
 def preview_order(previews: list[bytes]) -> list[bytes]:
     """Largest first: the first one that decodes becomes the thumbnail."""
     return sorted(previews, key=len, reverse=True)
