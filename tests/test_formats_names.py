@@ -189,3 +189,29 @@ def test_stripped_copies_are_not_sent_to_exiftool(tmp_path):
     assert not exiftool_reader.worth_asking(path.read_bytes(), "image/jpeg", {})
     with_exif = write_image(tmp_path / "camera.jpg", make_exif(make="RECONYX"))
     assert exiftool_reader.worth_asking(with_exif.read_bytes(), "image/jpeg", {}) == exiftool_reader.available()
+
+
+# --- Apple's pairing markers and edit files --------------------------------------------------------
+
+
+def test_live_photo_halves_carry_the_same_content_identifier(corpus):
+    for still, clip, identifier in [
+        ("companions/lychee/train.jpg", "companions/lychee/train.mov", "E905E6C6-C747-4805-942F-9904A0281F02"),
+        ("companions/osxphotos/IMG_3582.HEIC", "companions/osxphotos/IMG_3582.mov", "602FEBB7-6B59-4799-96E6-9C8484D873C7"),
+    ]:  # fmt: skip
+        assert analyze.analyze(corpus / still, zone=BERLIN).meta["content_identifier"] == identifier
+        assert analyze.analyze(corpus / clip, zone=BERLIN).video["content_identifier"] == identifier
+    edited = analyze.analyze(corpus / "companions/osxphotos/IMG_E1853.heic", zone=BERLIN)
+    assert edited.meta["content_identifier"] == "DDFE07E3-65A7-4329-896F-41C370FF4FCD"  # a new one: pairs by name
+    assert "content_identifier" not in analyze.analyze(corpus / "exif/exifpy/Canon_40D.jpg", zone=BERLIN).meta
+
+
+def test_an_aae_file_says_which_app_edited_and_when(corpus):
+    aae = analyze.analyze(corpus / "companions/osxphotos/IMG_1853.AAE", zone=BERLIN)
+    assert aae.meta["aae"] == {
+        "editor": "com.apple.Photos",
+        "format": "com.apple.photo",
+        "format_version": "1.4",
+        "edited": "2024-06-01T22:19:30",
+    }
+    assert aae.candidates == []  # the edit's time is not the capture time

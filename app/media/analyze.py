@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from PIL import Image, UnidentifiedImageError
 
 from . import (
+    apple,
     confidence,
     exif,
     exiftool_reader,
@@ -298,6 +299,8 @@ def _run(result, path, zone, mtime, thumb_root, known_sha256, now) -> None:
     result.mime, result.kind, result.ext = media_type.mime, media_type.kind, media_type.ext
     if media_type.kind == "sidecar":
         result.status, result.error = "skipped", sidecars.describe(media_type.ext, result.name)
+        aae = apple.aae_facts(path) if media_type is probe.AAE else None
+        result.meta = {"aae": aae} if aae else {}
         return
 
     data = None
@@ -317,6 +320,9 @@ def _run(result, path, zone, mtime, thumb_root, known_sha256, now) -> None:
     else:
         _analyze_video(result, path, thumb_root)
     _maker_note_dates(result.meta, data, result.mime, path)
+    content_id = apple.content_identifier(data) if data else None
+    if content_id:  # a Live Photo still: its video carries the same identifier
+        result.meta["content_identifier"] = content_id
     _date_and_tags(result, path, zone, now)
 
 

@@ -27,6 +27,7 @@ _APPLE_KEYS = {
     "com.apple.quicktime.make": "make",
     "com.apple.quicktime.model": "model",
     "com.apple.quicktime.location.ISO6709": "location",
+    "com.apple.quicktime.content.identifier": "content_identifier",  # pairs a Live Photo's halves
 }
 
 

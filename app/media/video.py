@@ -148,7 +148,7 @@ def probe_video(path: str | Path, mime: str | None = None) -> dict[str, Any]:
         if not boxes:
             raise
         info = {"reader": "quicktime"}
-    for key in ("creation_time", "apple_creationdate", "make", "model", "location"):
+    for key in ("creation_time", "apple_creationdate", "make", "model", "location", "content_identifier"):
         if boxes.get(key):
             info[key] = boxes[key]
     if boxes.get("duration") and not info.get("duration"):
