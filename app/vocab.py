@@ -195,6 +195,7 @@ class JobControl(StrEnum):
 class MediaKind(StrEnum):
     IMAGE = "image"
     VIDEO = "video"
+    SIDECAR = "sidecar"  # an edit or metadata file that belongs to a picture (.AAE, .xmp, .MOI)
 
 
 class FileSource(StrEnum):

@@ -121,12 +121,34 @@ def test_no_high_where_sources_disagree(results, path):
     assert choice.confidence != Confidence.HIGH, f"{path}: {choice.iso()} {choice.notes}"
 
 
+def _zoned(text: str, offset: str = "") -> datetime | None:
+    """An ExifTool date with its zone (written in it, or given beside it) as an instant."""
+    value = _exif_time(text)
+    zone = text[19:].strip() or offset
+    if value is None or not zone:
+        return None
+    zone = "+00:00" if zone == "Z" else zone
+    try:
+        return datetime.fromisoformat(f"{value.isoformat()}{zone}")
+    except ValueError:
+        return None
+
+
 def _oracle_disagrees(row) -> str | None:
-    """Disagreements ExifTool's own values show, judged like the issue says."""
+    """Disagreements ExifTool's own values show, judged like the issue says. The oracle's
+    own sanity rules apply first: a placeholder (a GPS without a fix writes 1970-01-01
+    00:00:00) is no reading, so it cannot disagree; two times written with their zones are
+    compared as instants (CR3: EXIF 12:21:21+02:00 and QuickTime 10:21:21+00:00 agree)."""
     dto, created = _exif_time(row["DateTimeOriginal"] or ""), _exif_time(row["CreateDate"] or "")
-    if dto and created and abs((dto - created).total_seconds()) > 2:
+    same_instant = _zoned(row["DateTimeOriginal"] or "", row["OffsetTimeOriginal"]) is not None and _zoned(
+        row["DateTimeOriginal"] or "", row["OffsetTimeOriginal"]
+    ) == _zoned(row["CreateDate"] or "")
+    if dto and created and abs((dto - created).total_seconds()) > 2 and not same_instant:
         return f"DateTimeOriginal {dto} vs CreateDate {created}"
     gps = row["GPSDateTime"]
+    today = datetime.now(UTC).replace(tzinfo=None)
+    if gps and is_placeholder(gps, today):
+        gps = ""
     if dto and gps and gps.endswith("Z") and row["DateTimeOriginal_group"] in REAL_EXIF_GROUPS:
         instant = _exif_time(gps)
         if instant:

@@ -20,7 +20,23 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image, UnidentifiedImageError
 
-from . import confidence, exif, hashing, probe, sidecars, similarity, tags, thumbnails, timestamps, video
+from . import (
+    apple,
+    confidence,
+    exif,
+    exiftool_reader,
+    geozone,
+    hashing,
+    probe,
+    raw,
+    sidecars,
+    similarity,
+    tags,
+    thumbnails,
+    timestamps,
+    video,
+    videocheck,
+)
 
 try:  # HEIC/HEIF support; AVIF is built into Pillow >= 11.2
     import pillow_heif
@@ -166,7 +182,45 @@ def _analyze_image(result: Analysis, data: bytes | None, path: Path, thumb_root:
         thumbnails.write_thumbnails(thumb_root, result.thumb_key, upright, small)
 
 
+def _analyze_raw(result: Analysis, data: bytes | None, path: Path, thumb_root: Path | None) -> None:
+    """A camera raw file: metadata and size from raw.py, pictures from its embedded preview."""
+    info = raw.read(path, result.mime or "", data)
+    result.meta = info.meta
+    result.warnings += info.notes
+    orientation = info.meta.get("orientation") if isinstance(info.meta.get("orientation"), int) else None
+    result.orientation = orientation
+    result.width, result.height = info.width, info.height
+    if orientation in (5, 6, 7, 8) and info.width and info.height:
+        result.width, result.height = info.height, info.width  # upright, as for every picture
+    upright = thumbnails.decode_preview(raw.preview_order(info.previews), orientation)
+    if upright is None:
+        result.warnings.append("This raw file holds no preview picture that can be shown; its date and size were read")
+        return
+    if not result.width:
+        result.width, result.height = upright.size
+    small = thumbnails.small_version(upright)
+    result.phash, result.dhash = hashing.perceptual_hashes(small)
+    result.mean_color, result.contrast = _image_stats(small)
+    result.fingerprint = similarity.fingerprint(small)
+    if thumb_root is not None and result.sha256:
+        result.thumb_key = thumbnails.thumb_key(result.sha256)
+        thumbnails.write_thumbnails(thumb_root, result.thumb_key, upright, small)
+
+
+def _maker_note_dates(meta: dict[str, Any], data: bytes | None, mime: str | None, path: Path) -> None:
+    """Cameras that keep the capture date only in their maker notes or a vendor segment
+    (trail cameras, FLIR, Casio, old Olympus): ask exiftool, and only for those."""
+    if meta.get("datetime_original") or meta.get("datetime_digitized") or not (mime or "").startswith("image/"):
+        return
+    if not exiftool_reader.worth_asking(data or b"", mime or "", meta):
+        return
+    found = exiftool_reader.maker_dates(path)
+    if found:
+        meta["maker_dates"] = found
+
+
 def _analyze_video(result: Analysis, path: Path, thumb_root: Path | None) -> None:
+    result.warnings += videocheck.problems(path, result.mime)  # a cut-off or damaged file says so
     try:
         result.video = video.probe_video(path, result.mime)
     except Exception as exc:  # noqa: BLE001 - stub and damaged containers
@@ -236,11 +290,19 @@ def _run(result, path, zone, mtime, thumb_root, known_sha256, now) -> None:
     if st.st_size == 0:
         result.status, result.error = "error", "Empty file (0 bytes): nothing to import"
         return
-    media_type = probe.sniff_file(path) if path.suffix.lower() in probe.RAW_EXTENSIONS else probe.sniff(head)
+    media_type = probe.sniff(head, path.name)
+    media_type = (
+        probe.sniff_file(path) if media_type is probe.TIFF else media_type
+    )  # raw directories may lie past the head
     if media_type is None:
         result.status, result.error = "skipped", "Not a photo or video (unknown file type)"
         return
     result.mime, result.kind, result.ext = media_type.mime, media_type.kind, media_type.ext
+    if media_type.kind == "sidecar":
+        result.status, result.error = "skipped", sidecars.describe(media_type.ext, result.name)
+        aae = apple.aae_facts(path) if media_type is probe.AAE else None
+        result.meta = {"aae": aae} if aae else {}
+        return
 
     data = None
     if media_type.kind == "image" and st.st_size <= IN_MEMORY_LIMIT:
@@ -252,18 +314,43 @@ def _run(result, path, zone, mtime, thumb_root, known_sha256, now) -> None:
         result.status = "duplicate"
         return
 
-    if media_type.kind == "image":
+    if media_type.is_raw:
+        _analyze_raw(result, data, path, thumb_root)
+    elif media_type.kind == "image":
         _analyze_image(result, data, path, thumb_root)
     else:
         _analyze_video(result, path, thumb_root)
+    _maker_note_dates(result.meta, data, result.mime, path)
+    content_id = apple.content_identifier(data) if data else None
+    if content_id:  # a Live Photo still: its video carries the same identifier
+        result.meta["content_identifier"] = content_id
+    _date_and_tags(result, path, zone, now)
 
+
+def _date_and_tags(result: Analysis, path: Path, zone: ZoneInfo, now: datetime | None) -> None:
+    """The capture time from everything read, with the files beside it (Takeout JSON, XMP)."""
     sidecar = _sidecar(path, result.name)
     if sidecar:
         result.meta["sidecar"] = sidecar
+    xmp_sidecar = _xmp_sidecar(path, result.name)
+    if xmp_sidecar:
+        result.meta["xmp_sidecar"] = xmp_sidecar
     result.candidates, result.choice = redetect_time(
         result.meta, result.video, result.name, result.relative_dir, result.mtime, zone, now
     )
     result.tags = tags.tags_for(result.name, result.relative_dir)
+    for keyword in (xmp_sidecar or {}).get("tags", []):
+        normalized = tags.normalize(keyword)
+        if normalized:
+            result.tags.setdefault(normalized, "xmp")
+
+
+def _xmp_sidecar(path: Path, name: str) -> dict[str, Any] | None:
+    """Dates and keywords from a standalone XMP file beside the picture (IMG_1.CR2.xmp)."""
+    try:
+        return sidecars.read_xmp_for(path, name)
+    except OSError:
+        return None
 
 
 def _sidecar(path: Path, name: str) -> dict[str, Any] | None:
@@ -297,8 +384,14 @@ def redetect_time(
         sidecar=sidecar if sidecar is not None else meta.get("sidecar"),
         now=now,
     )
-    candidates = confidence.sanity_check(found, now)  # kept with the reasons they were rejected
-    return candidates, confidence.choose(candidates, zone, now)
+    place = geozone.place_of(meta, video_info)
+    # Taken somewhere known: its clocks are read in that place's zone, not the household's.
+    place_zone = ZoneInfo(place.zone) if place else zone
+    candidates = confidence.sanity_check(found, now, place_zone)  # kept with the reasons they were rejected
+    choice = confidence.choose(candidates, place_zone, now)
+    if place is None:
+        return candidates, choice
+    return candidates, geozone.with_place(choice, place_zone, place.describe())
 
 
 def read_time_facts(path: str | Path, mime: str | None, name: str | None = None) -> dict[str, Any]:
@@ -315,6 +408,8 @@ def read_time_facts(path: str | Path, mime: str | None, name: str | None = None)
         meta = {k: info[k] for k in ("make", "model") if info.get(k)}
         if info:
             meta["video"] = info
+    elif mime in probe.RAW_MIMES:
+        meta = raw.read(path, mime, path.read_bytes() if path.stat().st_size <= IN_MEMORY_LIMIT else None).meta
     elif mime:
         size = path.stat().st_size
         data = path.read_bytes() if size <= IN_MEMORY_LIMIT else b""
@@ -330,9 +425,13 @@ def read_time_facts(path: str | Path, mime: str | None, name: str | None = None)
             finally:
                 if image is not None:
                     image.close()
+        _maker_note_dates(meta, data, mime, path)
     sidecar = _sidecar(path, name or path.name)
     if sidecar:
         meta["sidecar"] = sidecar
+    xmp_sidecar = _xmp_sidecar(path, name or path.name)
+    if xmp_sidecar:
+        meta["xmp_sidecar"] = xmp_sidecar
     return meta
 
 

@@ -66,6 +66,11 @@ SOURCES: dict[str, SourceRule] = {
     "takeout:creationTime": SourceRule(12, Confidence.LOW, 2, "Google Photos: when it was uploaded"),
     "png:date:create": SourceRule(13, Confidence.LOW, 2, "Picture file: when a program wrote it"),
     "mtime": SourceRule(14, Confidence.LOW, 2, "File date (when the file was last changed)"),
+    # Camcorders, raw files and photo programs' sidecar files:
+    "video:mdpm": SourceRule(1, Confidence.HIGH, 2, "Camcorder: when recording started"),
+    "video:moi": SourceRule(1, Confidence.HIGH, 2, "Camcorder: when recording started (its clip file)"),
+    "makernote": SourceRule(2, Confidence.MEDIUM, 2, "Camera's own notes: date taken"),
+    "xmp-sidecar": SourceRule(3, Confidence.MEDIUM, 2, "Photo program's info file beside the photo"),
 }
 _DEFAULT_RULE = SourceRule(9, Confidence.LOW, 2, "Another date in the file")
 # The camera's own capture time: the only sources that can give HIGH.
@@ -76,9 +81,16 @@ CAPTURE_SOURCES = frozenset(source for source, r in SOURCES.items() if r.cap == 
 PERSON_SOURCES = ("folder", "iptc:", "photoshop:DateCreated")
 PERSON_MEDIUM_GAP = 31 * 86400  # seconds: beyond its margin by more than this, LOW
 # Later than the capture is normal for these: a scan, an export or a copy was made afterwards.
-CREATED_LATER_SOURCES = ("exif:CreateDate", "xmp:CreateDate", "xmp:DateTimeDigitized", "iptc:DigitalCreationDate")
+CREATED_LATER_SOURCES = (
+    "exif:CreateDate",
+    "xmp:CreateDate",
+    "xmp:DateTimeDigitized",
+    "iptc:DigitalCreationDate",
+    "xmp-sidecar:CreateDate",
+    "xmp-sidecar:DateTimeDigitized",
+)
 # Sources written by software that writes "00:00:00" when it only knows the date.
-DATE_ONLY_MIDNIGHT = ("exif:", "xmp:", "photoshop:", "png:")
+DATE_ONLY_MIDNIGHT = ("exif:", "xmp:", "photoshop:", "png:", "xmp-sidecar:")
 
 TOLERANCES: list[tuple[str, str]] = [
     ("Same clock (EXIF/XMP/IPTC tags, Takeout)", "2 seconds (rounding, sub-seconds)"),
@@ -90,6 +102,7 @@ TOLERANCES: list[tuple[str, str]] = [
     ("Up to 5 minutes beyond tolerance", "a slightly different clock: MEDIUM"),
     ("Folder names", "the folder's period plus 1 day (day), 7 days (month) or 31 days (year)"),
     ("Modified/sent/uploaded dates", "the picture cannot be newer than them (26 h of zone slack)"),
+    ("GPS position", "the zone of the place (with its summer time) for a clock without an offset; never raises"),
 ]
 
 

@@ -36,6 +36,7 @@ from ..wording import format_offset
 from .clues import CAPTURE_SOURCES as CAPTURE_SOURCES  # re-exported: duplicates use it
 from .clues import CREATED_LATER_SOURCES, DATE_ONLY_MIDNIGHT, PERSON_MEDIUM_GAP, cap, is_person, rank, rule
 from .clues import source_rank as source_rank  # re-exported: duplicate review uses it
+from .placeholders import CLOCK_RESET_DAYS, camera_wall, placeholder_instant
 from .timestamps import Candidate
 
 HOUR = 3600
@@ -48,8 +49,6 @@ REAL_OFFSETS = sorted(
     {h * HOUR for h in range(-12, 15)}
     | {int(h * HOUR) for h in (-9.5, -3.5, -2.5, 3.5, 4.5, 5.5, 6.5, 9.5, 10.5, 11.5, 5.75, 8.75, 12.75, 13.75)}
 )
-# Days a device clock starts from when it was never set (battery out): any time that day.
-CLOCK_RESET_DAYS = {datetime(1904, 1, 1), datetime(1970, 1, 1), datetime(1980, 1, 1), datetime(2000, 1, 1)}
 FIRST_PHOTOGRAPH = datetime(1826, 1, 1)
 FUTURE_MARGIN = timedelta(days=1)
 
@@ -79,20 +78,21 @@ class Choice:
 # --- sanity ----------------------------------------------------------------------------------
 
 
-def sanity_check(candidates: list[Candidate], now: datetime) -> list[Candidate]:
+def sanity_check(candidates: list[Candidate], now: datetime, zone: ZoneInfo | None = None) -> list[Candidate]:
     """The candidates with impossible and placeholder values marked as rejected (they stay
     visible, with the reason). Returns new candidates where something changed; the given
-    list and its candidates are left as they are. Checking twice changes nothing more."""
+    list and its candidates are left as they are. Checking twice changes nothing more.
+    `zone`: where a camera's clock would have been, to judge default dates of instants."""
     now = now.astimezone(UTC)
-    return [_sane(c, now) for c in candidates]
+    return [_sane(c, now, zone) for c in candidates]
 
 
-def _sane(c: Candidate, now: datetime) -> Candidate:
+def _sane(c: Candidate, now: datetime, zone: ZoneInfo | None) -> Candidate:
     if c.value is None:
         return c if c.rejected else replace(c, rejected="no value")
     if c.rejected:
         return c
-    problem = _impossible(c, now)
+    problem = placeholder_instant(c) or _impossible(c, now, zone)
     if problem:
         return replace(c, rejected=problem)
     wall = c.value.replace(tzinfo=None)
@@ -106,9 +106,11 @@ def _sane(c: Candidate, now: datetime) -> Candidate:
     return c
 
 
-def _impossible(c: Candidate, now: datetime) -> str | None:
-    """Why this value cannot be a capture time, or None."""
+def _impossible(c: Candidate, now: datetime, zone: ZoneInfo | None) -> str | None:
+    """Why this value cannot be a capture time, or None. Default dates are judged on the
+    wall clock a camera would have shown (`camera_wall`)."""
     wall = c.value.replace(tzinfo=None)
+    camera = camera_wall(c, zone)
     person = is_person(c)
     latest = now.replace(tzinfo=None) + FUTURE_MARGIN + (timedelta(hours=14) if not c.zone_known else timedelta(0))
     as_utc = c.value.astimezone(UTC).replace(tzinfo=None) if c.zone_known else wall
@@ -118,15 +120,15 @@ def _impossible(c: Candidate, now: datetime) -> str | None:
         return "before photography existed"
     if person:
         return None
-    if datetime(wall.year, wall.month, wall.day) in CLOCK_RESET_DAYS:
-        return f"a device's start date ({wall:%Y-%m-%d}): its clock was probably never set"
+    if datetime(camera.year, camera.month, camera.day) in CLOCK_RESET_DAYS:
+        return f"a device's start date ({camera:%Y-%m-%d}): its clock was probably never set"
     if c.precision == Precision.SECOND and (
-        wall.month,
-        wall.day,
-        wall.hour,
-        wall.minute,
-        wall.second,
-        wall.microsecond,
+        camera.month,
+        camera.day,
+        camera.hour,
+        camera.minute,
+        camera.second,
+        camera.microsecond,
     ) == (1, 1, 0, 0, 0, 0):
         return "exactly midnight on 1 January: a camera's default date (clock never set)"
     return None
@@ -342,7 +344,7 @@ def choose(
     `prefer` names a source a person picked: it is used even when it would not have won
     (or was rejected), and the others are still compared with it. `candidates` are not
     changed; `sanity_check` gives the checked list that goes with the choice."""
-    checked = sanity_check(candidates, now or datetime.now(UTC))
+    checked = sanity_check(candidates, now or datetime.now(UTC), zone)
     usable, preferred = _usable(checked, prefer)
     if not usable:
         rejected = [f"{c.source}: {c.rejected}" for c in checked if c.rejected]

@@ -34,6 +34,16 @@ _ms = r"(?P<ms>\d{3})"
 _AMPM = r"(?:\s*(?P<ampm>[AaPp]\.?[Mm]\.?))?"
 _DATE8 = _Y + _M + _D
 _TIME6 = _h + _m + _s
+_Y2 = r"(?P<y2>\d{2})"  # a two-digit year: only where the rest of the name makes it unambiguous
+# "Screenshot" as macOS writes it in its languages, and the word before the time.
+_SCREENSHOT_WORDS = (
+    r"Screenshot|Screen Shot|Screen Recording|Bildschirmfoto|Bildschirmaufnahme|Capture d[’']écran"
+    r"|Enregistrement de l[’']écran|Captura de pantalla|Grabación de pantalla|Captura de Tela|Captura de ecrã"
+    r"|Schermafbeelding|Schermopname|Istantanea schermo|Schermata|Skärmavbild|Skjermbilde|Skærmbillede"
+    r"|Näyttökuva|Zrzut ekranu|Snímek obrazovky|Snímka obrazovky|Képernyőfotó|Ekran Resmi|Снимок экрана"
+    r"|スクリーンショット|截屏|屏幕快照|스크린샷"
+)
+_SCREENSHOT_JOINS = r"at|um|à|a las|a la\(s\)|às|om|alle ore|alle|kl\.?|kello|o|в|"
 
 
 @dataclass(frozen=True)
@@ -89,12 +99,12 @@ PATTERNS: list[FilenamePattern] = [
         "second",
         "photo_2019-06-15_14-30-00.jpg",
     ),
-    # macOS screenshots and screen recordings, in several languages, 24- or 12-hour clock.
+    # macOS screenshots and screen recordings, in the languages macOS names them in (24- or
+    # 12-hour clock; newer versions put a narrow no-break space before AM/PM).
     FilenamePattern(
         "screenshot_macos",
-        rf"^(?:Screenshot|Screen Shot|Screen Recording|Bildschirmfoto|Bildschirmaufnahme|Capture d[’']écran"
-        rf"|Captura de pantalla|Schermafbeelding|Istantanea schermo) {_Y}-{_M}-{_D}"
-        rf"(?: at| um| à| a las| a la\(s\)| om| alle ore| alle|,)? {_h12}[.:]{_m}[.:]{_s}{_AMPM}",
+        rf"^(?:{_SCREENSHOT_WORDS})\s?{_Y}[-_]{_M}[-_]{_D}(?:,?\s+(?:{_SCREENSHOT_JOINS}))?\s+"
+        rf"{_h12}[.:]{_m}[.:]{_s}{_AMPM}",
         "local",
         "second",
         "Screenshot 2019-06-15 at 14.30.00.png",
@@ -128,6 +138,14 @@ PATTERNS: list[FilenamePattern] = [
     FilenamePattern(
         "dropbox", rf"^{_Y}-{_M}-{_D} {_h}\.{_m}\.{_s}(?!\d)", "local", "second", "2019-06-15 14.30.00.jpg"
     ),
+    # Nextcloud's camera upload ("yy-MM-dd HH-mm-ss", then the original's counter or size).
+    FilenamePattern(
+        "nextcloud",
+        rf"^{_Y2}-{_M}-{_D} {_h}-{_m}-{_s}(?!\d)",
+        "local",
+        "second",
+        "22-04-06 15-21-03 2160.jpg",
+    ),
     # Samsung camera.
     FilenamePattern("samsung", rf"^{_DATE8}_{_TIME6}(?!\d)", "local", "second", "20190615_143000.jpg"),
     # DJI drones and Osmo cameras.
@@ -154,7 +172,7 @@ PATTERNS: list[FilenamePattern] = [
     # Generic rows: a date anywhere in the name, with or without a time.
     FilenamePattern(
         "dated_time",
-        rf"(?<!\d){_Y}-{_M}-{_D}[ _T-]{_h}[.:\-]{_m}[.:\-]{_s}(?!\d)",
+        rf"(?<!\d){_Y}(?P<ds>[-_. ]){_M}(?P=ds){_D}[ _T.-]+{_h}(?P<ts>[-_.:]){_m}(?P=ts){_s}(?!\d)",
         "local",
         "second",
         "Party 2019-06-15 14-30-00.jpg",
@@ -207,6 +225,18 @@ def stem_of(name: str) -> str:
     return base
 
 
+TWO_DIGIT_1900S = 90  # a two-digit year from 90 is 19xx; up to this year's, 20xx; between: no date
+
+
+def _year(g: dict, now: datetime) -> int | None:
+    if g.get("Y"):
+        return int(g["Y"])
+    yy = int(g["y2"])
+    if 2000 + yy <= now.year:
+        return 2000 + yy
+    return 1900 + yy if yy >= TWO_DIGIT_1900S else None
+
+
 def _build(p: FilenamePattern, g: dict, now: datetime) -> datetime | None:
     if g.get("epoch_ms") or g.get("epoch_s"):
         seconds = int(g["epoch_ms"]) / 1000 if g.get("epoch_ms") else int(g["epoch_s"])
@@ -218,8 +248,11 @@ def _build(p: FilenamePattern, g: dict, now: datetime) -> datetime | None:
         if not 1 <= hour <= 12:
             return None
         hour = hour % 12 + (12 if ampm == "pm" else 0)
+    year = _year(g, now)
+    if year is None:
+        return None
     try:
-        value = datetime(int(g["Y"]), int(g["M"]), int(g["D"]), hour, int(g.get("m") or 0), int(g.get("s") or 0))
+        value = datetime(year, int(g["M"]), int(g["D"]), hour, int(g.get("m") or 0), int(g.get("s") or 0))
     except ValueError:
         return None  # 31 June and the like: not a date
     if g.get("ms"):

@@ -58,6 +58,16 @@ def _unedited(name: str) -> str | None:
     return None
 
 
+def _cut_names(name: str, counter: str = "") -> list[str]:
+    """`name` + the (possibly cut) metadata suffix + `counter` + ".json", as Takeout writes it."""
+    names = []
+    for suffix in (SUFFIX, ""):
+        full = name + suffix
+        names.append(f"{full}{counter}.json")
+        names += [f"{full[:limit]}{counter}.json" for limit in LIMITS]
+    return names
+
+
 def candidate_names(media_name: str) -> list[str]:
     """Sidecar file names Takeout may have given this media file, most likely first."""
     names: list[str] = []
@@ -67,6 +77,10 @@ def candidate_names(media_name: str) -> list[str]:
         bases.append(original)
     for base_name in bases:
         base, counter = _split_counter(base_name)
+        if counter and base.rpartition(".")[0].endswith(" "):
+            # "Holiday (38).JPG": the number is part of the person's own name, not Takeout's
+            # duplicate counter, and the name is cut as it is ("Holiday (38).JP.json").
+            names += _cut_names(base_name)
         for suffix in (SUFFIX, ""):
             full = base + suffix
             names.append(f"{full}{counter}.json")
@@ -125,12 +139,12 @@ def find_sidecar(folder: Path, media_name: str) -> Path | None:
         if name in present and name != media_name:
             return folder / name
     # Fallback: a name cut at a length we did not guess, confirmed by the title inside.
-    base, counter = _split_counter(media_name)
-    for length in range(len(base), 19, -1):
-        for json_name in by_prefix.get((base[:length], counter), ()):
-            title = (read_sidecar(folder / json_name) or {}).get("title") or ""
-            if title and (title == base or base.startswith(title) or title.startswith(base[:length])):
-                return folder / json_name
+    for base, counter in dict.fromkeys([_split_counter(media_name), (media_name, "")]):
+        for length in range(len(base), 19, -1):
+            for json_name in by_prefix.get((base[:length], counter), ()):
+                title = (read_sidecar(folder / json_name) or {}).get("title") or ""
+                if title and (title == base or base.startswith(title) or title.startswith(base[:length])):
+                    return folder / json_name
     return None
 
 
@@ -184,3 +198,138 @@ def epoch_to_utc(seconds: int) -> datetime | None:
         return datetime.fromtimestamp(int(seconds), UTC)
     except (OverflowError, OSError, ValueError):
         return None
+
+
+# --- other files that belong to a picture ----------------------------------------------------
+
+_DESCRIPTIONS = {
+    "aae": "Apple Photos edit instructions (.AAE) for a photo taken on an iPhone or edited on a Mac: not a picture itself",
+    "xmp": "An XMP sidecar (metadata darktable, digiKam or Lightroom keep beside a photo): its dates and tags "
+    "are read with that photo",
+    "moi": "A camcorder's clip information file (.MOI): its recording date is read with its video",
+}
+
+
+def describe(ext: str, name: str) -> str:
+    """Why a sidecar file is not imported as a picture of its own, in a sentence."""
+    return _DESCRIPTIONS.get(ext, f"{name} holds information about another file, not a picture itself")
+
+
+@lru_cache(maxsize=32)
+def _names_by_lower(folder: str, _mtime_ns: int, suffix: str) -> dict[str, str]:
+    try:
+        return {e.name.lower(): e.name for e in os.scandir(folder) if e.name.lower().endswith(suffix)}
+    except OSError:
+        return {}
+
+
+def _beside(media_path: Path, names: list[str], suffix: str) -> Path | None:
+    folder = media_path.parent
+    try:
+        mtime = folder.stat().st_mtime_ns
+    except OSError:
+        return None
+    present = _names_by_lower(str(folder), mtime, suffix)
+    for name in names:
+        real = present.get(name.lower())
+        if real:
+            return folder / real
+    return None
+
+
+def find_xmp(media_path: Path, media_name: str | None = None) -> Path | None:
+    """A standalone XMP sidecar: darktable's `IMG_1.CR2.xmp`, or `IMG_1.xmp` (digiKam,
+    Lightroom, RawTherapee's neighbours), in any letter case."""
+    name = media_name or media_path.name
+    stem = name.rpartition(".")[0] or name
+    return _beside(media_path, [f"{name}.xmp", f"{stem}.xmp"], ".xmp")
+
+
+MAX_XMP_BYTES = 4 * 1024 * 1024
+
+
+def xmp_facts(path: Path) -> dict[str, Any] | None:
+    """{file, dates: {exif.py keys: text}, tags: [...]} from an XMP sidecar file."""
+    from . import xmp
+
+    try:
+        if path.stat().st_size > MAX_XMP_BYTES:
+            return None
+        packet = xmp.find_packet(path.read_bytes())
+    except OSError:
+        return None
+    if not packet:
+        return None
+    found: dict[str, Any] = {"file": path.name, "kind": "xmp"}
+    dates = xmp.parse_dates(packet)
+    if dates:
+        found["dates"] = dates
+    keywords = xmp_keywords(packet)
+    if keywords:
+        found["tags"] = keywords
+    return found if len(found) > 2 else None
+
+
+_DC = "http://purl.org/dc/elements/1.1/"
+_HIERARCHIES = {
+    "http://www.digikam.org/ns/1.0/": ("TagsList", "/"),
+    "http://ns.adobe.com/lightroom/1.0/": ("hierarchicalSubject", "|"),
+}
+
+
+def xmp_keywords(packet: bytes) -> list[str]:
+    """Keywords (dc:subject) and the last level of digiKam/Lightroom tag paths."""
+    import xml.etree.ElementTree as ET
+
+    if b"<!DOCTYPE" in packet or b"<!ENTITY" in packet:
+        return []
+    try:
+        root = ET.fromstring(packet)
+    except ET.ParseError:
+        return []
+    rdf_li = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}li"
+    found: list[str] = []
+    for element in root.iter():
+        if element.tag == f"{{{_DC}}}subject":
+            found += [li.text.strip() for li in element.iter(rdf_li) if li.text and li.text.strip()]
+        for namespace, (local, separator) in _HIERARCHIES.items():
+            if element.tag == f"{{{namespace}}}{local}":
+                found += [li.text.split(separator)[-1].strip() for li in element.iter(rdf_li) if li.text]
+    return list(dict.fromkeys(t for t in found if t))[:200]
+
+
+def read_xmp_for(media_path: Path, media_name: str | None = None) -> dict[str, Any] | None:
+    found = find_xmp(media_path, media_name)
+    return xmp_facts(found) if found else None
+
+
+def find_moi(media_path: Path, media_name: str | None = None) -> Path | None:
+    """A JVC/Panasonic camcorder's `.MOI` beside its `.MOD`/`.TOD` clip."""
+    name = media_name or media_path.name
+    stem = name.rpartition(".")[0] or name
+    return _beside(media_path, [f"{stem}.moi"], ".moi")
+
+
+def moi_recording_time(path: Path) -> str | None:
+    """The recording start a `.MOI` file holds: "V6" header, then year (2 bytes), month,
+    day, hour, minute and milliseconds (2 bytes), big-endian; the camcorder's wall clock."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError:
+        return None
+    if len(head) < 16 or not head.startswith(b"V6"):
+        return None
+    year, month, day, hour, minute, millis = (
+        int.from_bytes(head[6:8], "big"),
+        head[8],
+        head[9],
+        head[10],
+        head[11],
+        int.from_bytes(head[12:14], "big"),
+    )
+    try:
+        value = datetime(year, month, day, hour, minute, millis // 1000 % 60)
+    except ValueError:
+        return None
+    return value.strftime("%Y:%m:%d %H:%M:%S")

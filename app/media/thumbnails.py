@@ -7,8 +7,10 @@ and the perceptual hash come from the same pixels at no extra decode.
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 from PIL import Image, ImageOps
@@ -36,6 +38,38 @@ def decode_reduced(image: Image.Image, longest: int = LARGE) -> Image.Image:
     if max(upright.size) > longest:
         upright.thumbnail((longest, longest), Image.Resampling.BILINEAR, reducing_gap=2.0)
     return upright
+
+
+# EXIF orientation -> the turn that makes the picture upright
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def decode_preview(jpegs: list[bytes], orientation: int | None, longest: int = LARGE) -> Image.Image | None:
+    """The first of a raw file's embedded JPEG previews that decodes, upright, in RGB.
+
+    A preview carries the raw file's orientation only when it has its own EXIF; otherwise
+    the raw file's `orientation` turns it."""
+    for jpeg in jpegs:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                image = Image.open(io.BytesIO(jpeg))
+                own = image.getexif().get(0x0112)
+                picture = decode_reduced(image, longest)
+            except Exception:  # noqa: BLE001 - a damaged preview: try the next one
+                continue
+        if not own and orientation in _TRANSPOSE:
+            picture = picture.transpose(_TRANSPOSE[orientation])
+        return picture
+    return None
 
 
 def flatten(image: Image.Image) -> Image.Image:

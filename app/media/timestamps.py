@@ -354,6 +354,41 @@ def video_candidates(video: dict[str, Any]) -> list[Candidate]:
     return found
 
 
+def stream_candidates(video: dict[str, Any]) -> list[Candidate]:
+    """Camcorder dates from the stream itself: AVCHD's recording time (local time with its
+    zone, from the H.264 MDPM data) and a JVC/Panasonic `.MOI` file's (local time)."""
+    # A camcorder whose zone was never set writes +00:00: read as "zone unknown".
+    mdpm = _from_text("video:mdpm", video.get("recorded"), zero_is_unknown=True)
+    if mdpm is not None and video.get("recorded_note"):
+        mdpm.note = video["recorded_note"]
+    found = [mdpm, _from_text("video:moi", video.get("moi_recorded"))]
+    return [c for c in found if c is not None]
+
+
+def maker_candidates(meta: dict[str, Any]) -> list[Candidate]:
+    """A capture date only the maker notes or a vendor segment hold (trail cameras, FLIR,
+    Casio, old Olympus), as exiftool read it: trusted less than EXIF DateTimeOriginal."""
+    dates = meta.get("maker_dates") or {}
+    ordered = sorted(dates.items(), key=lambda kv: (not kv[0].endswith(":DateTimeOriginal"), kv[0]))
+    for group, text in ordered:
+        c = _from_text("makernote:DateTimeOriginal", text)
+        if c is not None:
+            c.note = f"read by exiftool from {group.rpartition(':')[0]}"
+            return [c]
+    return []
+
+
+def xmp_sidecar_candidates(meta: dict[str, Any]) -> list[Candidate]:
+    """Dates from a standalone XMP sidecar (darktable, digiKam, Lightroom), read like the
+    XMP inside a file but named apart: software wrote them beside the picture."""
+    facts = meta.get("xmp_sidecar") or {}
+    found = xmp_candidates(facts.get("dates") or {})
+    for c in found:
+        c.source = "xmp-sidecar:" + c.source.split(":", 1)[-1]
+        c.note = c.note or f"from {facts.get('file')}"
+    return found
+
+
 # --- Google Takeout sidecar ---------------------------------------------------------------------
 
 
@@ -507,8 +542,11 @@ def collect(
         found += xmp_candidates(meta)
         found += iptc_candidates(meta)
         found += png_candidates(meta)
+        found += maker_candidates(meta)
+        found += xmp_sidecar_candidates(meta)
     if video:
         found += video_candidates(video)
+        found += stream_candidates(video)
     found += sidecar_candidates(sidecar)
     found += filename_candidates(name, now)
     found += folder_candidates(relative_dir, now)

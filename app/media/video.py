@@ -26,7 +26,7 @@ from typing import Any
 
 from PIL import Image
 
-from . import quicktime
+from . import avchd, quicktime, sidecars
 
 PROBE_TIMEOUT = 60
 
@@ -39,6 +39,13 @@ QUICKTIME_MIMES = {"video/mp4", "video/quicktime", "video/3gpp", "video/x-m4v"}
 
 
 def _ffprobe(path: Path) -> dict[str, Any]:
+    try:
+        return _ffprobe_run(path)
+    except subprocess.TimeoutExpired:
+        raise ValueError(f"ffprobe gave no answer within {PROBE_TIMEOUT} s") from None
+
+
+def _ffprobe_run(path: Path) -> dict[str, Any]:
     out = subprocess.run(
         [
             "ffprobe",
@@ -52,6 +59,7 @@ def _ffprobe(path: Path) -> dict[str, Any]:
             str(path),
         ],
         capture_output=True,
+        stdin=subprocess.DEVNULL,  # never read the caller's input (a piped list of paths)
         timeout=PROBE_TIMEOUT,
         check=False,
     )
@@ -140,12 +148,28 @@ def probe_video(path: str | Path, mime: str | None = None) -> dict[str, Any]:
         if not boxes:
             raise
         info = {"reader": "quicktime"}
-    for key in ("creation_time", "apple_creationdate", "make", "model"):
+    for key in ("creation_time", "apple_creationdate", "make", "model", "location", "content_identifier"):
         if boxes.get(key):
             info[key] = boxes[key]
     if boxes.get("duration") and not info.get("duration"):
         info["duration"] = boxes["duration"]
+    info.update(_camcorder_dates(path, mime))
     return info
+
+
+STREAM_MIMES = {"video/m2ts", "video/mpeg", "video/mp2t"}
+
+
+def _camcorder_dates(path: Path, mime: str | None) -> dict[str, Any]:
+    """AVCHD's in-stream recording time, or a .MOD/.TOD clip's .MOI file beside it."""
+    if mime not in STREAM_MIMES:
+        return {}
+    found = avchd.read(path)
+    moi = sidecars.find_moi(path)
+    recorded = sidecars.moi_recording_time(moi) if moi else None
+    if recorded:
+        found["moi_recorded"] = recorded
+    return found
 
 
 def poster_frame(path: str | Path, duration: float | None = None) -> Image.Image | None:
@@ -158,6 +182,7 @@ def poster_frame(path: str | Path, duration: float | None = None) -> Image.Image
             out = subprocess.run(
                 [
                     "ffmpeg",
+                    "-nostdin",
                     "-v",
                     "error",
                     "-ss",
@@ -175,6 +200,7 @@ def poster_frame(path: str | Path, duration: float | None = None) -> Image.Image
                     "-",
                 ],
                 capture_output=True,
+                stdin=subprocess.DEVNULL,  # ffmpeg reads keys ('q') from stdin unless told not to
                 timeout=PROBE_TIMEOUT,
                 check=False,
             )

@@ -15,6 +15,8 @@ from sqlalchemy import func, select, update
 
 from ..media import (
     analyze,  # noqa: F401 - registers the HEIC opener
+    probe,
+    raw,
     thumbnails,
     video,
 )
@@ -35,6 +37,12 @@ def make_thumbnails(file: File, root: Path) -> str:
         if frame is None:
             raise ValueError("No picture could be taken from this video")
         thumbnails.write_thumbnails(root, key, frame)
+        return key
+    if file.mime in probe.RAW_MIMES:  # a raw file's picture is its embedded preview
+        upright = raw.upright_preview(file.path, file.mime)
+        if upright is None:
+            raise ValueError("This raw file holds no preview picture that can be shown")
+        thumbnails.write_thumbnails(root, key, upright)
         return key
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
