@@ -57,6 +57,8 @@ class Settings:
     # Pillow's decompression-bomb limit; 0 means Pillow's default (about 89 MP).
     max_image_pixels: int = 0
     debug: bool = False
+    # True: run.py also runs the background worker; False: pages only, worker.py runs it
+    embedded_worker: bool = True
 
     @property
     def zone(self) -> ZoneInfo:
@@ -115,6 +117,7 @@ class Settings:
             port=port,
             max_image_pixels=int(env.get("MEDIAPARSER_MAX_IMAGE_PIXELS", "0") or 0),
             debug=env.get("MEDIAPARSER_DEBUG", "") in ("1", "true", "yes"),
+            embedded_worker=env.get("MEDIAPARSER_EMBEDDED_WORKER", "1").strip().lower() not in ("0", "false", "no"),
         )
         if workers_text:
             values["workers"] = max(1, int(workers_text))
