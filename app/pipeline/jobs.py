@@ -239,7 +239,8 @@ def run(job_id: int, settings: Settings | None = None, on_progress: Callable[[Jo
     """Run a job to its end (or to a pause); returns the outcome, None if not ours to run.
 
     `settings` are the app's own (the queue and the command line pass theirs); the job runs
-    with `job_settings(settings)`. Left out, they are the current app's."""
+    with `job_settings(settings)`. Left out (tests and benchmarks inside the app), they are
+    the current app's."""
     owner = _owner_id()
     job = _acquire(job_id, owner)
     if job is None:
