@@ -1,19 +1,22 @@
 # MediaParser — the two commands a newcomer needs:
 #   make run    set everything up, then start the web app and a worker (http://127.0.0.1:5000)
-#   make test   set everything up, then run the whole test suite
+#   make test   set everything up, then run the linters and the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
+# The project is installed editable (its data folders default to instance/ and storage/
+# beside the code), at the exact versions in constraints.txt that the suite last passed with.
+PIP    := $(PY) -m pip install -q --disable-pip-version-check -c constraints.txt
 
-.PHONY: run test setup setup-dev worker lint bench clean-venv
+.PHONY: run test setup setup-dev worker lint bench constraints clean-venv
 
-$(VENV)/.runtime: requirements.txt
+$(VENV)/.runtime: pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PIP) -e .
 	@touch $@
 
-$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+$(VENV)/.dev: $(VENV)/.runtime
+	$(PIP) -e '.[test]'
 	@touch $@
 
 setup: $(VENV)/.runtime
@@ -28,8 +31,7 @@ run: setup
 worker: setup
 	$(PY) worker.py
 
-test: setup-dev
-	$(PY) -m ruff check .
+test: lint
 	$(PY) -m pytest
 
 lint: setup-dev
@@ -41,6 +43,12 @@ bench: setup-dev
 	$(PY) bench/duplicates_bench.py
 	$(PY) bench/web_bench.py
 	$(PY) bench/export_bench.py
+
+# After changing a dependency in pyproject.toml: install, run `make test`, then record the
+# versions it passed with.
+constraints: setup-dev
+	{ echo "# Exact versions make test last passed with (written by: make constraints; the ranges are in pyproject.toml)"; \
+	  $(PY) -m pip freeze --exclude-editable; } > constraints.txt
 
 clean-venv:
 	rm -rf $(VENV)

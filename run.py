@@ -6,21 +6,22 @@ worker in the same process unless MEDIAPARSER_EMBEDDED_WORKER=0 (then run worker
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 
 from waitress import create_server
 
-from app import create_app, database
+from app import create_app, database, process_setup
+from app.config import Settings
 
 
 def main() -> int:
-    app = create_app()
-    settings = app.config["MEDIAPARSER"]
+    settings = Settings.from_env()
+    process_setup.configure(settings)
+    app = create_app(settings)
     database.upgrade(app)
     consumer = None
-    if os.environ.get("MEDIAPARSER_EMBEDDED_WORKER", "1") not in ("0", "false", "no"):
+    if settings.embedded_worker:
         from app.worker_runtime import start_consumer
 
         consumer = start_consumer(app)

@@ -12,12 +12,15 @@ import signal
 import sys
 import threading
 
-from app import create_app, database
+from app import create_app, database, process_setup
+from app.config import Settings
 from app.worker_runtime import start_consumer, stop_consumer
 
 
 def main() -> int:
-    app = create_app()
+    settings = Settings.from_env()
+    process_setup.configure(settings)
+    app = create_app(settings)
     database.upgrade(app)
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -64,6 +64,8 @@ class Settings:
     output_roots: tuple[Path, ...] = ()
     trust_proxy: bool = False
     max_upload_bytes: int = 20 * 1000**3  # decimal, as size_text shows it
+    # True: run.py also runs the background worker; False: pages only, worker.py runs it
+    embedded_worker: bool = True
 
     @property
     def zone(self) -> ZoneInfo:
@@ -132,6 +134,7 @@ class Settings:
             output_roots=_split_paths(env.get("MEDIAPARSER_OUTPUT_ROOTS", ""))
             or tuple(dict.fromkeys((default_output, output_dir))),
             trust_proxy=env.get("MEDIAPARSER_TRUST_PROXY", "") in ("1", "true", "yes"),
+            embedded_worker=env.get("MEDIAPARSER_EMBEDDED_WORKER", "1").strip().lower() not in ("0", "false", "no"),
         )
         if upload_mb:
             values["max_upload_bytes"] = int(upload_mb) * 1000**2

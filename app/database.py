@@ -35,9 +35,17 @@ def engine_options(database_url: str) -> dict:
     return {"pool_pre_ping": True}
 
 
-def ensure_sqlite_dir(database_url: str) -> None:
+def sqlite_path(database_url: str) -> Path | None:
+    """The database file of a SQLite URL; None for other databases and in-memory SQLite."""
     if database_url.startswith("sqlite:///") and ":memory:" not in database_url:
-        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        return Path(database_url.removeprefix("sqlite:///"))
+    return None
+
+
+def ensure_sqlite_dir(database_url: str) -> None:
+    path = sqlite_path(database_url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def upgrade(app: Flask) -> None:
@@ -46,3 +54,34 @@ def upgrade(app: Flask) -> None:
 
     with app.app_context():
         alembic_upgrade(directory=str(MIGRATIONS_DIR))
+
+
+def schema_problem(app: Flask) -> str | None:
+    """Why the library's database cannot be read as it is, in words for people; None when
+    it can. Creates and changes nothing: for commands that only read."""
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from .models import db
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    path = sqlite_path(url)
+    if path is not None and not path.is_file():
+        return (
+            f"There is no MediaParser library at {path} yet: nothing has been imported. "
+            "Check MEDIAPARSER_DATA_DIR, or import a folder first (flask --app app import PATH)."
+        )
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    heads = set(ScriptDirectory.from_config(config).get_heads())
+    with app.app_context(), db.engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    if not current:
+        return "The library's database is empty: import a folder first (flask --app app import PATH)."
+    if current != heads:
+        return (
+            "The library's database was made by another version of MediaParser. Start MediaParser "
+            "once (make run, or run.py), which brings it up to date, then try again."
+        )
+    return None

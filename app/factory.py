@@ -3,11 +3,10 @@ worker process does not pay for Flask, SQLAlchemy and Alembic)."""
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 from flask_migrate import Migrate
 
+from . import tasks
 from .config import Settings, ensure_secret_key
 from .database import MIGRATIONS_DIR, engine_options, ensure_sqlite_dir
 from .models import db
@@ -15,8 +14,9 @@ from .models import db
 migrate = Migrate()
 
 
-def build_app(settings: Settings | None = None, **overrides) -> Flask:
-    settings = settings or Settings.from_env(**overrides)
+def build_app(settings: Settings) -> Flask:
+    """The web app, its database and its job queue, all from `settings` (nothing is read
+    from the environment here; process-wide set-up is the entry points' job)."""
     for folder in (settings.instance_dir, settings.storage_dir):
         folder.mkdir(parents=True, exist_ok=True)
     ensure_sqlite_dir(settings.database_url)
@@ -32,12 +32,10 @@ def build_app(settings: Settings | None = None, **overrides) -> Flask:
     )
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    tasks.init_app(app, settings)
 
     from . import cli, web
 
     web.init_app(app)
     cli.init_app(app)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # "Context impl SQLiteImpl" on every start
-    logging.getLogger("huey").setLevel(logging.WARNING)  # a line per task run, every minute
     return app

@@ -1,6 +1,8 @@
-"""Huey tasks: thin wrappers that run pipeline jobs inside a Flask app context.
+"""The job queue: Huey tasks, thin wrappers that run pipeline jobs inside the app.
 
-The queue backend comes from `MEDIAPARSER_QUEUE` (see config.py):
+Each app has one `JobQueue`, made by the factory from the app's Settings; its Huey instance
+is built on first use (a SQLite queue creates its file then, so a command that never
+enqueues leaves no queue behind). The backend comes from `Settings.queue_url`:
   sqlite:///path/queue.db   default, a file beside the database
   redis://host:port/db      RedisHuey
   postgresql://...          PostgresHuey
@@ -9,15 +11,21 @@ The queue backend comes from `MEDIAPARSER_QUEUE` (see config.py):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+from pathlib import Path
 
 from flask import Flask, current_app, has_app_context
 from huey import Huey, MemoryHuey, SqliteHuey, crontab
 
+from . import pipeline  # noqa: F401 - registers every kind's job handler
 from .config import Settings
+from .pipeline import jobs
 
 log = logging.getLogger(__name__)
+
+EXTENSION = "mediaparser.queue"
 
 
 def make_huey(queue_url: str) -> Huey:
@@ -25,8 +33,6 @@ def make_huey(queue_url: str) -> Huey:
     if queue_url == "memory":
         return MemoryHuey("mediaparser", immediate=True, **common)
     if queue_url.startswith("sqlite:///"):
-        from pathlib import Path
-
         path = Path(queue_url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
         return SqliteHuey("mediaparser", filename=str(path), store_intermediate_errors=False, **common)
@@ -41,57 +47,71 @@ def make_huey(queue_url: str) -> Huey:
     raise ValueError(f"MEDIAPARSER_QUEUE={queue_url!r}: use sqlite:///..., redis://..., postgresql://... or memory")
 
 
-huey = make_huey(Settings.from_env().queue_url)
+class JobQueue:
+    """One app's queue: enqueue jobs, and the tasks a consumer (run.py, worker.py) runs."""
 
-_app: Flask | None = None
-_app_lock = threading.Lock()
+    def __init__(self, app: Flask, settings: Settings):
+        self.app = app
+        self.settings = settings
+        self._huey: Huey | None = None
+        self._run_job = None
+        self._lock = threading.Lock()
+
+    @property
+    def huey(self) -> Huey:
+        self._build_once()
+        return self._huey
+
+    def _build_once(self) -> None:
+        with self._lock:
+            if self._huey is None:
+                self._build()
+
+    def _build(self) -> None:
+        huey = make_huey(self.settings.queue_url)
+
+        # Registered as "app.tasks.run_job" / "app.tasks.recover_jobs" (module and function
+        # name), the names messages already waiting in a queue file carry.
+        @huey.task()
+        def run_job(job_id: int) -> None:
+            with self._app_context():
+                jobs.run(job_id, self.settings)
+
+        @huey.periodic_task(crontab(minute="*"))
+        def recover_jobs() -> None:
+            """Every minute: jobs whose worker died are enqueued again."""
+            with self._app_context():
+                self.recover()
+
+        self._huey, self._run_job = huey, run_job
+
+    def _app_context(self):
+        if has_app_context() and current_app._get_current_object() is self.app:
+            return contextlib.nullcontext()  # immediate mode: run in the caller's context and session
+        return self.app.app_context()
+
+    def enqueue(self, job_id: int) -> None:
+        self._build_once()
+        self._run_job(job_id)
+
+    def recover(self) -> list[int]:
+        """Enqueue jobs that should be running but have no live worker (call in an app context)."""
+        ids = jobs.recoverable_ids()
+        for job_id in ids:
+            log.info("job %s has no live worker: enqueued again", job_id)
+            self.enqueue(job_id)
+        return ids
 
 
-def bind_app(app: Flask) -> None:
-    """The app whose database the worker threads of this process use."""
-    global _app
-    _app = app
+def init_app(app: Flask, settings: Settings) -> JobQueue:
+    queue = app.extensions[EXTENSION] = JobQueue(app, settings)
+    return queue
 
 
-def _worker_app() -> Flask:
-    global _app
-    if has_app_context():  # immediate mode: run inside the caller's app
-        return current_app._get_current_object()
-    with _app_lock:
-        if _app is None:
-            from . import create_app
-
-            _app = create_app()
-    return _app
-
-
-from . import pipeline  # noqa: E402,F401 - registers the job handlers
-
-
-@huey.task()
-def run_job(job_id: int) -> None:
-    from .pipeline import jobs
-
-    with _worker_app().app_context():
-        jobs.run(job_id)  # importing .pipeline registered every kind's handler
-
-
-@huey.periodic_task(crontab(minute="*"))
-def recover_jobs() -> None:
-    """Every minute: jobs whose worker died are enqueued again."""
-    with _worker_app().app_context():
-        recover()
-
-
-def recover() -> list[int]:
-    from .pipeline import jobs
-
-    ids = jobs.recoverable_ids()
-    for job_id in ids:
-        log.info("job %s has no live worker: enqueued again", job_id)
-        run_job(job_id)
-    return ids
+def queue_of(app: Flask) -> JobQueue:
+    return app.extensions[EXTENSION]
 
 
 def enqueue_job(job_id: int) -> None:
-    run_job(job_id)
+    """Enqueue on the current app's queue (pages and commands run inside the app)."""
+    queue_of(current_app).enqueue(job_id)

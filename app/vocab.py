@@ -190,6 +190,7 @@ class JobControl(StrEnum):
     RUN = "run"
     PAUSE = "pause"
     CANCEL = "cancel"
+    INTERRUPT = "interrupt"  # this process is stopping: the job goes back to pending
 
 
 class MediaKind(StrEnum):

@@ -8,7 +8,7 @@ import signal
 from flask import Flask
 
 from .pipeline import jobs
-from .tasks import bind_app, huey, recover
+from .tasks import queue_of
 
 log = logging.getLogger(__name__)
 
@@ -16,10 +16,11 @@ WORKER_THREADS = 2  # jobs that may run at once; each import uses every core by 
 
 
 def start_consumer(app: Flask, threads: int = WORKER_THREADS):
-    """Start a consumer in this process; returns it. Signal handlers stay the caller's:
-    Huey's own would swallow Ctrl-C and SIGTERM (see STACK-NOTES)."""
-    bind_app(app)
-    consumer = huey.create_consumer(
+    """Start a consumer of the app's queue in this process; returns it. Signal handlers
+    stay the caller's: the ones Huey's start() installs only set a flag that an embedded
+    consumer never reads, so Ctrl-C and SIGTERM would do nothing."""
+    queue = queue_of(app)
+    consumer = queue.huey.create_consumer(
         workers=threads, worker_type="thread", periodic=True, initial_delay=0.1, max_delay=1.0
     )
     saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
@@ -27,7 +28,7 @@ def start_consumer(app: Flask, threads: int = WORKER_THREADS):
     for sig, handler in saved.items():
         signal.signal(sig, handler)
     with app.app_context():
-        resumed = recover()  # jobs a killed worker left behind continue now
+        resumed = queue.recover()  # jobs a killed worker left behind continue now
     if resumed:
         log.info("resuming jobs %s", resumed)
     return consumer

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import sys
 import time
 import tracemalloc
 from collections import defaultdict
@@ -29,8 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from app.media import similarity  # noqa: E402
+from app.media import similarity
 
 RADIUS = similarity.RADIUS
 

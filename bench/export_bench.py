@@ -24,9 +24,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 
 def make_library(folder: Path, count: int, size: tuple[int, int]):
     from PIL import Image

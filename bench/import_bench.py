@@ -28,9 +28,6 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
 W, H = 4032, 3024
 SEED = 20261125
 

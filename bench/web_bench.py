@@ -23,9 +23,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
 
 def fill(n: int, seed: int = 7) -> dict:
     from sqlalchemy import insert, select

@@ -5,26 +5,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
+from app import create_app
+from app.config import Settings
+from app.database import upgrade
+from app.models import db
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-# Before the app is imported: tasks run inline unless a test starts a real consumer, and
-# nothing a test does touches the repository's own instance/ and storage/.
-_SESSION_DIR = Path(tempfile.mkdtemp(prefix="mediaparser-tests-"))
-os.environ["MEDIAPARSER_QUEUE"] = "memory"
-os.environ["MEDIAPARSER_DATA_DIR"] = str(_SESSION_DIR / "default")
-os.environ.setdefault("MEDIAPARSER_TIMEZONE", "Europe/Berlin")
-
-from app import create_app  # noqa: E402
-from app.config import Settings  # noqa: E402
-from app.database import upgrade  # noqa: E402
-from app.models import db  # noqa: E402
 
 CORPUS = Path(os.environ.get("MEDIAPARSER_CORPUS") or REPO.parent / "shared" / "corpus").resolve()
 REQUIRE_CORPUS = os.environ.get("MEDIAPARSER_REQUIRE_CORPUS", "") not in ("", "0", "false")
@@ -54,6 +44,8 @@ def manifest_rows(corpus: Path) -> list[dict[str, str]]:
 
 
 def make_settings(data_dir: Path, **env) -> Settings:
+    """Settings for a test: its own data folder, tasks run inline (memory queue) unless a
+    test starts a real consumer, one analysis process. Nothing comes from os.environ."""
     base = {
         "MEDIAPARSER_DATA_DIR": str(data_dir),
         "MEDIAPARSER_TIMEZONE": "Europe/Berlin",

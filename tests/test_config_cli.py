@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +15,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from PIL import Image
 
+from app import create_app
 from app.config import ConfigError, Settings, ensure_secret_key
+from app.database import upgrade
 from app.models import db
-from tests.conftest import REPO
+from app.tasks import queue_of
+from tests.conftest import REPO, make_settings
 
 
 def test_defaults_live_in_the_repository(monkeypatch):
@@ -38,8 +42,10 @@ def test_environment_overrides(tmp_path):
         "MEDIAPARSER_PORT": "8080",
         "DATABASE_URL": "postgresql+psycopg://u@127.0.0.1/db",
         "MEDIAPARSER_QUEUE": "redis://127.0.0.1:6379/0",
+        "MEDIAPARSER_EMBEDDED_WORKER": "0",
     }
     s = Settings.from_env(env=env)
+    assert Settings.from_env(env={}).embedded_worker and not s.embedded_worker
     assert s.instance_dir == tmp_path and s.storage_dir == tmp_path / "storage"
     assert s.import_roots == (tmp_path / "a", tmp_path / "b")
     assert s.output_dir == tmp_path / "out" and s.password == "secret"
@@ -81,9 +87,11 @@ def test_migrations_create_exactly_the_models_schema(app):
 # --- command line (real processes, as people and other tools call it) -------------------
 
 
-def _flask(*args, data: Path, check=True) -> subprocess.CompletedProcess:
+def _flask(*args, data: Path, check=True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    extra = env or {}
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAPARSER_")}
     env.update(MEDIAPARSER_DATA_DIR=str(data), MEDIAPARSER_TIMEZONE="Europe/Berlin", MEDIAPARSER_QUEUE="memory")
+    env.update(extra)
     return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "app", *args],
         cwd=REPO,
@@ -144,3 +152,64 @@ def test_inspect_prints_one_json_object_per_media_file(tmp_path):
     assert {"source", "timestamp", "precision"} <= set(a["candidates"][0])
     assert by_name["bad.png"]["error"]
     assert not (tmp_path / "data" / "mediaparser.db").exists()  # inspect touches no database
+
+
+def test_each_app_has_the_queue_its_settings_name(tmp_path):
+    """The queue comes from the Settings object, not the environment; a SQLite queue file
+    is only made when something is enqueued."""
+    first = create_app(make_settings(tmp_path / "a", MEDIAPARSER_QUEUE=f"sqlite:///{tmp_path / 'a-queue.db'}"))
+    second = create_app(make_settings(tmp_path / "b"))
+    assert not (tmp_path / "a-queue.db").exists()
+    assert queue_of(first).huey.storage.filename == str(tmp_path / "a-queue.db")
+    assert queue_of(second).huey.immediate and queue_of(second).huey is not queue_of(first).huey
+    assert "app.tasks.run_job" in queue_of(first).huey._registry._registry  # the name queued messages carry
+
+
+def test_read_only_commands_never_make_a_database(tmp_path):
+    data = tmp_path / "data"
+    for command in (["jobs"], ["jobs", "--json"], ["duplicates"], ["duplicates", "--json"]):
+        out = _flask(*command, data=data, check=False)
+        assert out.returncode == 1, command
+        assert "no MediaParser library" in out.stderr and "nothing has been imported" in out.stderr, command
+    assert not (data / "mediaparser.db").exists()
+
+
+def test_read_only_commands_never_upgrade_a_database(tmp_path):
+    """A library made by an older MediaParser is left as it is: reading commands say what
+    to do; a command that writes (import) upgrades it."""
+    data = tmp_path / "data"
+    app = create_app(make_settings(data))
+    upgrade(app)
+    with app.app_context():
+        from flask_migrate import downgrade
+
+        downgrade(revision="0003_dups")
+        db.engine.dispose()
+
+    def revision() -> str:
+        with sqlite3.connect(data / "mediaparser.db") as conn:
+            return conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+
+    for command in (["jobs"], ["duplicates", "--json"]):
+        out = _flask(*command, data=data, check=False)
+        assert out.returncode == 1 and "another version of MediaParser" in out.stderr, command
+        assert revision() == "0003_dups", command
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _flask("import", str(folder), "--wait", data=data)
+    assert revision() != "0003_dups"
+    assert "No jobs yet." not in _flask("jobs", data=data).stdout
+
+
+def test_the_command_line_sets_the_pixel_limit_from_settings(tmp_path):
+    """`flask` is an entry point: MEDIAPARSER_MAX_IMAGE_PIXELS reaches Pillow there (and only
+    there: building an app changes no process-wide state)."""
+    limit_before = Image.MAX_IMAGE_PIXELS
+    create_app(make_settings(tmp_path / "app", MEDIAPARSER_MAX_IMAGE_PIXELS=1000))
+    assert limit_before == Image.MAX_IMAGE_PIXELS
+    picture = tmp_path / "big.png"
+    Image.new("RGB", (64, 48), "blue").save(picture)  # 3,072 pixels: over twice the limit
+    env = {"MEDIAPARSER_MAX_IMAGE_PIXELS": "1000"}
+    record = json.loads(_flask("inspect", str(picture), data=tmp_path / "data", env=env).stdout)
+    assert "opened safely" in record["error"]
+    assert json.loads(_flask("inspect", str(picture), data=tmp_path / "data").stdout)["error"] is None

@@ -248,6 +248,27 @@ def test_import_with_a_process_pool(tmp_path, _template_db):
         db.engine.dispose()
 
 
+def test_analysis_processes_take_the_pixel_limit_from_settings(tmp_path, _template_db):
+    """The pool's initializer is the analysis processes' entry point: the limit is set
+    there, and the process that runs the job keeps its own."""
+    settings = make_settings(tmp_path / "data", MEDIAPARSER_WORKERS=2, MEDIAPARSER_MAX_IMAGE_PIXELS=50_000)
+    settings.instance_dir.mkdir(parents=True)
+    shutil.copy(_template_db, settings.instance_dir / "mediaparser.db")
+    photo(tmp_path / "in" / "small.jpg", size=(120, 90))
+    photo(tmp_path / "in" / "large.jpg", size=(400, 300))  # 120,000 pixels: over twice the limit
+    limit_before = Image.MAX_IMAGE_PIXELS
+    app = create_app(settings)
+    with app.app_context():
+        job = importer.start_folder_import(tmp_path / "in", roots=None)
+        assert jobs.run(job.id, settings) == "completed"
+        found = files_by_name()
+        assert found["small.jpg"].status == "done"
+        assert found["large.jpg"].status == "error" and "opened safely" in found["large.jpg"].error
+        db.session.remove()
+        db.engine.dispose()
+    assert limit_before == Image.MAX_IMAGE_PIXELS
+
+
 def test_failed_job_says_why(app, tmp_path):
     folder = tmp_path / "gone"
     folder.mkdir()

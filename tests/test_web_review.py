@@ -299,7 +299,7 @@ def test_jobs_see_the_settings_page_time_zone(app):
 
     settings_store.save({"timezone": "Asia/Tokyo"})
     job = jobs.create("thumbnails", {"file_ids": []})
-    ctx = jobs.JobContext(job, "test")
+    ctx = jobs.JobContext(job, "test", jobs.job_settings(app.config["MEDIAPARSER"]))
     assert ctx.settings.timezone == "Asia/Tokyo"
     from app.web.review import household_zone
 

@@ -20,7 +20,7 @@ from flask.cli import with_appcontext
 from ..pipeline import duplicate_review as review
 from ..pipeline import duplicates
 from ..vocab import LIVE_GROUP_STATES, GroupKind, GroupStatus
-from .library import ensure_schema
+from .library import ensure_schema, require_schema
 
 
 @click.command("duplicates")
@@ -37,7 +37,7 @@ from .library import ensure_schema
 @with_appcontext
 def duplicates_command(as_json: bool, only_open: bool, kinds: tuple[str, ...], rescan: bool) -> None:
     """List duplicate groups: exact copies, near duplicates and similar shots."""
-    ensure_schema()
+    ensure_schema() if rescan else require_schema()  # only a re-scan writes
     if rescan:
         report = duplicates.scan_library(current_app.config["MEDIAPARSER"])
         if not as_json:

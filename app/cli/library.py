@@ -14,13 +14,21 @@ from sqlalchemy import select
 
 from .. import database
 from ..media import analyze as media
-from ..models import Job, db
+from ..models import FileStatus, Job, JobKind, JobStatus, db
 from ..pipeline import importer, jobs
 
 
 def ensure_schema() -> None:
-    """Commands can run on a fresh data folder: create or upgrade the database first."""
+    """Commands that write can run on a fresh data folder: create or upgrade the database first."""
     database.upgrade(current_app)
+
+
+def require_schema() -> None:
+    """Commands that only read never create or upgrade the database: they say why they
+    cannot read it instead (no library here yet, or one from an older MediaParser)."""
+    problem = database.schema_problem(current_app)
+    if problem:
+        raise click.ClickException(problem)
 
 
 def _progress_printer(stream):
@@ -40,20 +48,20 @@ def _progress_printer(stream):
 def run_and_report(job: Job, label: str) -> int:
     """Run a job in this process, then print what happened; exit status 1 if it failed."""
     started = time.monotonic()
-    outcome = jobs.run(job.id, on_progress=_progress_printer(sys.stderr))
+    outcome = jobs.run(job.id, current_app.config["MEDIAPARSER"], on_progress=_progress_printer(sys.stderr))
     elapsed = time.monotonic() - started
     db.session.refresh(job)
     if outcome is None:
         click.echo(f"Job {job.id} is being run by another worker (status: {job.status}).", err=True)
         return 1
     click.echo(f"{label} job {job.id}: {job.status}")
-    if job.kind == "import":
+    if job.kind == JobKind.IMPORT:
         for status, count in sorted(importer.summary(job).items()):
             click.echo(f"  {status:<10} {count}")
     click.echo(f"  {job.done} files in {elapsed:.1f} s ({job.done / elapsed if elapsed else 0:.1f} files/s)")
     if job.message:
         click.echo(f"  {job.message}")
-    return 0 if job.status == "completed" else 1
+    return 0 if job.status == JobStatus.COMPLETED else 1
 
 
 @click.command("import")
@@ -90,13 +98,8 @@ def inspect_command(paths: tuple[Path, ...]) -> None:
         files = media.iter_media_paths(given) if given.is_dir() else [given]
         for path in files:
             path = path.absolute()
-            result = media.analyze(
-                path,
-                zone=settings.zone,
-                relative_dir=path.parent.as_posix(),
-                max_image_pixels=settings.max_image_pixels,
-            )
-            if result.status == "skipped" and result.mime is None and given.is_dir():
+            result = media.analyze(path, zone=settings.zone, relative_dir=path.parent.as_posix())
+            if result.status == FileStatus.SKIPPED and result.mime is None and given.is_dir():
                 continue  # not a media file: nothing to say
             click.echo(json.dumps(result.inspect_record(), ensure_ascii=False))
 
@@ -107,7 +110,7 @@ def inspect_command(paths: tuple[Path, ...]) -> None:
 @with_appcontext
 def jobs_command(as_json: bool, limit: int) -> None:
     """List jobs with their state and progress."""
-    ensure_schema()
+    require_schema()
     rows = db.session.execute(select(Job).order_by(Job.id.desc()).limit(limit)).scalars().all()
     if not rows and not as_json:
         click.echo("No jobs yet.")

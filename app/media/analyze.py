@@ -2,7 +2,7 @@
 workers and `flask inspect` both call. Pure: a path in, an `Analysis` out (plus thumbnail
 files when asked for); no Flask, no database.
 
-A bad file never raises: it comes back with `status` "error" or "skipped" and a message a
+A bad file never raises: it comes back with `status` ERROR or SKIPPED and a message a
 person can read, and with whatever could still be learned (size, hash, type, dates).
 """
 
@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image, UnidentifiedImageError
 
+from ..vocab import FileStatus, MediaKind
 from . import (
     apple,
     confidence,
@@ -55,7 +56,7 @@ class Analysis:
     path: str
     name: str
     relative_dir: str = ""
-    status: str = "done"  # done | duplicate | skipped | error
+    status: FileStatus = FileStatus.DONE  # DONE | DUPLICATE | SKIPPED | ERROR
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     size: int | None = None
@@ -109,7 +110,7 @@ class Analysis:
         }
 
 
-def _friendly_decode_error(exc: BaseException, mime: str | None) -> str:
+def decode_error_text(exc: BaseException, mime: str | None) -> str:
     """A sentence a person can act on; the library's own words only as a detail at the end."""
     kind = (mime or "image").split("/")[-1].upper()
     text = str(exc)
@@ -149,7 +150,7 @@ def _analyze_image(result: Analysis, data: bytes | None, path: Path, thumb_root:
         try:
             image = Image.open(source)
         except Exception as exc:  # noqa: BLE001 - Pillow and plugins raise many types
-            result.status, result.error = "error", _friendly_decode_error(exc, result.mime)
+            result.status, result.error = FileStatus.ERROR, decode_error_text(exc, result.mime)
             if data is not None:
                 result.meta, _ = exif.read_exif(data, result.mime or "")
             return
@@ -162,7 +163,7 @@ def _analyze_image(result: Analysis, data: bytes | None, path: Path, thumb_root:
             try:
                 upright = thumbnails.decode_reduced(image)
             except Exception as exc:  # noqa: BLE001
-                result.status, result.error = "error", _friendly_decode_error(exc, result.mime)
+                result.status, result.error = FileStatus.ERROR, decode_error_text(exc, result.mime)
                 result.meta, _ = exif.read_exif(data or b"", result.mime or "")
                 return
             result.meta, warning = exif.read_exif(data or b"", result.mime or "", image)
@@ -251,19 +252,17 @@ def analyze(
     thumb_root: Path | None = None,
     known_sha256: frozenset[str] | set[str] = frozenset(),
     now: datetime | None = None,
-    max_image_pixels: int = 0,
 ) -> Analysis:
     """Analyze one file. `name`/`relative_dir` are what the person gave (dates and tags come
     from them); `mtime` overrides the file's own (a browser upload's lastModified).
-    A file whose sha256 is in `known_sha256` comes back as status "duplicate" undecoded."""
+    A file whose sha256 is in `known_sha256` comes back as status DUPLICATE undecoded.
+    Pictures over Pillow's pixel limit, which the process's entry point sets, are refused."""
     path = Path(path)
     result = Analysis(path=str(path), name=name or path.name, relative_dir=relative_dir)
-    if max_image_pixels:
-        Image.MAX_IMAGE_PIXELS = max_image_pixels
     try:
         _run(result, path, zone, mtime, thumb_root, known_sha256, now)
     except Exception as exc:  # noqa: BLE001 - last line of defence: one file never stops a job
-        result.status = "error"
+        result.status = FileStatus.ERROR
         result.error = f"Unexpected problem reading this file ({type(exc).__name__}: {str(exc)[:160]})"
     return result
 
@@ -272,30 +271,30 @@ def _run(result, path, zone, mtime, thumb_root, known_sha256, now) -> None:
     try:
         st = path.stat()
         if not path.is_file():
-            result.status, result.error = "skipped", "Not a regular file"
+            result.status, result.error = FileStatus.SKIPPED, "Not a regular file"
             return
         with open(path, "rb") as fh:
             head = fh.read(probe.HEAD_BYTES)
     except PermissionError:
-        result.status, result.error = "error", "Permission denied: MediaParser may not read this file"
+        result.status, result.error = FileStatus.ERROR, "Permission denied: MediaParser may not read this file"
         return
     except FileNotFoundError:
-        result.status, result.error = "error", "The file is gone (moved or deleted since it was found)"
+        result.status, result.error = FileStatus.ERROR, "The file is gone (moved or deleted since it was found)"
         return
     except OSError as exc:
-        result.status, result.error = "error", f"The file cannot be read ({exc.strerror or exc})"
+        result.status, result.error = FileStatus.ERROR, f"The file cannot be read ({exc.strerror or exc})"
         return
     result.size, result.inode = st.st_size, st.st_ino
     result.mtime = mtime or datetime.fromtimestamp(st.st_mtime, UTC)
     if st.st_size == 0:
-        result.status, result.error = "error", "Empty file (0 bytes): nothing to import"
+        result.status, result.error = FileStatus.ERROR, "Empty file (0 bytes): nothing to import"
         return
     media_type = probe.sniff(head, path.name)
     media_type = (
         probe.sniff_file(path) if media_type is probe.TIFF else media_type
     )  # raw directories may lie past the head
     if media_type is None:
-        result.status, result.error = "skipped", "Not a photo or video (unknown file type)"
+        result.status, result.error = FileStatus.SKIPPED, "Not a photo or video (unknown file type)"
         return
     result.mime, result.kind, result.ext = media_type.mime, media_type.kind, media_type.ext
     if media_type.kind == "sidecar":
@@ -305,18 +304,18 @@ def _run(result, path, zone, mtime, thumb_root, known_sha256, now) -> None:
         return
 
     data = None
-    if media_type.kind == "image" and st.st_size <= IN_MEMORY_LIMIT:
+    if media_type.kind == MediaKind.IMAGE and st.st_size <= IN_MEMORY_LIMIT:
         data = path.read_bytes()
         result.sha256 = hashing.sha256_bytes(data)
     else:
         result.sha256 = hashing.sha256_file(path)
     if result.sha256 in known_sha256:
-        result.status = "duplicate"
+        result.status = FileStatus.DUPLICATE
         return
 
     if media_type.is_raw:
         _analyze_raw(result, data, path, thumb_root)
-    elif media_type.kind == "image":
+    elif media_type.kind == MediaKind.IMAGE:
         _analyze_image(result, data, path, thumb_root)
     else:
         _analyze_video(result, path, thumb_root)

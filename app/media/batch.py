@@ -1,8 +1,8 @@
 """The per-file function the import's worker processes run (pure: no Flask, no database).
 
-Worker processes are started once per job with `init()`; each task is a small tuple so
-that sending it costs nothing, and the result is the `Analysis` (thumbnails are already
-written to disk by the worker)."""
+Worker processes are started once per job with `start_process()`; each task is a small
+tuple so that sending it costs nothing, and the result is the `Analysis` (thumbnails are
+already written to disk by the worker)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from ..process_setup import limit_image_pixels
 from . import analyze as media
 
 _STATE: dict = {}
@@ -25,8 +26,15 @@ class Task:
     mtime: datetime | None
 
 
-def init(known: frozenset[str], zone: str, thumb_root: str, max_pixels: int) -> None:
-    _STATE.update(known=known, zone=ZoneInfo(zone), thumb_root=Path(thumb_root), max_pixels=max_pixels)
+def init(known: frozenset[str], zone: str, thumb_root: str) -> None:
+    """What every task of this job shares (in a pool process, or inline in the worker)."""
+    _STATE.update(known=known, zone=ZoneInfo(zone), thumb_root=Path(thumb_root))
+
+
+def start_process(known: frozenset[str], zone: str, thumb_root: str, max_pixels: int) -> None:
+    """An analysis process's entry point (the pool's initializer): set the process up, then `init`."""
+    limit_image_pixels(max_pixels)
+    init(known, zone, thumb_root)
 
 
 def run(task: Task) -> tuple[int, media.Analysis]:
@@ -38,5 +46,4 @@ def run(task: Task) -> tuple[int, media.Analysis]:
         mtime=task.mtime,
         thumb_root=_STATE["thumb_root"],
         known_sha256=_STATE["known"],
-        max_image_pixels=_STATE["max_pixels"],
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import BinaryIO
 
 import imagehash
 from PIL import Image
@@ -12,12 +13,23 @@ CHUNK = 1 << 20
 _U64 = 1 << 64
 
 
+def sha256_stream(stream: BinaryIO, copy_to: BinaryIO | None = None, first: bytes = b"") -> tuple[str, int]:
+    """(sha256, size) of `first` and then everything read from `stream`, in chunks (memory
+    stays flat for a 2 GB video); each chunk is also written to `copy_to` when given."""
+    digest, size = hashlib.sha256(), 0
+    chunk = first or stream.read(CHUNK)
+    while chunk:
+        digest.update(chunk)
+        if copy_to is not None:
+            copy_to.write(chunk)
+        size += len(chunk)
+        chunk = stream.read(CHUNK)
+    return digest.hexdigest(), size
+
+
 def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return sha256_stream(fh)[0]
 
 
 def sha256_bytes(data: bytes) -> str:

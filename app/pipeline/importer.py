@@ -25,7 +25,22 @@ from sqlalchemy import func, select, update
 
 from ..media import analyze as media
 from ..media import batch
-from ..models import File, FileFingerprint, FileStatus, FileTag, Job, JobKind, Tag, db, insert_ignore, utcnow
+from ..models import (
+    Confidence,
+    File,
+    FileFingerprint,
+    FileSource,
+    FileStatus,
+    FileTag,
+    Job,
+    JobControl,
+    JobKind,
+    JobStatus,
+    Tag,
+    db,
+    insert_ignore,
+    utcnow,
+)
 from . import jobs
 
 log = logging.getLogger(__name__)
@@ -68,7 +83,7 @@ def check_import_path(path: str | Path, roots: tuple[Path, ...] | None) -> tuple
 
 def start_folder_import(path: str | Path, roots: tuple[Path, ...] | None) -> Job:
     folder, root = check_import_path(path, roots)
-    return jobs.create(JobKind.IMPORT, {"source": "folder", "path": str(folder), "root": str(root)})
+    return jobs.create(JobKind.IMPORT, {"source": FileSource.FOLDER, "path": str(folder), "root": str(root)})
 
 
 # --- discover ---------------------------------------------------------------------------
@@ -91,7 +106,7 @@ def _discover_rows(job: Job):
             "path": str(path),
             "original_name": path.name,
             "relative_dir": _relative(path.parent, base),
-            "source": "folder",
+            "source": FileSource.FOLDER,
             "status": FileStatus.PENDING,
             "created_at": utcnow(),
             # every row has every key: a multi-row INSERT takes its columns from the rows
@@ -135,7 +150,7 @@ def discover(ctx: jobs.JobContext) -> None:
         batch.append(row)
         if len(batch) >= DISCOVER_BATCH:
             flush()
-            if ctx.checkpoint() != "run":
+            if ctx.checkpoint() != JobControl.RUN:
                 return
     flush()
     _refresh_counts(job)
@@ -173,14 +188,19 @@ class _InlineExecutor:
         pass
 
 
-def _executor(workers: int, initargs):
+def _executor(workers: int, initargs, max_image_pixels: int):
     if workers <= 1:
-        return _InlineExecutor(initargs)
+        return _InlineExecutor(initargs)  # this process was set up by its own entry point
     # forkserver, not fork: this process has threads (web server, queue) that must not be
     # forked; the fork server starts once, with the media code already imported.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["app.media.batch"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=batch.init, initargs=initargs)
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=batch.start_process,
+        initargs=(*initargs, max_image_pixels),
+    )
 
 
 CONTENT_COLUMNS = (
@@ -230,7 +250,7 @@ class _Recorder:
                 values = self._duplicate_values(row, a, owner, originals[owner])
                 tags.append((file_id, media.tags.tags_for(row.original_name, row.relative_dir)))
                 counts["duplicates"] += 1
-            elif a.status == "duplicate":
+            elif a.status == FileStatus.DUPLICATE:
                 continue  # its first copy is not in the library any more: analyzed next run
             else:
                 values = self._analysis_values(row, a)
@@ -241,8 +261,8 @@ class _Recorder:
                     originals[file_id] = {c: values[c] for c in CONTENT_COLUMNS}
                 if a.mime:
                     tags.append((file_id, a.tags))
-                counts["errors"] += a.status == "error"
-                counts["skipped"] += a.status == "skipped"
+                counts["errors"] += a.status == FileStatus.ERROR
+                counts["skipped"] += a.status == FileStatus.SKIPPED
             counts["done"] += 1
             updates.append({"id": file_id, **values, "processed_at": utcnow()})
         for shape in _by_shape(updates):
@@ -255,7 +275,7 @@ class _Recorder:
 
     def _analysis_values(self, row, a: media.Analysis) -> dict:
         values = {
-            "status": {"done": FileStatus.DONE, "error": FileStatus.ERROR, "skipped": FileStatus.SKIPPED}[a.status],
+            "status": FileStatus(a.status),
             "error": a.error or ("; ".join(a.warnings) if a.warnings else None),
             "size": a.size, "sha256": a.sha256, "mime": a.mime, "media_kind": a.kind, "ext": a.ext,
             "width": a.width, "height": a.height, "orientation": a.orientation, "duration": a.duration,
@@ -319,7 +339,7 @@ def time_columns(candidates, choice) -> dict:
         "taken_source": choice.source,
         "confidence": choice.confidence,
         "time_notes": choice.notes,
-        "needs_review": choice.confidence in ("low", "none"),
+        "needs_review": choice.confidence in (Confidence.LOW, Confidence.NONE),
     }
 
 
@@ -342,7 +362,7 @@ def _pending(job_id: int, after_id: int, limit: int) -> list[batch.Task]:
     return [batch.Task(r.id, r.path, r.original_name, r.relative_dir, r.mtime) for r in rows]
 
 
-def process(ctx: jobs.JobContext) -> str:
+def process(ctx: jobs.JobContext) -> JobControl:
     settings = ctx.settings
     job = ctx.job
     sha_owner = dict(
@@ -352,18 +372,18 @@ def process(ctx: jobs.JobContext) -> str:
             .group_by(File.sha256)
         ).all()
     )
-    initargs = (frozenset(sha_owner), settings.timezone, str(settings.thumbnails_dir), settings.max_image_pixels)
+    initargs = (frozenset(sha_owner), settings.timezone, str(settings.thumbnails_dir))
     recorder = _Recorder(ctx, settings.zone, sha_owner)
-    executor = _executor(settings.workers, initargs)
+    executor = _executor(settings.workers, initargs, settings.max_image_pixels)
     in_flight: set[Future] = set()
     window = max(2, settings.workers * 4)  # enough queued work to keep every core busy
     queue: deque[batch.Task] = deque()
-    last_id, exhausted, control = 0, False, "run"
+    last_id, exhausted, control = 0, False, JobControl.RUN
     finished: list[tuple[int, media.Analysis]] = []
     last_flush = time.monotonic()
     try:
         while True:
-            while control == "run" and len(in_flight) < window:
+            while control == JobControl.RUN and len(in_flight) < window:
                 if not queue and not exhausted:
                     queue.extend(_pending(job.id, last_id, PREFETCH))
                     exhausted = not queue
@@ -379,7 +399,7 @@ def process(ctx: jobs.JobContext) -> str:
                 recorder.record(finished)
                 finished, last_flush = [], time.monotonic()
                 control = ctx.checkpoint()
-                if control != "run":
+                if control != JobControl.RUN:
                     # stop between files: what is still running finishes, nothing new starts
                     for future in in_flight:
                         future.cancel()
@@ -388,10 +408,10 @@ def process(ctx: jobs.JobContext) -> str:
             recorder.record(finished)
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
-    if control == "run":
+    if control == JobControl.RUN:
         control = ctx.checkpoint()
         # files added while we ran (a browser still uploading) are taken up now
-        if control == "run" and _pending(job.id, 0, 1):
+        if control == JobControl.RUN and _pending(job.id, 0, 1):
             return process(ctx)
     return control
 
@@ -408,24 +428,24 @@ def _cancel_rest(job: Job) -> None:
 @jobs.handler(JobKind.IMPORT)
 def run_import(ctx: jobs.JobContext) -> str:
     job = ctx.job
-    outcome_for = {"pause": "paused", "cancel": "cancelled", "interrupt": "interrupted"}
     if job.phase == "discover":
         discover(ctx)
         if job.phase == "discover":
             control = ctx.checkpoint()
-            if control == "cancel":
+            if control == JobControl.CANCEL:
                 _cancel_rest(job)
-            return outcome_for.get(control, "interrupted")
+            # discovery stopped early: RUN here means the checkpoint passed after its stop
+            return jobs.stopped(JobControl.INTERRUPT if control == JobControl.RUN else control)
     if job.phase == "process":
         control = process(ctx)
         _refresh_counts(job)
         db.session.commit()
-        if control != "run":
-            if control == "cancel":
+        if control != JobControl.RUN:
+            if control == JobControl.CANCEL:
                 _cancel_rest(job)
                 _refresh_counts(job)
                 db.session.commit()
-            return outcome_for[control]
+            return jobs.stopped(control)
         job.phase = "finish"
         db.session.commit()
     if job.phase == "finish":
@@ -434,7 +454,7 @@ def run_import(ctx: jobs.JobContext) -> str:
         duplicates.after_import(job, ctx.settings)
         job.phase = "done"
         db.session.commit()
-    return "completed"
+    return JobStatus.COMPLETED
 
 
 def summary(job: Job) -> dict:

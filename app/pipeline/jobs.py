@@ -7,8 +7,14 @@ checkpoint, between files. A worker holds a *lease* on the job while it runs it;
 whose worker died (killed, power cut) is taken over, so a job always finishes, and because
 per-file state lives in the database, no file is processed twice.
 
-A job handler is `handler(ctx: JobContext) -> "completed" | "paused" | "cancelled" |
-"interrupted"`, registered in HANDLERS by its kind.
+A job handler is registered in HANDLERS by its kind with `@handler(JobKind.X)`:
+
+    def run_x(ctx: JobContext) -> str
+
+It gets everything through `ctx`: `ctx.job` (its row), `ctx.settings` (the one Settings
+object the job runs with, given to `run()`; never read from Flask), `ctx.checkpoint()`
+between files and `ctx.add()` for progress. It returns its outcome: JobStatus.COMPLETED,
+or `stopped(control)` when a checkpoint said to stop (paused, cancelled or interrupted).
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
-from ..models import ACTIVE_JOB_STATES, Job, JobKind, JobStatus, db, utcnow
+from ..config import Settings
+from ..models import ACTIVE_JOB_STATES, Job, JobControl, JobKind, JobStatus, db, utcnow
+from .settings_store import effective
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +45,15 @@ HOST = socket.gethostname()
 SHUTDOWN = threading.Event()
 
 HANDLERS: dict[str, Callable[[JobContext], str]] = {}
+
+# A job's outcome: a JobStatus, or this one, which is not a status: the process is stopping,
+# so the job goes back to pending and a worker takes it up again.
+INTERRUPTED = "interrupted"
+_STOPPED = {
+    JobControl.PAUSE: JobStatus.PAUSED,
+    JobControl.CANCEL: JobStatus.CANCELLED,
+    JobControl.INTERRUPT: INTERRUPTED,
+}
 
 
 def handler(kind: str):
@@ -126,30 +143,33 @@ def recoverable_ids() -> list[int]:
 # --- what the worker does --------------------------------------------------------------
 
 
-class JobContext:
-    """What a handler uses: its job row, a checkpoint between files, progress counters."""
+def stopped(control: JobControl) -> str:
+    """The outcome a handler returns when a checkpoint told it to stop."""
+    return _STOPPED[control]
 
-    def __init__(self, job: Job, owner: str, on_progress: Callable[[Job], None] | None = None):
+
+def job_settings(base: Settings) -> Settings:
+    """What a job starting now runs with: the app's settings with the settings page's
+    changes (time zone, output folder) applied. A change applies from the next job."""
+    return effective(base)
+
+
+class JobContext:
+    """What a handler uses: its job row, its settings, a checkpoint between files, progress counters."""
+
+    def __init__(self, job: Job, owner: str, settings: Settings, on_progress: Callable[[Job], None] | None = None):
         self.job = job
         self.owner = owner
+        self.settings = settings
         self._renewed = time.monotonic()
         self._on_progress = on_progress
 
-    @property
-    def settings(self):
-        from flask import current_app
-
-        from .settings_store import effective
-
-        # the settings page's changes (time zone, output folder) apply to the next job
-        return effective(current_app.config["MEDIAPARSER"])
-
-    def checkpoint(self) -> str:
-        """Commit-safe point between files: 'run', 'pause', 'cancel' or 'interrupt'.
+    def checkpoint(self) -> JobControl:
+        """Commit-safe point between files: RUN, PAUSE, CANCEL or INTERRUPT.
 
         Renews the lease; reads the status people may have changed."""
         if SHUTDOWN.is_set():
-            return "interrupt"
+            return JobControl.INTERRUPT
         if self._on_progress:
             self._on_progress(self.job)
         status = db.session.execute(select(Job.status).where(Job.id == self.job.id)).scalar_one()
@@ -161,7 +181,7 @@ class JobContext:
             )
             db.session.commit()
             self._renewed = time.monotonic()
-        return {JobStatus.PAUSED: "pause", JobStatus.CANCELLED: "cancel"}.get(status, "run")
+        return {JobStatus.PAUSED: JobControl.PAUSE, JobStatus.CANCELLED: JobControl.CANCEL}.get(status, JobControl.RUN)
 
     def add(self, done: int = 0, errors: int = 0, skipped: int = 0, duplicates: int = 0) -> None:
         """Count finished items; call inside the transaction that records them."""
@@ -215,19 +235,27 @@ def _bank_active_time(job: Job) -> float:
     return job.active_seconds + (utcnow() - job.resumed_at).total_seconds()
 
 
-def run(job_id: int, on_progress: Callable[[Job], None] | None = None) -> str | None:
-    """Run a job to its end (or to a pause); returns the outcome, None if not ours to run."""
+def run(job_id: int, settings: Settings | None = None, on_progress: Callable[[Job], None] | None = None) -> str | None:
+    """Run a job to its end (or to a pause); returns the outcome, None if not ours to run.
+
+    `settings` are the app's own (the queue and the command line pass theirs); the job runs
+    with `job_settings(settings)`. Left out (tests and benchmarks inside the app), they are
+    the current app's."""
     owner = _owner_id()
     job = _acquire(job_id, owner)
     if job is None:
         return None
     log.info("job %s (%s) started by %s", job.id, job.kind, owner)
     fn = HANDLERS.get(job.kind)
-    outcome, message = "failed", None
+    outcome, message = JobStatus.FAILED, None
     try:
         if fn is None:
             raise JobError(f"MediaParser does not know how to run a '{job.kind}' job")
-        outcome = fn(JobContext(job, owner, on_progress))
+        if settings is None:
+            from flask import current_app
+
+            settings = current_app.config["MEDIAPARSER"]
+        outcome = fn(JobContext(job, owner, job_settings(settings), on_progress))
     except JobError as exc:
         message = str(exc)
     except Exception as exc:  # noqa: BLE001 - a job must end in a state people can read
@@ -248,16 +276,14 @@ def _finish(job_id: int, owner: str, outcome: str, message: str | None) -> None:
         "active_seconds": _bank_active_time(job),
         "resumed_at": None,
     }
-    if outcome == "completed":
-        values.update(status=JobStatus.COMPLETED, finished_at=utcnow())
-    elif outcome == "failed":
+    if outcome in (JobStatus.COMPLETED, JobStatus.CANCELLED):
+        values.update(status=outcome, finished_at=utcnow())
+    elif outcome == JobStatus.FAILED:
         values.update(status=JobStatus.FAILED, finished_at=utcnow(), message=message)
-    elif outcome == "cancelled":
-        values.update(status=JobStatus.CANCELLED, finished_at=utcnow())
-    elif outcome == "interrupted":
+    elif outcome == INTERRUPTED:
         values.update(status=JobStatus.PENDING)  # taken up again when a worker starts
-    # "paused": the status is already paused; just release the lease.
-    if message and outcome != "failed":
+    # paused: the status is already paused; just release the lease.
+    if message and outcome != JobStatus.FAILED:
         values["message"] = message
     statuses = [str(s) for s in (*ACTIVE_JOB_STATES, JobStatus.PAUSED, JobStatus.CANCELLED)]
     db.session.execute(
@@ -292,7 +318,9 @@ def progress(job: Job) -> dict:
         "errors": job.errors,
         "skipped": job.skipped,
         "duplicates": job.duplicates,
-        "percent": round(100 * job.done / job.total, 1) if job.total else (100.0 if job.status == "completed" else 0.0),
+        "percent": round(100 * job.done / job.total, 1)
+        if job.total
+        else (100.0 if job.status == JobStatus.COMPLETED else 0.0),
         "rate": round(rate, 2) if rate else None,
         "eta_seconds": round(eta) if eta is not None else None,
         "message": job.message,

@@ -3,7 +3,6 @@ costs one copy. Names from the browser are kept as data, never used as paths."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -14,11 +13,10 @@ from typing import BinaryIO
 from sqlalchemy import select
 
 from ..config import Settings
-from ..media import probe
-from ..models import File, FileStatus, Job, JobKind, JobStatus, db
+from ..media import hashing, probe
+from ..models import File, FileSource, FileStatus, Job, JobKind, JobStatus, db
 from . import jobs
 
-CHUNK = 1 << 20
 MAX_NAME = 255
 
 
@@ -39,8 +37,6 @@ def store_upload(stream: BinaryIO, settings: Settings) -> Stored:
     """Stream an upload to disk (memory stays flat for a 2 GB video), hashing as it goes,
     then move it to its content address. Refuses anything that is not a photo or video."""
     settings.incoming_dir.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    size = 0
     fd, tmp_name = tempfile.mkstemp(dir=settings.incoming_dir, prefix="upload-")
     tmp = Path(tmp_name)
     try:
@@ -51,15 +47,9 @@ def store_upload(stream: BinaryIO, settings: Settings) -> Stored:
                 raise UploadRefused("The file is empty (0 bytes)")
             if media_type is None:
                 raise UploadRefused("Not a photo or video: MediaParser keeps images and videos only")
-            chunk = head
-            while chunk:
-                digest.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
-                chunk = stream.read(CHUNK)
+            sha, size = hashing.sha256_stream(stream, copy_to=out, first=head)
             out.flush()
             os.fsync(out.fileno())
-        sha = digest.hexdigest()
         final = settings.originals_dir / sha[:2] / sha[2:4] / f"{sha}.{media_type.ext}"
         if final.exists():
             tmp.unlink()
@@ -90,7 +80,7 @@ def clean_name(name: str | None) -> str:
 
 def upload_job() -> Job:
     """A new import job for a batch of browser uploads (files are added as they arrive)."""
-    return jobs.create(JobKind.IMPORT, {"source": "upload"}, phase="process")
+    return jobs.create(JobKind.IMPORT, {"source": FileSource.UPLOAD}, phase="process")
 
 
 def add_upload(job: Job, stored: Stored, name: str, relative_path: str | None, last_modified: datetime | None) -> File:
@@ -109,7 +99,7 @@ def add_upload(job: Job, stored: Stored, name: str, relative_path: str | None, l
     row = File(
         job_id=job.id,
         path=str(stored.path),
-        source="upload",
+        source=FileSource.UPLOAD,
         original_name=clean_name(name),
         relative_dir=clean_relative_dir(relative_path),
         size=stored.size,

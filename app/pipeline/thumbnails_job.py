@@ -2,7 +2,8 @@
 thumbnails folder, or a change in how they are made). Originals are only read.
 
 params: {"file_ids": [...]} or {"all": true}. Per-file state lives in JobItem rows, so a
-stopped job continues with the files it had not done yet.
+stopped job continues with the files it had not done yet, and a finished file is never
+done twice.
 """
 
 from __future__ import annotations
@@ -14,28 +15,34 @@ from PIL import Image
 from sqlalchemy import func, select, update
 
 from ..media import (
-    analyze,  # noqa: F401 - registers the HEIC opener
+    analyze,  # also registers the HEIC opener
     probe,
     raw,
     thumbnails,
     video,
 )
-from ..models import File, FileStatus, ItemStatus, JobItem, JobKind, db, insert_ignore
+from ..models import File, FileStatus, ItemStatus, JobControl, JobItem, JobKind, JobStatus, MediaKind, db, insert_ignore
 from . import jobs
+from .sql import chunks
 
 BATCH = 20
-INSERT_BATCH = 1000
+
+
+class PreviewError(Exception):
+    """No preview can be made of this file; the message says why, for people."""
 
 
 def make_thumbnails(file: File, root: Path) -> str:
-    """Write both thumbnails of `file`; returns its thumb key. Raises with a message."""
+    """Write both thumbnails of `file`; returns its thumb key. Raises PreviewError."""
     if not file.sha256:
-        raise ValueError("This file has not been read yet")
+        raise PreviewError("This file has not been read yet")
+    if not Path(file.path).is_file():
+        raise PreviewError("The original file is missing (moved or deleted since it was imported)")
     key = thumbnails.thumb_key(file.sha256)
-    if file.media_kind == "video":
+    if file.media_kind == MediaKind.VIDEO:
         frame = video.poster_frame(file.path, file.duration)
         if frame is None:
-            raise ValueError("No picture could be taken from this video")
+            raise PreviewError("No picture could be taken from this video")
         thumbnails.write_thumbnails(root, key, frame)
         return key
     if file.mime in probe.RAW_MIMES:  # a raw file's picture is its embedded preview
@@ -46,8 +53,13 @@ def make_thumbnails(file: File, root: Path) -> str:
         return key
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with Image.open(file.path) as image:
-            upright = thumbnails.decode_reduced(image)
+        try:
+            with Image.open(file.path) as image:
+                upright = thumbnails.decode_reduced(image)
+        except PermissionError:
+            raise PreviewError("Permission denied: MediaParser may not read the original file") from None
+        except Exception as exc:  # noqa: BLE001 - Pillow and plugins raise many types
+            raise PreviewError(analyze.decode_error_text(exc, file.mime)) from exc
     thumbnails.write_thumbnails(root, key, upright)
     return key
 
@@ -62,18 +74,36 @@ def _discover(ctx: jobs.JobContext) -> None:
             .order_by(File.id)
         ).scalars()
     else:
-        ids = iter(sorted({int(i) for i in params.get("file_ids") or []}))
-    batch: list[dict] = []
-    for file_id in ids:
-        batch.append({"job_id": job.id, "file_id": file_id, "status": ItemStatus.PENDING})
-        if len(batch) >= INSERT_BATCH:
-            db.session.execute(insert_ignore(JobItem), batch)
-            batch.clear()
-    if batch:
-        db.session.execute(insert_ignore(JobItem), batch)
+        ids = sorted({int(i) for i in params.get("file_ids") or []})
+    for part in chunks(ids):
+        if not params.get("all"):  # files removed from the library since they were chosen
+            part = db.session.execute(select(File.id).where(File.id.in_(part)).order_by(File.id)).scalars().all()
+        rows = [{"job_id": job.id, "file_id": file_id, "status": ItemStatus.PENDING} for file_id in part]
+        if rows:
+            db.session.execute(insert_ignore(JobItem), rows)
     job.total = db.session.execute(select(func.count()).where(JobItem.job_id == job.id)).scalar_one()
     job.phase = "process"
     db.session.commit()
+
+
+def _cancel_rest(job_id: int) -> None:
+    db.session.execute(
+        update(JobItem)
+        .where(JobItem.job_id == job_id, JobItem.status == ItemStatus.PENDING)
+        .values(status=ItemStatus.SKIPPED, message="Not done: the job was cancelled")
+    )
+    db.session.commit()
+
+
+def _next_items(job_id: int) -> list[JobItem]:
+    return list(
+        db.session.execute(
+            select(JobItem)
+            .where(JobItem.job_id == job_id, JobItem.status == ItemStatus.PENDING)
+            .order_by(JobItem.id)
+            .limit(BATCH)
+        ).scalars()
+    )
 
 
 @jobs.handler(JobKind.THUMBNAILS)
@@ -82,26 +112,13 @@ def run_thumbnails(ctx: jobs.JobContext) -> str:
     if job.phase == "discover":
         _discover(ctx)
     root = ctx.settings.thumbnails_dir
-    outcome = {"pause": "paused", "cancel": "cancelled", "interrupt": "interrupted"}
     while True:
         control = ctx.checkpoint()
-        if control != "run":
-            if control == "cancel":
-                db.session.execute(
-                    update(JobItem)
-                    .where(JobItem.job_id == job.id, JobItem.status == ItemStatus.PENDING)
-                    .values(status=ItemStatus.SKIPPED, message="Not done: the job was cancelled")
-                )
-                db.session.commit()
-            return outcome[control]
-        items = list(
-            db.session.execute(
-                select(JobItem)
-                .where(JobItem.job_id == job.id, JobItem.status == ItemStatus.PENDING)
-                .order_by(JobItem.id)
-                .limit(BATCH)
-            ).scalars()
-        )
+        if control != JobControl.RUN:
+            if control == JobControl.CANCEL:
+                _cancel_rest(job.id)
+            return jobs.stopped(control)
+        items = _next_items(job.id)
         if not items:
             break
         errors = 0
@@ -110,7 +127,8 @@ def run_thumbnails(ctx: jobs.JobContext) -> str:
             try:
                 key = make_thumbnails(file, root)
             except Exception as exc:  # noqa: BLE001 - one file never stops the job
-                item.status, item.message = ItemStatus.ERROR, f"No preview could be made: {exc}"
+                reason = exc if isinstance(exc, PreviewError) else f"unexpected problem ({type(exc).__name__}: {exc})"
+                item.status, item.message = ItemStatus.ERROR, f"No preview could be made: {reason}"
                 errors += 1
                 continue
             item.status = ItemStatus.DONE
@@ -120,4 +138,4 @@ def run_thumbnails(ctx: jobs.JobContext) -> str:
         db.session.commit()
     job.phase = "done"
     db.session.commit()
-    return "completed"
+    return JobStatus.COMPLETED

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from ..models import File, FileStatus, ItemStatus, Job, JobItem, JobKind, JobStatus, db, display_path
+from ..models import File, FileSource, FileStatus, ItemStatus, Job, JobItem, JobKind, JobStatus, db
 from ..pipeline import jobs
 from ..tasks import enqueue_job
+from ..wording import display_path
 from .security import ApiError
 
 bp = Blueprint("jobs", __name__)
@@ -16,19 +17,19 @@ LIST_SIZE = 30
 PROBLEMS_PAGE = 100
 
 KIND_TEXT = {
-    "import": "Import",
-    "reprocess": "Detect dates again",
-    "thumbnails": "Rebuild previews",
-    "duplicates": "Find duplicates",
-    "export": "Export",
+    JobKind.IMPORT: "Import",
+    JobKind.REPROCESS: "Detect dates again",
+    JobKind.THUMBNAILS: "Rebuild previews",
+    JobKind.DUPLICATES: "Find duplicates",
+    JobKind.EXPORT: "Export",
 }
 STATUS_TEXT = {
-    "pending": "Waiting to start.",
-    "running": "Running.",
-    "paused": "Paused. Resume it to go on.",
-    "completed": "Finished.",
-    "failed": "Stopped by a problem.",
-    "cancelled": "Cancelled.",
+    JobStatus.PENDING: "Waiting to start.",
+    JobStatus.RUNNING: "Running.",
+    JobStatus.PAUSED: "Paused. Resume it to go on.",
+    JobStatus.COMPLETED: "Finished.",
+    JobStatus.FAILED: "Stopped by a problem.",
+    JobStatus.CANCELLED: "Cancelled.",
 }
 
 
@@ -38,7 +39,9 @@ def describe(job: Job) -> dict:
     params = job.params or {}
     if job.kind == JobKind.IMPORT:
         title = (
-            f"Import of folder {params.get('path')}" if params.get("source") == "folder" else "Upload from your browser"
+            f"Import of folder {params.get('path')}"
+            if params.get("source") == FileSource.FOLDER
+            else "Upload from your browser"
         )
     else:
         title = KIND_TEXT.get(job.kind, job.kind.title())
@@ -156,22 +159,34 @@ def problems_json(job_id: int):
     return jsonify({"problems": rows, "next_after": next_after})
 
 
+def _pause(job: Job) -> str:
+    if not jobs.pause(job.id):
+        raise ApiError("Only a waiting or running job can be paused.", 409)
+    return "Paused. The job stops after the file it is working on."
+
+
+def _resume(job: Job) -> str:
+    if not jobs.resume(job.id):
+        raise ApiError("Only a paused job can be resumed.", 409)
+    enqueue_job(job.id)
+    return "Resumed."
+
+
+def _cancel(job: Job) -> str:
+    if not jobs.cancel(job.id):
+        raise ApiError("This job has already ended.", 409)
+    return "Cancelled. Files already done are kept."
+
+
+# What people may do to a job, by the word in its address (/api/jobs/<id>/<action>).
+ACTIONS = {"pause": _pause, "resume": _resume, "cancel": _cancel}
+
+
 def _control(job_id: int, action: str) -> str:
     job = _job(job_id)
-    if action == "pause":
-        if not jobs.pause(job.id):
-            raise ApiError("Only a waiting or running job can be paused.", 409)
-        return "Paused. The job stops after the file it is working on."
-    if action == "resume":
-        if not jobs.resume(job.id):
-            raise ApiError("Only a paused job can be resumed.", 409)
-        enqueue_job(job.id)
-        return "Resumed."
-    if action == "cancel":
-        if not jobs.cancel(job.id):
-            raise ApiError("This job has already ended.", 409)
-        return "Cancelled. Files already done are kept."
-    raise ApiError("Unknown action: use pause, resume or cancel.", 404)
+    if action not in ACTIONS:
+        raise ApiError("Unknown action: use pause, resume or cancel.", 404)
+    return ACTIONS[action](job)
 
 
 @bp.route("/api/jobs/<int:job_id>/<action>", methods=["POST"])

@@ -17,10 +17,11 @@ from .security import ApiError
 
 bp = Blueprint("settings", __name__)
 
+# Jobs people start from this page, by kind (the word in the address): what they are called.
 ADMIN_JOBS = {
-    "reprocess": (JobKind.REPROCESS, "Detecting dates again"),
-    "thumbnails": (JobKind.THUMBNAILS, "Rebuilding previews"),
-    "duplicates": (JobKind.DUPLICATES, "Looking for duplicates again"),
+    JobKind.REPROCESS: "Detecting dates again",
+    JobKind.THUMBNAILS: "Rebuilding previews",
+    JobKind.DUPLICATES: "Looking for duplicates again",
 }
 _ZONES: list[str] = []
 
@@ -80,7 +81,7 @@ def save():
         return _render(values=changes, error=str(exc), status=400)
     if settings_store.duplicate_sensitivity() != sensitivity_before:
         # undecided groups are formed again with the new sensitivity; decisions are kept
-        _start("duplicates", {"all": True, "regroup": True})
+        _start(JobKind.DUPLICATES, {"all": True, "regroup": True})
         flash("Settings saved. Duplicates are being looked for again with the new sensitivity.", "success")
     else:
         flash("Settings saved. They apply to the next import and export.", "success")
@@ -111,8 +112,7 @@ def api():
 def _start(kind: str, params: dict):
     if kind not in ADMIN_JOBS:
         raise ApiError(f"Unknown job: use {', '.join(ADMIN_JOBS)}.", 404)
-    job_kind, _label = ADMIN_JOBS[kind]
-    job = jobs.create(job_kind, params)
+    job = jobs.create(JobKind(kind), params)
     enqueue_job(job.id)
     return job
 
@@ -120,7 +120,7 @@ def _start(kind: str, params: dict):
 @bp.route("/settings/<kind>", methods=["POST"])
 def start_all(kind: str):
     job = _start(kind, {"all": True})
-    flash(f"{ADMIN_JOBS[kind][1]} for all files: follow it here.", "success")
+    flash(f"{ADMIN_JOBS[kind]} for all files: follow it here.", "success")
     return redirect(url_for("jobs.detail_page", job_id=job.id))
 
 
@@ -139,6 +139,6 @@ def start_json(kind: str):
         {
             "job_id": job.id,
             "job_url": url_for("jobs.detail_page", job_id=job.id),
-            "message": f"{ADMIN_JOBS[kind][1]} for {count}.",
+            "message": f"{ADMIN_JOBS[kind]} for {count}.",
         }
     ), 201

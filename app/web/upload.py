@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from ..models import File, FileStatus, Job, JobKind, JobStatus, db
+from ..models import File, FileSource, FileStatus, Job, JobKind, JobStatus, db
 from ..pipeline import jobs, storage
 from ..tasks import enqueue_job
 from .security import ApiError
@@ -29,7 +29,7 @@ def page():
 
 def _upload_job(job_id: int) -> Job:
     job = db.session.get(Job, job_id)
-    if job is None or job.kind != JobKind.IMPORT or (job.params or {}).get("source") != "upload":
+    if job is None or job.kind != JobKind.IMPORT or (job.params or {}).get("source") != FileSource.UPLOAD:
         raise ApiError("That upload batch does not exist. Reload the page and start again.", 404)
     if job.status in (JobStatus.CANCELLED, JobStatus.FAILED):
         raise ApiError("This upload batch was stopped. Reload the page to start a new one.", 409)
@@ -110,6 +110,6 @@ def finish(job_id: int):
     db.session.refresh(job)
     if job.total == 0:
         jobs.cancel(job.id)
-        return jsonify({"job_id": job.id, "status": "cancelled", "message": "No files were uploaded."})
+        return jsonify({"job_id": job.id, "status": JobStatus.CANCELLED, "message": "No files were uploaded."})
     pending = db.session.query(File).filter(File.job_id == job.id, File.status == FileStatus.PENDING).count()
     return jsonify({"job_id": job.id, "status": job.status, "pending": pending, "progress": jobs.progress(job)})

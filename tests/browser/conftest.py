@@ -1,6 +1,7 @@
 """Browser tests: Debian's chromium driven by Playwright against a live MediaParser
 (run.py as a subprocess, with its own data folder and a real Huey consumer on a SQLite
-queue). pytest-playwright's own browser download is never used (see STACK-NOTES §5)."""
+queue). Playwright's own browser download is never used (`playwright install` cannot
+download here): the launch arguments below point pytest-playwright at Debian's binary."""
 
 from __future__ import annotations
 
