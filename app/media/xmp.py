@@ -12,16 +12,24 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as SafeET
+
+from . import jpeg
+
 MAX_PACKET = 4 * 1024 * 1024  # history lists can be long; anything bigger is not metadata
 _START = re.compile(rb"<x(?:ap)?:xmpmeta\b")
 _END = re.compile(rb"</x(?:ap)?:xmpmeta\s*>")
 
+# The one table of XMP namespaces MediaParser reads and writes (xmp_writer.py uses it too):
+# prefix -> URI. Tags are matched by URI; these prefixes are the ones written.
 NS = {
-    "xmp": "http://ns.adobe.com/xap/1.0/",
-    "photoshop": "http://ns.adobe.com/photoshop/1.0/",
-    "exif": "http://ns.adobe.com/exif/1.0/",
-    "tiff": "http://ns.adobe.com/tiff/1.0/",
+    "x": "adobe:ns:meta/",
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "xmp": "http://ns.adobe.com/xap/1.0/",
+    "exif": "http://ns.adobe.com/exif/1.0/",
+    "photoshop": "http://ns.adobe.com/photoshop/1.0/",
 }
 
 # normalized key -> (namespace, local name)
@@ -38,24 +46,10 @@ _WANTED = {f"{{{NS[ns]}}}{local}": key for key, (ns, local) in DATE_TAGS.items()
 _WANTED[f"{{{NS['exif']}}}GPSDateTime"] = "xmp_gps_datetime"
 
 
-def _jpeg_metadata_end(data: bytes) -> int:
-    """Where a JPEG's metadata segments end (its first scan starts); XMP lives before it."""
-    pos = 2
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        if marker == 0xDA:  # start of scan: compressed image data follows
-            return pos
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
-    return len(data)
-
-
 def find_packet(data: bytes) -> bytes | None:
     """The first complete XMP packet in `data`, or None."""
-    if data.startswith(b"\xff\xd8"):
-        data = data[: _jpeg_metadata_end(data)]  # do not scan megabytes of image data
+    if data.startswith(jpeg.SOI):
+        data = data[: jpeg.metadata_end(data)]  # do not scan megabytes of image data
     at = data.find(b"xmpmeta")
     start = None
     while at != -1 and start is None:
@@ -67,6 +61,12 @@ def find_packet(data: bytes) -> bytes | None:
     if not end:
         return None
     return data[start.start() : end.end()]
+
+
+def parse_xml(text: bytes | str) -> ET.Element:
+    """XML parsed by defusedxml with DTDs refused, so entity expansion (billion laughs) and
+    external entities never run. Raises DefusedXmlException or ET.ParseError."""
+    return SafeET.fromstring(text, forbid_dtd=True)
 
 
 def _text(element: ET.Element) -> str | None:
@@ -82,10 +82,10 @@ def _text(element: ET.Element) -> str | None:
 def parse_dates(packet: bytes | str) -> dict[str, str]:
     """{normalized key: raw date text} for the date tags MediaParser uses."""
     raw = packet.encode("utf-8", "replace") if isinstance(packet, str) else packet
-    if b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:
-        return {}  # XMP never needs a DTD; refuse entity tricks outright
     try:
-        root = ET.fromstring(raw)
+        root = parse_xml(raw)
+    except DefusedXmlException:
+        return {}  # a DTD or entities: XMP never needs them (billion laughs, XXE)
     except ET.ParseError:
         return _parse_loosely(raw)
     found: dict[str, str] = {}
