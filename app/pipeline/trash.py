@@ -32,7 +32,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ..media import archive_copy
-from ..models import File, FileStatus, JobItem, db, utcnow
+from ..models import File, JobItem, db, utcnow
+from ..vocab import FileSource, FileStatus, JobControl
 from . import jobs
 from .export_plan import SETTING_CLEANUP_IMPORT_ROOTS, manifest_index, meta_dir, setting
 
@@ -105,7 +106,7 @@ class _Cleaner:
 
     def handle(self, row: File) -> dict:
         """Move one original to the trash, or say why it stays."""
-        if row.source != "folder":
+        if row.source != FileSource.FOLDER:
             return {"left": "uploaded file: MediaParser's stored copy is kept"}
         if row.status not in (FileStatus.DONE, FileStatus.DUPLICATE) or row.sha256 not in self.index:
             return {"left": "not in the archive"}
@@ -184,10 +185,10 @@ def cleanup_phase(ctx: jobs.JobContext, output: Path) -> str:
                 db.session.commit()
                 started = time.monotonic()
                 control = ctx.checkpoint()
-                if control != "run":
+                if control != JobControl.RUN:
                     return control
         db.session.commit()
-    return "run"
+    return JobControl.RUN
 
 
 def cleanup_counts(job_id: int) -> dict[str, int]:
