@@ -130,12 +130,23 @@ def _parse_loosely(raw: bytes) -> dict[str, str]:
     return found
 
 
-def read_dates(data: bytes, extra_packets: list[str | bytes] | None = None) -> dict[str, str]:
-    """XMP dates from a file's bytes, plus packets a decoder already unpacked (a compressed
-    PNG iTXt chunk is not visible in the raw bytes)."""
+def image_packet(image) -> bytes | str | None:
+    """The XMP packet Pillow read while opening `image` (JPEG, PNG, WebP, TIFF, HEIC/AVIF)."""
+    for key in ("xmp", "XML:com.adobe.xmp"):
+        value = image.info.get(key)
+        if isinstance(value, bytes | str) and value:
+            return value
+    return None
+
+
+def read_dates(data: bytes, packets: list[str | bytes | None] | None = None) -> dict[str, str]:
+    """XMP dates from the packets a decoder already unpacked (Pillow; PNG chunks, where a
+    compressed iTXt chunk is not visible in the raw bytes). Without any — a file too
+    damaged to open, a packet Pillow does not know — from the packet found by searching
+    the file's bytes."""
     found: dict[str, str] = {}
-    packet = find_packet(data) if data else None
-    for candidate in [packet, *(extra_packets or [])]:
+    candidates = [p for p in packets or () if p] or [find_packet(data) if data else None]
+    for candidate in candidates:
         if candidate:
             for key, value in parse_dates(candidate).items():
                 found.setdefault(key, value)

@@ -95,22 +95,50 @@ def meta_dir(output: Path) -> Path:
 # --- the manifest -------------------------------------------------------------------------
 
 
-def read_manifest(output: Path) -> list[dict]:
-    """Every manifest record, oldest first; a line cut short by a crash is ignored."""
-    path = meta_dir(output) / MANIFEST
+def read_jsonl(path: Path) -> list[dict]:
+    """Every record of a JSON-lines file MediaParser wrote (the archive manifest, the trash
+    manifests), oldest first. Lines end only at "\\n" (a name may hold other line
+    separators); a line cut short by a crash, or damaged, is ignored."""
     if not path.exists():
         return []
     records = []
-    with open(path, encoding="utf-8") as fh:
+    with open(path, "rb") as fh:
         for number, line in enumerate(fh, 1):
-            line = line.strip()
-            if not line:
+            if not line.strip():
                 continue
             try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                log.warning("%s line %d is not complete JSON (cut short by a crash?): ignored", path, number)
+                record = json.loads(line.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                record = None
+            if isinstance(record, dict):
+                records.append(record)
+            else:
+                log.warning("%s line %d is not a complete record (cut short by a crash?): ignored", path, number)
     return records
+
+
+def append_jsonl(path: Path, records: list[dict]) -> None:
+    """Add records to a JSON-lines file, flushed to the disk before this returns. A name
+    that is not valid UTF-8 (Python holds its bytes as lone surrogates) is written as a
+    JSON escape, so the file stays UTF-8 and the name reads back as the same bytes."""
+    if not records:
+        return
+    text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
+    data = text.encode("utf-8", "backslashreplace")  # only lone surrogates need it: "\\udcXX"
+    with open(path, "a+b") as fh:
+        fh.seek(0, os.SEEK_END)
+        if fh.tell():
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":  # a line cut short by a full disk: start a fresh one
+                data = b"\n" + data
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def read_manifest(output: Path) -> list[dict]:
+    """Every manifest record, oldest first; a line cut short by a crash is ignored."""
+    return read_jsonl(meta_dir(output) / MANIFEST)
 
 
 def manifest_index(output: Path) -> dict[str, dict]:
@@ -119,19 +147,7 @@ def manifest_index(output: Path) -> dict[str, dict]:
 
 
 def append_manifest(output: Path, records: list[dict]) -> None:
-    if not records:
-        return
-    path = meta_dir(output) / MANIFEST
-    text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
-    with open(path, "a+b") as fh:
-        fh.seek(0, os.SEEK_END)
-        if fh.tell():
-            fh.seek(-1, os.SEEK_END)
-            if fh.read(1) != b"\n":  # a line cut short by a full disk: start a fresh one
-                text = "\n" + text
-        fh.write(text.encode("utf-8"))
-        fh.flush()
-        os.fsync(fh.fileno())
+    append_jsonl(meta_dir(output) / MANIFEST, records)
 
 
 @dataclass
