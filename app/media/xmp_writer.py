@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
-from .xmp import NS, parse_xml
+from .xmp import NS
 
 DATE_PROPERTIES = (("exif", "DateTimeOriginal"), ("xmp", "CreateDate"), ("photoshop", "DateCreated"))
 PACKET_BEGIN = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
@@ -68,9 +68,11 @@ def _parse(packet: bytes) -> tuple[ET.Element, dict[str, str]]:
     text = text.lstrip("\ufeff")
     prefixes: dict[str, str] = {}
     try:
-        for _event, (prefix, uri) in SafeET.iterparse(io.StringIO(text), events=("start-ns",), forbid_dtd=True):
+        # one pass gives both: the declarations as they come, and the tree (`.root`)
+        events = SafeET.iterparse(io.StringIO(text), events=("start-ns",), forbid_dtd=True)
+        for _event, (prefix, uri) in events:
             prefixes.setdefault(prefix, uri)
-        root = parse_xml(text)
+        root = events.root
     except DefusedXmlException:
         raise XmpError("the XMP packet declares a DTD, which XMP never needs") from None
     except ET.ParseError as exc:
@@ -180,6 +182,7 @@ def _prefix_table(prefixes: dict[str, str]) -> dict[str, str]:
 
 
 def _serialize(root: ET.Element, prefixes: dict[str, str]) -> str:
+    """The tree (changed in place: its names get their prefixes) as XML text."""
     table = _prefix_table(prefixes)
     declared: dict[str, str] = {}  # URI -> prefix, in order of first use
 
@@ -194,17 +197,9 @@ def _serialize(root: ET.Element, prefixes: dict[str, str]) -> str:
                 declared[uri] = prefix
         return f"{prefix}:{local}"
 
-    def renamed(element: ET.Element) -> ET.Element:
-        copy = ET.Element(name(element.tag), {name(k): v for k, v in element.attrib.items()})
-        copy.text, copy.tail = element.text, element.tail
-        copy.extend(renamed(child) for child in element)
-        return copy
-
-    for element in root.iter():  # prefixes are numbered in document order, tag then attributes
-        name(element.tag)
-        for key in element.attrib:
-            name(key)
-    out = renamed(root)
+    for element in root.iter():  # document order, tag then attributes: prefixes numbered as ElementTree does
+        element.tag = name(element.tag)
+        element.attrib = {name(key): value for key, value in element.attrib.items()}
     declarations = {f"xmlns:{p}": uri for uri, p in sorted(declared.items(), key=lambda item: item[1])}
-    out.attrib = {**declarations, **out.attrib}
-    return ET.tostring(out, encoding="unicode")
+    root.attrib = {**declarations, **root.attrib}
+    return ET.tostring(root, encoding="unicode")
