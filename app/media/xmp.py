@@ -1,10 +1,12 @@
 """Dates from an XMP packet (the XML metadata Adobe tools, phones and cameras embed).
 
-The packet is plain text inside JPEG (APP1), PNG (iTXt), WebP (XMP chunk), TIFF (tag 700),
-HEIC/AVIF (an item) and DNG files, so it is found by searching the bytes for
-`<x:xmpmeta ... </x:xmpmeta>` — no container parsing needed. Tags are looked up by their
-namespace URI, so `xap:CreateDate` (old prefix) and `xmp:CreateDate` are the same tag, and
-both the attribute form and the element form are read.
+The packet lives in JPEG (APP1), PNG (iTXt), WebP (XMP chunk), TIFF (tag 700), HEIC/AVIF
+(an item) and DNG files. When Pillow opened the file, the packet it read is used; when it
+could not (a damaged file) or found none, the packet is found by searching the bytes for
+`<x:xmpmeta ... </x:xmpmeta>`, which is plain text in all of them. Packets are parsed with
+defusedxml (no DTDs, no entities). Tags are looked up by their namespace URI, so
+`xap:CreateDate` (old prefix) and `xmp:CreateDate` are the same tag, and both the attribute
+form and the element form are read.
 """
 
 from __future__ import annotations
