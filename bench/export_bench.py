@@ -80,6 +80,63 @@ def _cpu_seconds() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def _store(rows: list[dict]) -> None:
+    """The generated files as library rows, a third of them tagged."""
+    from app.models import File, FileTag, Tag, db
+
+    tag = Tag(name="holiday")
+    db.session.add(tag)
+    db.session.flush()
+    for r in rows:
+        wanted = r.pop("tag")
+        f = File(**r)
+        db.session.add(f)
+        if wanted:
+            db.session.flush()
+            db.session.add(FileTag(file_id=f.id, tag_id=tag.id, source="folder"))
+    db.session.commit()
+
+
+def _export_twice(settings, output: Path, total_bytes: int) -> None:
+    """The dry run, the export, and a second export that must write nothing: timed."""
+    from app.models import db
+    from app.pipeline import export_plan, exporter, jobs
+
+    t = time.perf_counter()
+    plan = export_plan.dry_run(output, settings)
+    dry = time.perf_counter() - t
+    print(f"dry run:        {len(plan.files)} files planned in {dry:.2f} s ({len(plan.files) / dry:.0f} files/s)")
+
+    job = exporter.start_export(output, settings)
+    cpu0 = _cpu_seconds()
+    t = time.perf_counter()
+    outcome = jobs.run(job.id)
+    elapsed = time.perf_counter() - t
+    cpu = _cpu_seconds() - cpu0
+    db.session.refresh(job)
+    counts = exporter.result_counts(job)
+    writer = export_plan.read_manifest(output)[0].get("writer") or "-"
+    print(
+        f"export:         {counts.get('exported', 0)} files in {elapsed:.2f} s = {counts.get('exported', 0) / elapsed:.1f} files/s, "
+        f"{total_bytes / 1e6 / elapsed:.1f} MB/s  [{outcome}; writer {writer}; "
+        f"{counts.get('method_embed', 0)} embedded, {counts.get('method_sidecar', 0)} sidecars, {counts.get('errors', 0)} errors]"
+    )
+    print(
+        f"                CPU {cpu:.2f} s = {cpu * 1000 / max(1, counts.get('exported', 0)):.1f} ms per file "
+        f"(this process + exiftool; {settings.workers} worker threads)"
+    )
+
+    job2 = exporter.start_export(output, settings)
+    t = time.perf_counter()
+    jobs.run(job2.id)
+    again = time.perf_counter() - t
+    db.session.refresh(job2)
+    counts2 = exporter.result_counts(job2)
+    print(
+        f"second export:  {counts2.get('exported', 0)} written, {counts2.get('already_exported', 0)} already there, in {again:.2f} s"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=1000)
@@ -93,8 +150,7 @@ def main() -> int:
     os.environ.update(MEDIAPARSER_DATA_DIR=str(work / "data"), MEDIAPARSER_QUEUE="memory", SECRET_KEY="bench")
     from app import create_app, database
     from app.media import metadata_writer
-    from app.models import File, FileTag, Tag, db
-    from app.pipeline import export_plan, exporter, jobs
+    from app.pipeline import exporter
 
     if args.writer != "auto":
         original = metadata_writer.open_writer
@@ -109,53 +165,8 @@ def main() -> int:
     app = create_app()
     database.upgrade(app)
     with app.app_context():
-        tag = Tag(name="holiday")
-        db.session.add(tag)
-        db.session.flush()
-        for r in rows:
-            wanted = r.pop("tag")
-            f = File(**r)
-            db.session.add(f)
-            if wanted:
-                db.session.flush()
-                db.session.add(FileTag(file_id=f.id, tag_id=tag.id, source="folder"))
-        db.session.commit()
-        settings = app.config["MEDIAPARSER"]
-        output = work / "archive"
-
-        t = time.perf_counter()
-        plan = export_plan.dry_run(output, settings)
-        dry = time.perf_counter() - t
-        print(f"dry run:        {len(plan.files)} files planned in {dry:.2f} s ({len(plan.files) / dry:.0f} files/s)")
-
-        job = exporter.start_export(output, settings)
-        cpu0 = _cpu_seconds()
-        t = time.perf_counter()
-        outcome = jobs.run(job.id)
-        elapsed = time.perf_counter() - t
-        cpu = _cpu_seconds() - cpu0
-        db.session.refresh(job)
-        counts = exporter.result_counts(job)
-        writer = export_plan.read_manifest(output)[0].get("writer") or "-"
-        print(
-            f"export:         {counts.get('exported', 0)} files in {elapsed:.2f} s = {counts.get('exported', 0) / elapsed:.1f} files/s, "
-            f"{total_bytes / 1e6 / elapsed:.1f} MB/s  [{outcome}; writer {writer}; "
-            f"{counts.get('method_embed', 0)} embedded, {counts.get('method_sidecar', 0)} sidecars, {counts.get('errors', 0)} errors]"
-        )
-        print(
-            f"                CPU {cpu:.2f} s = {cpu * 1000 / max(1, counts.get('exported', 0)):.1f} ms per file "
-            f"(this process + exiftool; {settings.workers} worker threads)"
-        )
-
-        job2 = exporter.start_export(output, settings)
-        t = time.perf_counter()
-        jobs.run(job2.id)
-        again = time.perf_counter() - t
-        db.session.refresh(job2)
-        counts2 = exporter.result_counts(job2)
-        print(
-            f"second export:  {counts2.get('exported', 0)} written, {counts2.get('already_exported', 0)} already there, in {again:.2f} s"
-        )
+        _store(rows)
+        _export_twice(app.config["MEDIAPARSER"], work / "archive", total_bytes)
     if args.keep:
         print(f"(work folder kept: {work})")
     else:

@@ -13,6 +13,8 @@ from flask.cli import with_appcontext
 
 from ..models import Job, db
 from ..pipeline import export_plan, exporter, jobs, settings_store, trash
+from ..vocab import JobStatus
+from ..wording import size_text
 from .library import _progress_printer, ensure_schema
 
 METHOD_LABELS = {
@@ -28,19 +30,14 @@ def print_plan(plan: export_plan.Plan, listing: bool) -> None:
     click.echo(f"Dry run — nothing is written. Archive: {plan.output}")
     exported = counts.get("export", 0)
     methods = ", ".join(f"{n} {METHOD_LABELS.get(m, m)}" for m, n in sorted(summary["methods"].items()))
-    click.echo(
-        f"  export   {exported} files, {export_plan.size_text(plan.bytes_needed)}"
-        + (f" ({methods})" if methods else "")
-    )
+    click.echo(f"  export   {exported} files, {size_text(plan.bytes_needed)}" + (f" ({methods})" if methods else ""))
     if summary["undated"]:
         click.echo(f"           {summary['undated']} without a usable date go to {plan.output / 'undated'}")
     for reason, label in export_plan.SKIP_REASONS.items():
         if counts.get(reason):
             click.echo(f"  skip     {counts[reason]} {label}")
     space = "enough" if plan.enough_space else "NOT ENOUGH"
-    click.echo(
-        f"  space    needs {export_plan.size_text(plan.bytes_needed)}, {export_plan.size_text(plan.bytes_free)} free: {space}"
-    )
+    click.echo(f"  space    needs {size_text(plan.bytes_needed)}, {size_text(plan.bytes_free)} free: {space}")
     for warning in plan.warnings:
         click.echo(f"  warning  {warning}")
     for conflict in plan.conflicts if listing else plan.conflicts[:10]:
@@ -111,7 +108,7 @@ def export_command(output: Path | None, dry_run: bool, wait: bool, cleanup: bool
     if outcome is None:
         raise click.ClickException(f"Job {job.id} is being run by another worker (status: {job.status}).")
     print_result(job)
-    sys.exit(0 if job.status == "completed" else 1)
+    sys.exit(0 if job.status == JobStatus.COMPLETED else 1)
 
 
 @click.command("export-restore")

@@ -233,6 +233,48 @@ def _try_embed(request: Request, src: Path, data: bytes, tmp: Path, writer, st) 
     return hashlib.sha256(written).hexdigest(), len(written)
 
 
+def _embed_from(request: Request, src: Path, fh, tmp: Path, writer, st) -> tuple[str, int] | str:
+    """The JPEG read whole (it must be what was imported) and rewritten by `_try_embed`:
+    (sha, size), or the reason it could not be."""
+    if st.st_size > EMBED_LIMIT:
+        return "metadata not written into the JPEG (file too large to rewrite in memory)"
+    try:
+        data = fh.read()
+    except OSError as exc:
+        raise SourceProblem(f"{src} cannot be read ({exc.strerror or exc})") from None
+    if hashlib.sha256(data).hexdigest() != request.sha256:
+        raise SourceProblem(f"{src} changed since it was imported (its content is different); import it again")
+    result = _try_embed(request, src, data, tmp, writer, st)
+    fh.seek(0)
+    return result
+
+
+def _copy_verified(request: Request, src: Path, fh, tmp: Path, st) -> tuple[str, int]:
+    """A plain copy, flushed, then read back: it must hash to the original's sha256."""
+    _copy_plain(request, src, fh, tmp)
+    try:
+        _finish_tmp(tmp, request.file_time, st)
+        out_sha, out_size = sha256_of(tmp)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise _dest_error(exc, tmp) from None
+    if out_sha != request.sha256:
+        tmp.unlink(missing_ok=True)
+        raise DestinationProblem(f"The copy of {src} did not read back identical: the disk may be failing")
+    return out_sha, out_size
+
+
+def _write_sidecar(request: Request, src: Path, st) -> Path:
+    """The temporary XMP sidecar, flushed and read back."""
+    sidecar_tmp = tmp_path(sidecar_path(request.target))
+    content = xmp_writer.sidecar(request.stamp.xmp_date(), request.stamp.tags)
+    _write_bytes(sidecar_tmp, content)
+    _finish_tmp(sidecar_tmp, request.file_time, st)
+    if sidecar_tmp.read_bytes() != content:
+        raise DestinationProblem(f"The sidecar of {src} did not read back identical: the disk may be failing")
+    return sidecar_tmp
+
+
 def prepare(request: Request, writer) -> Prepared:
     """Write and verify the temporary copy (and sidecar). Raises SourceProblem for this
     file, DiskFull / DestinationProblem when the archive cannot be written."""
@@ -246,45 +288,12 @@ def prepare(request: Request, writer) -> Prepared:
     method = request.method
     try:
         st = os.fstat(fh.fileno())
-        result = None
-        if method == "embed":
-            if st.st_size > EMBED_LIMIT:
-                result = "metadata not written into the JPEG (file too large to rewrite in memory)"
-            else:
-                try:
-                    data = fh.read()
-                except OSError as exc:
-                    raise SourceProblem(f"{src} cannot be read ({exc.strerror or exc})") from None
-                if hashlib.sha256(data).hexdigest() != request.sha256:
-                    raise SourceProblem(
-                        f"{src} changed since it was imported (its content is different); import it again"
-                    )
-                result = _try_embed(request, src, data, tmp, writer, st)
-                fh.seek(0)
-            if isinstance(result, str):
-                notes.append(result + ": dates and tags are in the XMP sidecar")
-                method = "sidecar"
-        if method == "embed":
-            out_sha, out_size = result
-        else:
-            _copy_plain(request, src, fh, tmp)
-            try:
-                _finish_tmp(tmp, request.file_time, st)
-                out_sha, out_size = sha256_of(tmp)
-            except OSError as exc:
-                tmp.unlink(missing_ok=True)
-                raise _dest_error(exc, tmp) from None
-            if out_sha != request.sha256:
-                tmp.unlink(missing_ok=True)
-                raise DestinationProblem(f"The copy of {src} did not read back identical: the disk may be failing")
-        sidecar_tmp = None
-        if method == "sidecar":
-            sidecar_tmp = tmp_path(sidecar_path(request.target))
-            content = xmp_writer.sidecar(request.stamp.xmp_date(), request.stamp.tags)
-            _write_bytes(sidecar_tmp, content)
-            _finish_tmp(sidecar_tmp, request.file_time, st)
-            if sidecar_tmp.read_bytes() != content:
-                raise DestinationProblem(f"The sidecar of {src} did not read back identical: the disk may be failing")
+        embedded = _embed_from(request, src, fh, tmp, writer, st) if method == "embed" else None
+        if isinstance(embedded, str):
+            notes.append(embedded + ": dates and tags are in the XMP sidecar")
+            method = "sidecar"
+        out_sha, out_size = embedded if method == "embed" else _copy_verified(request, src, fh, tmp, st)
+        sidecar_tmp = _write_sidecar(request, src, st) if method == "sidecar" else None
     except BaseException:
         tmp.unlink(missing_ok=True)
         tmp_path(sidecar_path(request.target)).unlink(missing_ok=True)

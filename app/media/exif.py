@@ -2,7 +2,8 @@
 IPTC and PNG chunks).
 
 EXIF: exifread reads JPEG, TIFF and PNG headers without decoding anything. It returns
-nothing for WebP and crashes on many HEIC files (see STACK-NOTES), so for those — and
+nothing for WebP (it expects an `Exif\0\0` prefix that WebP's EXIF chunk does not have)
+and crashes on many HEIC files (it ignores the iloc base offset), so for those — and
 whenever it fails — Pillow's `getexif()` is used instead (HEIC/AVIF/WebP/JPEG/PNG). When a
 file is too damaged for Pillow to open, an EXIF block is still looked for in the raw bytes
 (`Exif\0\0` + a TIFF header) and read with Pillow's EXIF parser. All paths produce:
@@ -303,16 +304,13 @@ def read_exif(data: bytes, mime: str, image: Image.Image | None = None) -> tuple
 def other_dates(data: bytes, mime: str, image: Image.Image | None = None) -> dict[str, str]:
     """The dates outside EXIF: XMP (any format), IPTC (JPEG/TIFF), PNG chunks."""
     found: dict[str, str] = {}
-    packets: list[bytes | str] = []
+    packets: list[bytes | str | None] = []
     try:
         if mime == "image/png":
             png, packets = png_dates(data)
             found.update(png)
         if image is not None:
-            for key in ("xmp", "XML:com.adobe.xmp"):
-                value = image.info.get(key)
-                if isinstance(value, bytes | str) and value:
-                    packets.append(value)
+            packets.append(xmp.image_packet(image))
             if mime in ("image/jpeg", "image/tiff", "image/mpo"):
                 found.update(iptc_dates(image))
         found.update(xmp.read_dates(data, packets))

@@ -77,6 +77,15 @@ def parse(data: bytes) -> tuple[list[Segment], int]:
         pos = end
 
 
+def metadata_end(data: bytes) -> int:
+    """Where the metadata segments of a JPEG end (its first scan starts); the whole length
+    when the structure is damaged, so a search for metadata then looks everywhere."""
+    try:
+        return parse(data)[1]
+    except JpegError:
+        return len(data)
+
+
 def image_data(data: bytes) -> bytes:
     """Everything that defines the picture: the non-metadata segments (tables, frame
     header) and all bytes from the first SOS to the end of the file (scans, EOI and any

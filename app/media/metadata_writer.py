@@ -32,12 +32,12 @@ from pathlib import Path
 
 from PIL import Image
 
+from ..vocab import Precision, has_time_of_day
 from . import exif_edit, iptc, jpeg, xmp_writer
 
 log = logging.getLogger(__name__)
 
 EXIF_IFD = 0x8769
-EXACT_PRECISIONS = ("second", "minute")  # what an EXIF date (always to the second) may hold
 
 
 class WriteError(Exception):
@@ -50,7 +50,7 @@ class Stamp:
 
     local: datetime | None = None  # wall-clock capture time (naive); None = undated
     offset: int | None = None  # minutes east of UTC, when known
-    precision: str | None = None  # second | minute | day | month | year
+    precision: str | None = None  # a Precision value; None = to the second
     tags: tuple[str, ...] = ()
 
     @property
@@ -59,13 +59,13 @@ class Stamp:
 
     @property
     def exact(self) -> bool:
-        """A time of day is known: EXIF dates can carry it."""
-        return self.local is not None and (self.precision or "second") in EXACT_PRECISIONS
+        """A time of day is known: EXIF dates (always to the second) can carry it."""
+        return self.local is not None and has_time_of_day(self.precision)
 
     def exif_datetime(self) -> str | None:
         if not self.exact:
             return None
-        value = self.local.replace(second=0) if self.precision == "minute" else self.local
+        value = self.local.replace(second=0) if self.precision == Precision.MINUTE else self.local
         return value.strftime("%Y:%m:%d %H:%M:%S")
 
     def exif_offset(self) -> str | None:
@@ -75,7 +75,7 @@ class Stamp:
         return f"{sign}{abs(self.offset) // 60:02d}:{abs(self.offset) % 60:02d}"
 
     def exif_subsec(self) -> str | None:
-        if not self.exact or self.precision != "second" or not self.local.microsecond:
+        if not self.exact or Precision.of(self.precision) != Precision.SECOND or not self.local.microsecond:
             return None
         return f"{self.local.microsecond:06d}".rstrip("0")
 
@@ -83,14 +83,14 @@ class Stamp:
         """ISO 8601 as XMP wants it, truncated to the precision known."""
         if self.local is None:
             return None
-        p = self.precision or "second"
-        if p == "year":
+        p = Precision.of(self.precision)
+        if p == Precision.YEAR:
             return f"{self.local.year:04d}"
-        if p == "month":
+        if p == Precision.MONTH:
             return self.local.strftime("%Y-%m")
-        if p == "day":
+        if p == Precision.DAY:
             return self.local.strftime("%Y-%m-%d")
-        text = self.local.strftime("%Y-%m-%dT%H:%M" if p == "minute" else "%Y-%m-%dT%H:%M:%S")
+        text = self.local.strftime("%Y-%m-%dT%H:%M" if p == Precision.MINUTE else "%Y-%m-%dT%H:%M:%S")
         if self.exif_subsec():
             text += "." + self.exif_subsec()
         return text + (self.exif_offset() or "")

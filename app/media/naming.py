@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
 
+from ..vocab import Precision
+
 UNDATED = "undated"
 MAX_STEM_BYTES = 180  # room for a suffix, ".xmp" and the ".NAME.mptmp" temporary name within 255
 # Characters FAT/exFAT/NTFS refuse (family archives often live on USB disks).
@@ -57,13 +59,13 @@ def base_name(req: NameRequest) -> tuple[str, str]:
     """(folder, stem) before any suffix."""
     if req.local is None:
         return UNDATED, clean_stem(req.original_name)
-    t, p = req.local, (req.precision or "second")
+    t, p = req.local, Precision.of(req.precision)
     year = f"{t.year:04d}"
-    if p == "second":
+    if p == Precision.SECOND:
         return year, t.strftime("%Y%m%d_%H%M%S")
-    if p == "minute":
+    if p == Precision.MINUTE:
         return year, t.strftime("%Y%m%d_%H%M")
-    date = {"day": t.strftime("%Y%m%d"), "month": t.strftime("%Y%m"), "year": year}.get(p, t.strftime("%Y%m%d"))
+    date = {Precision.MONTH: t.strftime("%Y%m"), Precision.YEAR: year}.get(p, t.strftime("%Y%m%d"))
     original = clean_stem(req.original_name)
     if original.startswith(date):  # "20190615_x" stays "20190615_x", not "20190615_20190615_x"
         return year, original
@@ -76,7 +78,7 @@ def _order(req: NameRequest) -> tuple:
 
 
 def _millis(req: NameRequest) -> str | None:
-    if req.local is None or (req.precision or "second") != "second" or not req.local.microsecond:
+    if req.local is None or Precision.of(req.precision) != Precision.SECOND or not req.local.microsecond:
         return None
     return f"{req.local.microsecond // 1000:03d}"
 

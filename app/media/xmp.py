@@ -1,10 +1,12 @@
 """Dates from an XMP packet (the XML metadata Adobe tools, phones and cameras embed).
 
-The packet is plain text inside JPEG (APP1), PNG (iTXt), WebP (XMP chunk), TIFF (tag 700),
-HEIC/AVIF (an item) and DNG files, so it is found by searching the bytes for
-`<x:xmpmeta ... </x:xmpmeta>` — no container parsing needed. Tags are looked up by their
-namespace URI, so `xap:CreateDate` (old prefix) and `xmp:CreateDate` are the same tag, and
-both the attribute form and the element form are read.
+The packet lives in JPEG (APP1), PNG (iTXt), WebP (XMP chunk), TIFF (tag 700), HEIC/AVIF
+(an item) and DNG files. When Pillow opened the file, the packet it read is used; when it
+could not (a damaged file) or found none, the packet is found by searching the bytes for
+`<x:xmpmeta ... </x:xmpmeta>`, which is plain text in all of them. Packets are parsed with
+defusedxml (no DTDs, no entities). Tags are looked up by their namespace URI, so
+`xap:CreateDate` (old prefix) and `xmp:CreateDate` are the same tag, and both the attribute
+form and the element form are read.
 """
 
 from __future__ import annotations
@@ -12,16 +14,24 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as SafeET
+
+from . import jpeg
+
 MAX_PACKET = 4 * 1024 * 1024  # history lists can be long; anything bigger is not metadata
 _START = re.compile(rb"<x(?:ap)?:xmpmeta\b")
 _END = re.compile(rb"</x(?:ap)?:xmpmeta\s*>")
 
+# The one table of XMP namespaces MediaParser reads and writes (xmp_writer.py uses it too):
+# prefix -> URI. Tags are matched by URI; these prefixes are the ones written.
 NS = {
-    "xmp": "http://ns.adobe.com/xap/1.0/",
-    "photoshop": "http://ns.adobe.com/photoshop/1.0/",
-    "exif": "http://ns.adobe.com/exif/1.0/",
-    "tiff": "http://ns.adobe.com/tiff/1.0/",
+    "x": "adobe:ns:meta/",
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "xmp": "http://ns.adobe.com/xap/1.0/",
+    "exif": "http://ns.adobe.com/exif/1.0/",
+    "photoshop": "http://ns.adobe.com/photoshop/1.0/",
 }
 
 # normalized key -> (namespace, local name)
@@ -38,24 +48,10 @@ _WANTED = {f"{{{NS[ns]}}}{local}": key for key, (ns, local) in DATE_TAGS.items()
 _WANTED[f"{{{NS['exif']}}}GPSDateTime"] = "xmp_gps_datetime"
 
 
-def _jpeg_metadata_end(data: bytes) -> int:
-    """Where a JPEG's metadata segments end (its first scan starts); XMP lives before it."""
-    pos = 2
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        if marker == 0xDA:  # start of scan: compressed image data follows
-            return pos
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
-    return len(data)
-
-
 def find_packet(data: bytes) -> bytes | None:
     """The first complete XMP packet in `data`, or None."""
-    if data.startswith(b"\xff\xd8"):
-        data = data[: _jpeg_metadata_end(data)]  # do not scan megabytes of image data
+    if data.startswith(jpeg.SOI):
+        data = data[: jpeg.metadata_end(data)]  # do not scan megabytes of image data
     at = data.find(b"xmpmeta")
     start = None
     while at != -1 and start is None:
@@ -67,6 +63,12 @@ def find_packet(data: bytes) -> bytes | None:
     if not end:
         return None
     return data[start.start() : end.end()]
+
+
+def parse_xml(text: bytes | str) -> ET.Element:
+    """XML parsed by defusedxml with DTDs refused, so entity expansion (billion laughs) and
+    external entities never run. Raises DefusedXmlException or ET.ParseError."""
+    return SafeET.fromstring(text, forbid_dtd=True)
 
 
 def _text(element: ET.Element) -> str | None:
@@ -82,10 +84,10 @@ def _text(element: ET.Element) -> str | None:
 def parse_dates(packet: bytes | str) -> dict[str, str]:
     """{normalized key: raw date text} for the date tags MediaParser uses."""
     raw = packet.encode("utf-8", "replace") if isinstance(packet, str) else packet
-    if b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:
-        return {}  # XMP never needs a DTD; refuse entity tricks outright
     try:
-        root = ET.fromstring(raw)
+        root = parse_xml(raw)
+    except DefusedXmlException:
+        return {}  # a DTD or entities: XMP never needs them (billion laughs, XXE)
     except ET.ParseError:
         return _parse_loosely(raw)
     found: dict[str, str] = {}
@@ -130,12 +132,23 @@ def _parse_loosely(raw: bytes) -> dict[str, str]:
     return found
 
 
-def read_dates(data: bytes, extra_packets: list[str | bytes] | None = None) -> dict[str, str]:
-    """XMP dates from a file's bytes, plus packets a decoder already unpacked (a compressed
-    PNG iTXt chunk is not visible in the raw bytes)."""
+def image_packet(image) -> bytes | str | None:
+    """The XMP packet Pillow read while opening `image` (JPEG, PNG, WebP, TIFF, HEIC/AVIF)."""
+    for key in ("xmp", "XML:com.adobe.xmp"):
+        value = image.info.get(key)
+        if isinstance(value, bytes | str) and value:
+            return value
+    return None
+
+
+def read_dates(data: bytes, packets: list[str | bytes | None] | None = None) -> dict[str, str]:
+    """XMP dates from the packets a decoder already unpacked (Pillow; PNG chunks, where a
+    compressed iTXt chunk is not visible in the raw bytes). Without any — a file too
+    damaged to open, a packet Pillow does not know — from the packet found by searching
+    the file's bytes."""
     found: dict[str, str] = {}
-    packet = find_packet(data) if data else None
-    for candidate in [packet, *(extra_packets or [])]:
+    candidates = [p for p in packets or () if p] or [find_packet(data) if data else None]
+    for candidate in candidates:
         if candidate:
             for key, value in parse_dates(candidate).items():
                 found.setdefault(key, value)

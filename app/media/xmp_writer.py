@@ -11,18 +11,15 @@ Apple/Google Photos importers):
 
 from __future__ import annotations
 
-import contextlib
 import io
+import re
 import xml.etree.ElementTree as ET
 
-NS = {
-    "x": "adobe:ns:meta/",
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "dc": "http://purl.org/dc/elements/1.1/",
-    "xmp": "http://ns.adobe.com/xap/1.0/",
-    "exif": "http://ns.adobe.com/exif/1.0/",
-    "photoshop": "http://ns.adobe.com/photoshop/1.0/",
-}
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as SafeET
+
+from .xmp import NS
+
 DATE_PROPERTIES = (("exif", "DateTimeOriginal"), ("xmp", "CreateDate"), ("photoshop", "DateCreated"))
 PACKET_BEGIN = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
 PACKET_END = '<?xpacket end="w"?>'
@@ -69,13 +66,15 @@ def _parse(packet: bytes) -> tuple[ET.Element, dict[str, str]]:
     """The packet's root element and the namespace prefixes it declares."""
     text = packet.decode("utf-8", "strict") if isinstance(packet, bytes) else packet
     text = text.lstrip("\ufeff")
-    if "<!DOCTYPE" in text or "<!ENTITY" in text:
-        raise XmpError("the XMP packet declares a DTD, which XMP never needs")
     prefixes: dict[str, str] = {}
     try:
-        for _event, (prefix, uri) in ET.iterparse(io.StringIO(text), events=("start-ns",)):
+        # one pass gives both: the declarations as they come, and the tree (`.root`)
+        events = SafeET.iterparse(io.StringIO(text), events=("start-ns",), forbid_dtd=True)
+        for _event, (prefix, uri) in events:
             prefixes.setdefault(prefix, uri)
-        root = ET.fromstring(text)
+        root = events.root
+    except DefusedXmlException:
+        raise XmpError("the XMP packet declares a DTD, which XMP never needs") from None
     except ET.ParseError as exc:
         raise XmpError(f"the XMP packet is not well-formed XML ({exc})") from None
     return root, prefixes
@@ -115,18 +114,27 @@ def merge(packet: bytes | None, date: str | None, tags: list[str] | tuple[str, .
     if not packet:
         return sidecar(date, tags)
     root, prefixes = _parse(packet)
-    for prefix, uri in prefixes.items():
-        # Keep the packet's own prefixes in the output (ElementTree would write ns0, ns1...).
-        if prefix:
-            # (a reserved name such as "ns0" is refused: ElementTree picks one; the URI is the meaning)
-            with contextlib.suppress(ValueError):
-                ET.register_namespace(prefix, uri)
-    for prefix, uri in NS.items():
-        ET.register_namespace(prefix, uri)
     rdf = _rdf(root)
     descriptions = rdf.findall(_q("rdf", "Description"))
-    subjects: list[str] = []
     touched = {_q(p, n) for p, n in DATE_PROPERTIES} if (date or remove_dates) else set()
+    subjects = _take_out(descriptions, touched)
+    for tag in tags:
+        if tag not in subjects:
+            subjects.append(_clean(tag))
+    # every rdf:Description of a packet must describe the same resource
+    about = next((d.get(_q("rdf", "about")) for d in descriptions if d.get(_q("rdf", "about"))), "")
+    _add_description(rdf, about, date, subjects)
+    if root.tag == _q("rdf", "RDF"):
+        meta = ET.Element(_q("x", "xmpmeta"))
+        meta.append(root)
+        root = meta
+    return (PACKET_BEGIN + _serialize(root, prefixes) + "\n" + PACKET_END).encode("utf-8")
+
+
+def _take_out(descriptions: list[ET.Element], touched: set[str]) -> list[str]:
+    """Remove the properties this writer replaces (the `touched` dates, dc:subject) from the
+    packet's descriptions; returns the subjects that were there."""
+    subjects: list[str] = []
     for desc in descriptions:
         for key in list(desc.attrib):
             if key in touched:
@@ -137,11 +145,10 @@ def merge(packet: bytes | None, date: str | None, tags: list[str] | tuple[str, .
                 desc.remove(child)
             elif child.tag in touched:
                 desc.remove(child)
-    for tag in tags:
-        if tag not in subjects:
-            subjects.append(_clean(tag))
-    # every rdf:Description of a packet must describe the same resource
-    about = next((d.get(_q("rdf", "about")) for d in descriptions if d.get(_q("rdf", "about"))), "")
+    return subjects
+
+
+def _add_description(rdf: ET.Element, about: str, date: str | None, subjects: list[str]) -> None:
     ours = ET.SubElement(rdf, _q("rdf", "Description"), {_q("rdf", "about"): about})
     if date:
         for prefix, name in DATE_PROPERTIES:
@@ -150,9 +157,49 @@ def merge(packet: bytes | None, date: str | None, tags: list[str] | tuple[str, .
         bag = ET.SubElement(ET.SubElement(ours, _q("dc", "subject")), _q("rdf", "Bag"))
         for subject in subjects:
             ET.SubElement(bag, _q("rdf", "li")).text = subject
-    if root.tag == _q("rdf", "RDF"):
-        meta = ET.Element(_q("x", "xmpmeta"))
-        meta.append(root)
-        root = meta
-    body = ET.tostring(root, encoding="unicode")
-    return (PACKET_BEGIN + body + "\n" + PACKET_END).encode("utf-8")
+
+
+# --- writing with chosen prefixes ---------------------------------------------------------
+# ElementTree names namespaces from one process-wide table (register_namespace), which
+# threads writing at once would race on. Instead each packet gets its own table, and the
+# tree is written with its names already prefixed, declarations on the root, as
+# ElementTree itself would have written them.
+
+_XML_NS = "http://www.w3.org/XML/1998/namespace"  # xml:lang needs no declaration
+_RESERVED = re.compile(r"ns\d+$")  # ElementTree's own generated prefixes
+
+
+def _prefix_table(prefixes: dict[str, str]) -> dict[str, str]:
+    """URI -> prefix: the packet's own prefixes (so readers see what they had), then ours
+    for the namespaces this writer uses. A later entry replaces any entry with the same
+    URI or prefix."""
+    table = {_XML_NS: "xml"}
+    chosen = [(p, u) for p, u in prefixes.items() if p and not _RESERVED.match(p)] + list(NS.items())
+    for prefix, uri in chosen:
+        table = {u: p for u, p in table.items() if u != uri and p != prefix}
+        table[uri] = prefix
+    return table
+
+
+def _serialize(root: ET.Element, prefixes: dict[str, str]) -> str:
+    """The tree (changed in place: its names get their prefixes) as XML text."""
+    table = _prefix_table(prefixes)
+    declared: dict[str, str] = {}  # URI -> prefix, in order of first use
+
+    def name(qname: str) -> str:
+        if not qname.startswith("{"):
+            return qname
+        uri, local = qname[1:].rsplit("}", 1)
+        prefix = declared.get(uri)
+        if prefix is None:
+            prefix = table.get(uri) or f"ns{len(declared)}"
+            if prefix != "xml":
+                declared[uri] = prefix
+        return f"{prefix}:{local}"
+
+    for element in root.iter():  # document order, tag then attributes: prefixes numbered as ElementTree does
+        element.tag = name(element.tag)
+        element.attrib = {name(key): value for key, value in element.attrib.items()}
+    declarations = {f"xmlns:{p}": uri for uri, p in sorted(declared.items(), key=lambda item: item[1])}
+    root.attrib = {**declarations, **root.attrib}
+    return ET.tostring(root, encoding="unicode")

@@ -24,7 +24,8 @@ from sqlalchemy import select
 
 from ..media import archive_copy, naming
 from ..media.metadata_writer import Stamp
-from ..models import File, FileStatus, FileTag, Job, Tag, db
+from ..models import File, FileTag, Job, Tag, db
+from ..vocab import Confidence, FileStatus, Precision
 from . import settings_store
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,6 @@ MAX_LISTED = 50  # conflicts kept in a job's summary (the dry run lists them all
 # Settings keys (settings_store.FLAGS; the export page changes them).
 SETTING_ONLY_REVIEWED = "export_only_reviewed"  # files still needing review wait
 SETTING_CLEANUP_IMPORT_ROOTS = "cleanup_import_roots"  # clean-up may move files out of import roots
-
-CONFIDENCE_RANK = {"high": 0, "medium": 1, "low": 2, "none": 3}
 
 # Why a file is not exported (codes for pages and tests; messages are for people).
 SKIP_REASONS = {
@@ -96,22 +95,50 @@ def meta_dir(output: Path) -> Path:
 # --- the manifest -------------------------------------------------------------------------
 
 
-def read_manifest(output: Path) -> list[dict]:
-    """Every manifest record, oldest first; a line cut short by a crash is ignored."""
-    path = meta_dir(output) / MANIFEST
+def read_jsonl(path: Path) -> list[dict]:
+    """Every record of a JSON-lines file MediaParser wrote (the archive manifest, the trash
+    manifests), oldest first. Lines end only at "\\n" (a name may hold other line
+    separators); a line cut short by a crash, or damaged, is ignored."""
     if not path.exists():
         return []
     records = []
-    with open(path, encoding="utf-8") as fh:
+    with open(path, "rb") as fh:
         for number, line in enumerate(fh, 1):
-            line = line.strip()
-            if not line:
+            if not line.strip():
                 continue
             try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                log.warning("%s line %d is not complete JSON (cut short by a crash?): ignored", path, number)
+                record = json.loads(line.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                record = None
+            if isinstance(record, dict):
+                records.append(record)
+            else:
+                log.warning("%s line %d is not a complete record (cut short by a crash?): ignored", path, number)
     return records
+
+
+def append_jsonl(path: Path, records: list[dict]) -> None:
+    """Add records to a JSON-lines file, flushed to the disk before this returns. A name
+    that is not valid UTF-8 (Python holds its bytes as lone surrogates) is written as a
+    JSON escape, so the file stays UTF-8 and the name reads back as the same bytes."""
+    if not records:
+        return
+    text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
+    data = text.encode("utf-8", "backslashreplace")  # only lone surrogates need it: "\\udcXX"
+    with open(path, "a+b") as fh:
+        fh.seek(0, os.SEEK_END)
+        if fh.tell():
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":  # a line cut short by a full disk: start a fresh one
+                data = b"\n" + data
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def read_manifest(output: Path) -> list[dict]:
+    """Every manifest record, oldest first; a line cut short by a crash is ignored."""
+    return read_jsonl(meta_dir(output) / MANIFEST)
 
 
 def manifest_index(output: Path) -> dict[str, dict]:
@@ -120,19 +147,7 @@ def manifest_index(output: Path) -> dict[str, dict]:
 
 
 def append_manifest(output: Path, records: list[dict]) -> None:
-    if not records:
-        return
-    path = meta_dir(output) / MANIFEST
-    text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
-    with open(path, "a+b") as fh:
-        fh.seek(0, os.SEEK_END)
-        if fh.tell():
-            fh.seek(-1, os.SEEK_END)
-            if fh.read(1) != b"\n":  # a line cut short by a full disk: start a fresh one
-                text = "\n" + text
-        fh.write(text.encode("utf-8"))
-        fh.flush()
-        os.fsync(fh.fileno())
+    append_jsonl(meta_dir(output) / MANIFEST, records)
 
 
 @dataclass
@@ -225,7 +240,7 @@ def _representative_key(row) -> tuple:
     most confident date, then the original over later copies."""
     return (
         not row.time_decided,
-        CONFIDENCE_RANK.get(row.confidence, 3),
+        -Confidence.of(row.confidence).rank,
         row.status != FileStatus.DONE,
         row.id,
     )
@@ -292,72 +307,95 @@ def build_plan(output: Path, settings) -> Plan:
     tags = _tags_by_file()
     index = manifest_index(output)
     plan = Plan(output=output, files=[])
-    disk = _DiskNames(output)
+    to_name: list[tuple[PlannedFile, Any]] = []
+    for sha, group in _content_groups(rows, plan).items():
+        chosen = _plan_group(sha, group, tags, index, only_reviewed, plan)
+        if chosen is not None:
+            to_name.append(chosen)
+    _name_exports(to_name, plan, _DiskNames(output))
+    plan.files.sort(key=lambda f: f.file_id)
+    plan.bytes_needed = sum(f.size + OVERHEAD_PER_FILE for f in plan.to_export)
+    plan.bytes_free = shutil.disk_usage(_existing_ancestor(output)).free
+    plan.warnings += _placement_warnings(output, settings)
+    return plan
 
-    def skip(row, reason: str, message: str) -> None:
-        plan.files.append(
-            PlannedFile(row.id, row.path, _display(row), row.sha256, row.size or 0, row.mime, "skip", reason, message)
-        )
 
+def _skipped(row, reason: str, message: str) -> PlannedFile:
+    return PlannedFile(row.id, row.path, _display(row), row.sha256, row.size or 0, row.mime, "skip", reason, message)
+
+
+def _content_groups(rows, plan: Plan) -> dict[str, list]:
+    """Imported files by content (sha256); the rest are skipped, with the reason."""
     groups: dict[str, list] = defaultdict(list)
     for row in rows:
         if row.status in (FileStatus.DONE, FileStatus.DUPLICATE) and row.sha256 and row.mime:
             groups[row.sha256].append(row)
         elif row.status == FileStatus.ERROR:
-            skip(row, "unreadable", f"Could not be read when imported: {row.error or 'unknown error'}")
+            plan.files.append(
+                _skipped(row, "unreadable", f"Could not be read when imported: {row.error or 'unknown error'}")
+            )
         elif row.status == FileStatus.PENDING:
-            skip(row, "not_imported", "Not imported yet: its import has not finished")
+            plan.files.append(_skipped(row, "not_imported", "Not imported yet: its import has not finished"))
         else:
-            skip(row, "not_imported", f"Not imported: {row.error or 'not a photo or video'}")
+            plan.files.append(_skipped(row, "not_imported", f"Not imported: {row.error or 'not a photo or video'}"))
+    return groups
 
-    to_name: list[tuple[PlannedFile, Any]] = []
-    for sha, group in groups.items():
-        kept = [r for r in group if not r.discarded]
-        for row in group:
-            if row.discarded:
-                skip(row, "discarded", "Discarded in duplicate review: not exported")
-        if not kept:
-            continue
-        rep = min(kept, key=_representative_key)
-        for row in kept:
-            if row is not rep:
-                skip(row, "same_content", f"Same picture as {_display(rep)}: exported once")
-        merged_tags = sorted({t for r in kept for t in tags.get(r.id, [])})
-        item = PlannedFile(
-            file_id=rep.id,
-            source=rep.path,
-            display=_display(rep),
-            sha256=sha,
-            size=rep.size or 0,
-            mime=rep.mime,
-            action="export",
-            local=rep.taken_local,
-            offset=rep.taken_offset if rep.taken_local else None,
-            precision=(rep.taken_precision or "second") if rep.taken_local else None,
-            utc=rep.taken_at.isoformat() if rep.taken_at and rep.taken_local else None,
-            time_source=rep.taken_source if rep.taken_local else None,
-            confidence=rep.confidence,
-            tags=merged_tags,
-            alternates=sorted({r.path for r in group if r.path != rep.path}),
-            also=sorted({_display(r) for r in group if r is not rep}),
-        )
-        if only_reviewed and not _is_reviewed(rep):
-            item.action, item.reason = "skip", "waiting_review"
-            item.message = "Waiting for review: only reviewed files are exported (a setting)"
-            plan.files.append(item)
-            continue
-        previous = index.get(sha)
-        if previous and _still_in_archive(output, previous, item, plan):
-            item.action, item.reason, item.target = "skip", "already_exported", previous["output"]
-            item.message = f"Already in the archive as {previous['output']}"
-            plan.files.append(item)
-            continue
-        stamp = item.stamp()
-        is_jpeg = item.mime == "image/jpeg"
-        item.method = ("embed" if is_jpeg else "sidecar") if stamp.needs_writing else "copy"
-        to_name.append((item, rep))
-        plan.files.append(item)
 
+def _plan_group(sha: str, group: list, tags, index, only_reviewed: bool, plan: Plan) -> tuple[PlannedFile, Any] | None:
+    """The fate of every copy of one content: one exported (or skipped as a whole), the
+    others skipped. Returns (planned export, its row) when it still needs a name."""
+    kept = [r for r in group if not r.discarded]
+    for row in group:
+        if row.discarded:
+            plan.files.append(_skipped(row, "discarded", "Discarded in duplicate review: not exported"))
+    if not kept:
+        return None
+    rep = min(kept, key=_representative_key)
+    for row in kept:
+        if row is not rep:
+            plan.files.append(_skipped(row, "same_content", f"Same picture as {_display(rep)}: exported once"))
+    item = _planned_export(sha, rep, group, sorted({t for r in kept for t in tags.get(r.id, [])}))
+    plan.files.append(item)
+    if only_reviewed and not _is_reviewed(rep):
+        item.action, item.reason = "skip", "waiting_review"
+        item.message = "Waiting for review: only reviewed files are exported (a setting)"
+        return None
+    previous = index.get(sha)
+    if previous and _still_in_archive(plan.output, previous, item, plan):
+        item.action, item.reason, item.target = "skip", "already_exported", previous["output"]
+        item.message = f"Already in the archive as {previous['output']}"
+        return None
+    is_jpeg = item.mime == "image/jpeg"
+    item.method = ("embed" if is_jpeg else "sidecar") if item.stamp().needs_writing else "copy"
+    return item, rep
+
+
+def _planned_export(sha: str, rep, group: list, tags: list[str]) -> PlannedFile:
+    """`rep` speaking for all copies in `group`, with the copies' tags together."""
+    dated = bool(rep.taken_local)
+    return PlannedFile(
+        file_id=rep.id,
+        source=rep.path,
+        display=_display(rep),
+        sha256=sha,
+        size=rep.size or 0,
+        mime=rep.mime,
+        action="export",
+        local=rep.taken_local,
+        offset=rep.taken_offset if dated else None,
+        precision=(rep.taken_precision or Precision.SECOND) if dated else None,
+        utc=rep.taken_at.isoformat() if rep.taken_at and dated else None,
+        time_source=rep.taken_source if dated else None,
+        confidence=rep.confidence,
+        tags=tags,
+        alternates=sorted({r.path for r in group if r.path != rep.path}),
+        also=sorted({_display(r) for r in group if r is not rep}),
+    )
+
+
+def _name_exports(to_name: list[tuple[PlannedFile, Any]], plan: Plan, disk: _DiskNames) -> None:
+    """Archive names for the exports; a name that is taken by a file this export did not
+    write is a conflict people are told about."""
     requests = [
         naming.NameRequest(
             key=item.file_id,
@@ -381,11 +419,6 @@ def build_plan(output: Path, settings) -> Plan:
                 f"{plain} already exists in the archive (not written by this export): "
                 f"{item.display} goes to {item.target} instead"
             )
-    plan.files.sort(key=lambda f: f.file_id)
-    plan.bytes_needed = sum(f.size + OVERHEAD_PER_FILE for f in plan.to_export)
-    plan.bytes_free = shutil.disk_usage(_existing_ancestor(output)).free
-    plan.warnings += _placement_warnings(output, settings)
-    return plan
 
 
 def _still_in_archive(output: Path, previous: dict, item: PlannedFile, plan: Plan) -> bool:
@@ -425,16 +458,6 @@ def _placement_warnings(output: Path, settings) -> list[str]:
 
 
 # --- starting ------------------------------------------------------------------------------
-
-
-def size_text(n: int) -> str:
-    """1234567 -> '1.2 MB' (decimal units, as disks are sold)."""
-    value = float(n)
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{n} bytes"
 
 
 def dry_run(output: str | Path, settings) -> Plan:

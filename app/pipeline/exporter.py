@@ -33,7 +33,9 @@ from sqlalchemy import select, update
 
 from ..media import archive_copy
 from ..media.metadata_writer import open_writer
-from ..models import FINISHED_JOB_STATES, ItemStatus, Job, JobItem, JobKind, db, insert_ignore, utcnow
+from ..models import Job, JobItem, db, insert_ignore, utcnow
+from ..vocab import FINISHED_JOB_STATES, ItemStatus, JobControl, JobKind, JobStatus
+from ..wording import size_text
 from . import jobs
 from .export_plan import (
     META_DIR,
@@ -48,7 +50,6 @@ from .export_plan import (
     manifest_index,
     meta_dir,
     read_manifest,
-    size_text,
 )
 
 log = logging.getLogger(__name__)
@@ -380,52 +381,84 @@ def _pending_items(job_id: int, after_id: int, limit: int = 200) -> list[JobItem
     )
 
 
+class _CopyRun:
+    """The copy loop: up to two files per worker in flight, their results taken in plan
+    order (so what is recorded is always a prefix of the plan) and recorded in batches."""
+
+    def __init__(self, ctx: jobs.JobContext, output: Path, pool: _WriterPool, batch: _Batch, workers: int):
+        self.ctx, self.output, self.pool, self.batch = ctx, output, pool, batch
+        self.window = 2 * workers
+        self.in_flight: deque[tuple[JobItem, PlannedFile, Future]] = deque()
+        self.last_id, self.exhausted = 0, False
+        self.control: str = JobControl.RUN
+        self.fatal: Exception | None = None
+
+    def _running(self) -> bool:
+        return self.control == JobControl.RUN and self.fatal is None
+
+    def _refill(self) -> None:
+        while self._running() and not self.exhausted and len(self.in_flight) < self.window:
+            items = _pending_items(self.ctx.job.id, self.last_id, self.window - len(self.in_flight))
+            self.exhausted = not items
+            for job_item in items:
+                self.last_id = job_item.id
+                planned = PlannedFile.from_dict(job_item.result)
+                placing = job_item.result.get("placing")
+                if placing and _placed_copy_present(self.output, placing):
+                    # a killed run renamed this copy into place: it is complete and verified
+                    self.batch.adopted.append((job_item, planned, placing))
+                else:
+                    future = self.pool.submit(_request(self.output, planned))
+                    self.in_flight.append((job_item, planned, future))
+
+    def _take_next(self) -> None:
+        job_item, planned, future = self.in_flight.popleft()
+        try:
+            prepared = future.result()
+        except archive_copy.SourceProblem as exc:
+            self.batch.errors.append((job_item, str(exc)))
+        except (archive_copy.DiskFull, archive_copy.DestinationProblem) as exc:
+            self.fatal = self.fatal or exc  # let the others finish: what they wrote is complete
+        else:
+            self.batch.prepared.append((job_item, planned, prepared))
+            self.batch.bytes += prepared.out_size
+
+    def run(self) -> str:
+        while True:
+            self._refill()
+            if self.in_flight:
+                self._take_next()
+            elif self.exhausted or not self._running():
+                break
+            if self.fatal is None and self.batch.due():
+                self.batch.flush()
+                self.control = self.ctx.checkpoint()
+        self.batch.flush()
+        if self.fatal is not None:
+            raise self.fatal
+        return self.control
+
+    def discard_unrecorded(self) -> None:
+        """Temporary copies that never got their final name."""
+        for _item, _planned, future in self.in_flight:
+            if future.done() and future.exception() is None:
+                archive_copy.discard(future.result())
+        for _item, _planned, prepared in self.batch.prepared:
+            if prepared.target is None:
+                archive_copy.discard(prepared)
+
+
 def copy_phase(ctx: jobs.JobContext, output: Path) -> str:
-    job = ctx.job
     workers = max(1, ctx.settings.workers)
     pool = _WriterPool(workers)
     batch = _Batch(ctx, output, pool.label, manifest_index(output))
-    in_flight: deque[tuple[JobItem, PlannedFile, Future]] = deque()
-    last_id, exhausted, control = 0, False, "run"
-    fatal: Exception | None = None
+    run = _CopyRun(ctx, output, pool, batch, workers)
     try:
-        while True:
-            while control == "run" and fatal is None and not exhausted and len(in_flight) < 2 * workers:
-                items = _pending_items(job.id, last_id, 2 * workers - len(in_flight))
-                exhausted = not items
-                for job_item in items:
-                    last_id = job_item.id
-                    planned = PlannedFile.from_dict(job_item.result)
-                    placing = job_item.result.get("placing")
-                    if placing and _placed_copy_present(output, placing):
-                        # a killed run renamed this copy into place: it is complete and verified
-                        batch.adopted.append((job_item, planned, placing))
-                    else:
-                        in_flight.append((job_item, planned, pool.submit(_request(output, planned))))
-            if in_flight:
-                # results in submission order: what is recorded is always a prefix of the plan
-                job_item, planned, future = in_flight.popleft()
-                try:
-                    prepared = future.result()
-                except archive_copy.SourceProblem as exc:
-                    batch.errors.append((job_item, str(exc)))
-                except (archive_copy.DiskFull, archive_copy.DestinationProblem) as exc:
-                    fatal = fatal or exc  # let the others finish: what they wrote is complete
-                else:
-                    batch.prepared.append((job_item, planned, prepared))
-                    batch.bytes += prepared.out_size
-            elif exhausted or control != "run" or fatal is not None:
-                break
-            if fatal is None and batch.due():
-                batch.flush()
-                control = ctx.checkpoint()
-        batch.flush()
-        if fatal is not None:
-            raise fatal
+        return run.run()
     except archive_copy.DiskFull as exc:
         _flush_quietly(batch)
         left = db.session.execute(
-            select(JobItem.id).where(JobItem.job_id == job.id, JobItem.status == ItemStatus.PENDING)
+            select(JobItem.id).where(JobItem.job_id == ctx.job.id, JobItem.status == ItemStatus.PENDING)
         ).all()
         raise jobs.JobError(
             f"{exc}. The export stopped with {len(left)} files not yet copied; everything already in the "
@@ -439,13 +472,7 @@ def copy_phase(ctx: jobs.JobContext, output: Path) -> str:
         ) from None
     finally:
         pool.close()
-        for _item, _planned, future in in_flight:
-            if future.done() and future.exception() is None:
-                archive_copy.discard(future.result())
-        for _item, _planned, prepared in batch.prepared:
-            if prepared.target is None:
-                archive_copy.discard(prepared)
-    return control
+        run.discard_unrecorded()
 
 
 def _flush_quietly(batch: _Batch) -> None:
@@ -470,11 +497,16 @@ def _cancel_rest(job: Job) -> None:
     db.session.commit()
 
 
+def _stopped(job: Job, control: str) -> str:
+    if control == JobControl.CANCEL:
+        _cancel_rest(job)
+    return jobs.stopped(control)
+
+
 @jobs.handler(JobKind.EXPORT)
 def run_export(ctx: jobs.JobContext) -> str:
     job = ctx.job
     output = Path(job.params["output"])
-    outcome_for = {"pause": "paused", "cancel": "cancelled", "interrupt": "interrupted"}
     with output_lock(output, job.id):
         removed = _remove_stale_temporaries(output)
         if removed:
@@ -482,28 +514,24 @@ def run_export(ctx: jobs.JobContext) -> str:
         if job.phase in ("plan", "discover"):
             plan_phase(ctx, output)
             control = ctx.checkpoint()
-            if control != "run":
-                if control == "cancel":
-                    _cancel_rest(job)
-                return outcome_for[control]
+            if control != JobControl.RUN:
+                return _stopped(job, control)
         if job.phase == "copy":
             control = copy_phase(ctx, output)
-            if control != "run":
-                if control == "cancel":
-                    _cancel_rest(job)
-                return outcome_for[control]
+            if control != JobControl.RUN:
+                return _stopped(job, control)
             job.phase = "cleanup" if job.params.get("cleanup") else "done"
             db.session.commit()
         if job.phase == "cleanup":
             from . import trash
 
             control = trash.cleanup_phase(ctx, output)
-            if control != "run":
-                return outcome_for[control]
+            if control != JobControl.RUN:
+                return jobs.stopped(control)
             job.phase = "done"
             db.session.commit()
     _summarise(job)
-    return "completed"
+    return JobStatus.COMPLETED
 
 
 def _summarise(job: Job) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from ..media import analyze as media
 from ..models import File, Job, JobItem, db, insert_ignore, utcnow
-from ..vocab import FileStatus, ItemStatus, JobControl, JobKind
+from ..vocab import FileStatus, ItemStatus, JobControl, JobKind, JobStatus
 from . import jobs
 from .importer import apply_time
 
@@ -156,10 +156,10 @@ def run_reprocess(ctx: jobs.JobContext) -> str:
     if job.phase == "process":
         control = process(ctx)
         if control != JobControl.RUN:
-            return {"pause": "paused", "cancel": "cancelled", "interrupt": "interrupted"}[control]
+            return jobs.stopped(control)
         job.phase = "done"
         db.session.commit()
-    return "completed"
+    return JobStatus.COMPLETED
 
 
 def summary(job: Job) -> dict[str, int]:

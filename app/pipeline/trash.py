@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import logging
 import os
 import time
@@ -32,9 +31,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ..media import archive_copy
-from ..models import File, FileStatus, JobItem, db, utcnow
+from ..models import File, JobItem, db, utcnow
+from ..vocab import FileSource, FileStatus, JobControl
 from . import jobs
-from .export_plan import SETTING_CLEANUP_IMPORT_ROOTS, manifest_index, meta_dir, setting
+from .export_plan import SETTING_CLEANUP_IMPORT_ROOTS, append_jsonl, manifest_index, meta_dir, read_jsonl, setting
 
 log = logging.getLogger(__name__)
 
@@ -44,23 +44,9 @@ TRASH_INDEX = "trash.jsonl"
 BATCH_SECONDS = 0.5
 
 
-def _append_line(path: Path, record: dict) -> None:
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def _read_lines(path: Path) -> list[dict]:
-    records = []
-    if not path.exists():
-        return records
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a line cut short by a crash: its move never happened
-    return records
+def _trash_paths(index: Path) -> list[str]:
+    """The trash folders an archive's index lists (damaged lines left out)."""
+    return [r["trash"] for r in read_jsonl(index) if isinstance(r.get("trash"), str)]
 
 
 def _import_root(row: File) -> Path:
@@ -80,7 +66,7 @@ class _Cleaner:
         self.settings = ctx.settings
         self.allow_roots = setting(SETTING_CLEANUP_IMPORT_ROOTS)
         self.archive_ok: dict[str, bool] = {}
-        self.registered: set[Path] = {Path(r["trash"]) for r in _read_lines(meta_dir(output) / TRASH_INDEX)}
+        self.registered: set[Path] = {Path(p) for p in _trash_paths(meta_dir(output) / TRASH_INDEX)}
 
     def _archive_copy_intact(self, sha: str) -> bool:
         if sha not in self.archive_ok:
@@ -93,19 +79,19 @@ class _Cleaner:
         return self.archive_ok[sha]
 
     def _trash_dir(self, root: Path) -> Path:
-        folder = root / TRASH_DIR / f"export-{self.ctx.job.id}"
+        folder = self._trash_dir_path(root)
         if folder not in self.registered:
             folder.mkdir(parents=True, exist_ok=True)
-            _append_line(
+            append_jsonl(
                 meta_dir(self.output) / TRASH_INDEX,
-                {"trash": str(folder), "job": self.ctx.job.id, "created_at": utcnow().isoformat(timespec="seconds")},
+                [{"trash": str(folder), "job": self.ctx.job.id, "created_at": utcnow().isoformat(timespec="seconds")}],
             )
             self.registered.add(folder)
         return folder
 
     def handle(self, row: File) -> dict:
         """Move one original to the trash, or say why it stays."""
-        if row.source != "folder":
+        if row.source != FileSource.FOLDER:
             return {"left": "uploaded file: MediaParser's stored copy is kept"}
         if row.status not in (FileStatus.DONE, FileStatus.DUPLICATE) or row.sha256 not in self.index:
             return {"left": "not in the archive"}
@@ -135,19 +121,21 @@ class _Cleaner:
             trash.parent.mkdir(parents=True, exist_ok=True)
             st = source.stat()
             # the line comes first: a move without a line could not be undone by the command
-            _append_line(
+            append_jsonl(
                 folder / TRASH_MANIFEST,
-                {
-                    "original": str(source),
-                    "trash": str(trash),
-                    "sha256": sha,
-                    "size": size,
-                    "mtime_ns": st.st_mtime_ns,
-                    "exported_as": self.index[row.sha256]["output"],
-                    "archive": str(self.output),
-                    "file_id": row.id,
-                    "moved_at": utcnow().isoformat(timespec="seconds"),
-                },
+                [
+                    {
+                        "original": str(source),
+                        "trash": str(trash),
+                        "sha256": sha,
+                        "size": size,
+                        "mtime_ns": st.st_mtime_ns,
+                        "exported_as": self.index[row.sha256]["output"],
+                        "archive": str(self.output),
+                        "file_id": row.id,
+                        "moved_at": utcnow().isoformat(timespec="seconds"),
+                    }
+                ],
             )
             os.rename(source, trash)
         except OSError as exc:
@@ -184,10 +172,10 @@ def cleanup_phase(ctx: jobs.JobContext, output: Path) -> str:
                 db.session.commit()
                 started = time.monotonic()
                 control = ctx.checkpoint()
-                if control != "run":
+                if control != JobControl.RUN:
                     return control
         db.session.commit()
-    return "run"
+    return JobControl.RUN
 
 
 def cleanup_counts(job_id: int) -> dict[str, int]:
@@ -209,7 +197,7 @@ def trash_folders(path: Path) -> list[Path]:
         return [path]
     index = meta_dir(path) / TRASH_INDEX
     if index.exists():
-        return [Path(r["trash"]) for r in _read_lines(index)]
+        return [Path(p) for p in _trash_paths(index)]
     if (path / TRASH_DIR).is_dir():  # an import folder: every clean-up that used it
         return sorted(p for p in (path / TRASH_DIR).iterdir() if (p / TRASH_MANIFEST).exists())
     raise FileNotFoundError(f"{path} is neither an archive with clean-ups nor a MediaParser trash folder")
@@ -220,29 +208,61 @@ def restore(path: Path) -> dict[str, list[str]]:
     whose place is taken by another file, is reported and left alone."""
     report: dict[str, list[str]] = {"restored": [], "already_back": [], "left": []}
     for folder in trash_folders(path):
-        for record in _read_lines(folder / TRASH_MANIFEST):
-            original, trash = Path(record["original"]), Path(record["trash"])
-            if not trash.exists():
-                (report["already_back"] if original.exists() else report["left"]).append(
-                    str(original) if original.exists() else f"{original}: not in the trash any more"
-                )
-                continue
-            if original.exists():
-                report["left"].append(f"{original}: another file is there now; the trashed one stays at {trash}")
-                continue
-            if trash.stat().st_size != record.get("size"):
-                report["left"].append(f"{trash}: its size changed in the trash; left there")
-                continue
-            try:
-                original.parent.mkdir(parents=True, exist_ok=True)
-                os.rename(trash, original)
-            except OSError as exc:
-                report["left"].append(f"{original}: cannot be moved back ({exc.strerror or exc})")
-                continue
-            archive_copy.fsync_dir(original.parent)
-            report["restored"].append(str(original))
+        for record in read_jsonl(folder / TRASH_MANIFEST):
+            outcome, text = _restore_one(record, folder)
+            report[outcome].append(text)
         _remove_empty_dirs(folder)
     return report
+
+
+def _restore_one(record: dict, folder: Path) -> tuple[str, str]:
+    """("restored" | "already_back" | "left", what to tell people) for one manifest line."""
+    if not (isinstance(record.get("original"), str) and isinstance(record.get("trash"), str)):
+        return "left", f"{folder / TRASH_MANIFEST}: a line without the original's place (damaged): skipped"
+    original, trash = Path(record["original"]), Path(record["trash"])
+    if not os.path.lexists(trash):
+        if os.path.lexists(original):
+            return "already_back", str(original)
+        return "left", f"{original}: not in the trash any more"
+    if os.path.lexists(original):
+        if _same_file(original, trash):  # a restore stopped between its two steps
+            trash.unlink()
+            return "already_back", str(original)
+        return "left", f"{original}: another file is there now; the trashed one stays at {trash}"
+    if trash.stat().st_size != record.get("size"):
+        return "left", f"{trash}: its size changed in the trash; left there"
+    try:
+        original.parent.mkdir(parents=True, exist_ok=True)
+        _move_back(trash, original)
+    except FileExistsError:
+        return "left", f"{original}: another file appeared there; the trashed one stays at {trash}"
+    except OSError as exc:
+        return "left", f"{original}: cannot be moved back ({exc.strerror or exc})"
+    archive_copy.fsync_dir(original.parent)
+    return "restored", str(original)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _move_back(trash: Path, original: Path) -> None:
+    """Rename without ever replacing a file that appeared at `original` meanwhile: a hard
+    link fails if the name exists; then the trash name is removed."""
+    try:
+        os.link(trash, original, follow_symlinks=False)
+    except FileExistsError:
+        raise
+    except OSError:
+        # file systems without hard links (FAT, exFAT, some network shares)
+        if os.path.lexists(original):
+            raise FileExistsError(errno.EEXIST, "exists", str(original)) from None
+        os.rename(trash, original)
+        return
+    trash.unlink()
 
 
 def _remove_empty_dirs(folder: Path) -> None:

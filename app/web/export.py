@@ -11,9 +11,11 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from ..models import FINISHED_JOB_STATES, Job, JobKind, db
+from ..models import Job, db
 from ..pipeline import export_plan, exporter, settings_store, trash
 from ..tasks import enqueue_job
+from ..vocab import FINISHED_JOB_STATES, JobKind
+from ..wording import size_text
 from . import outputs
 from .jobs_pages import describe
 from .security import ApiError
@@ -63,8 +65,8 @@ def _plan_view(plan: export_plan.Plan) -> dict:
             if summary["counts"].get(reason)
         },
         "methods": {METHOD_TEXT[m]: n for m, n in summary["methods"].items()},
-        "needed": export_plan.size_text(plan.bytes_needed),
-        "free": export_plan.size_text(plan.bytes_free),
+        "needed": size_text(plan.bytes_needed),
+        "free": size_text(plan.bytes_free),
         "exports": exports[:PREVIEW_ROWS],
         "more_exports": max(0, len(exports) - PREVIEW_ROWS),
         "skips": skips[:PREVIEW_ROWS],

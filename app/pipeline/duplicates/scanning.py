@@ -17,7 +17,7 @@ from sqlalchemy import delete, select, update
 from ...config import Settings
 from ...media import similarity
 from ...models import Duplicate, DuplicateGroup, File, Job, db
-from ...vocab import COPY_KINDS, GroupKind, GroupStatus, JobKind, MediaKind
+from ...vocab import COPY_KINDS, GroupKind, GroupStatus, JobKind, JobStatus, MediaKind
 from .. import jobs
 from ..sql import chunks
 from .grouping import Writer, join_existing, refresh, star_pass
@@ -200,4 +200,4 @@ def run_duplicates_job(ctx: jobs.JobContext) -> str:
     report = scan_library(ctx.settings, regroup=bool(ctx.job.params.get("regroup")))
     ctx.job.message = str(report)
     db.session.commit()
-    return "completed"
+    return JobStatus.COMPLETED
