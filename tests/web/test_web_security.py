@@ -67,7 +67,7 @@ def test_security_headers_and_a_csp_without_inline_scripts(client):
 def test_every_template_is_free_of_inline_scripts_and_styles():
     from pathlib import Path
 
-    templates = Path(__file__).resolve().parent.parent / "app" / "web" / "templates"
+    templates = Path(__file__).resolve().parents[2] / "app" / "web" / "templates"
     for path in templates.glob("*.html"):
         text = path.read_text()
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), path.name
@@ -160,7 +160,7 @@ def test_login_never_redirects_to_another_site(locked):
 
 
 def test_repeated_wrong_passwords_are_slowed_down(locked):
-    """Growing pauses per client; the whole behaviour is in tests/test_security_requests.py."""
+    """Growing pauses per client; the whole behaviour is in tests/web/test_security_requests.py."""
     from app.web import security
 
     security.login_throttle.clear()

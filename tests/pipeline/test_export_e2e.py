@@ -22,7 +22,7 @@ from app.media import archive_copy
 from app.models import db
 from app.pipeline import export_plan, exporter, importer, jobs
 from tests.conftest import REPO, make_settings
-from tests.test_e2e_worker import _env, _query, _start, _wait_for
+from tests.pipeline.test_e2e_worker import _env, _query, _start, _wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -18,7 +18,7 @@ from app.wording import MONTH_WORDS
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-TEMPLATES = Path(__file__).resolve().parents[1] / "app" / "web" / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "app" / "web" / "templates"
 
 
 def parse(text: str, zone=BERLIN, now=NOW):

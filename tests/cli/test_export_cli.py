@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.test_export_pipeline import library, tree  # noqa: F401 - the library fixture
+from tests.pipeline.test_export_pipeline import library, tree  # noqa: F401 - the library fixture
 
 
 def test_dry_run_then_export_then_cleanup_and_restore(app, library, tmp_path):  # noqa: F811

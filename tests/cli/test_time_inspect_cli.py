@@ -106,7 +106,7 @@ def test_real_command_line_with_berlin_zone(tmp_path, tree):
         capture_output=True,
         text=True,
         env=env,
-        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
         timeout=120,
     )
     assert out.returncode == 0, out.stderr

@@ -14,7 +14,7 @@ from app.pipeline import jobs
 from tests.conftest import make_settings
 from tests.web_helpers import add_file, csrf_token, jpeg
 
-APP_WEB = Path(__file__).resolve().parent.parent / "app" / "web"
+APP_WEB = Path(__file__).resolve().parents[2] / "app" / "web"
 HUGE = "99999999999999999999"
 HOSTILE = ["a\x00b", "line\nbreak", HUGE, "-1", "x" * 5000, "../../etc/passwd", "ä\u202e"]
 JSON_HOSTILE = [*HOSTILE, 10**20, -(10**20), [10**20], {"ids": [10**20]}, None, True]

@@ -220,7 +220,7 @@ def test_whole_corpus_analyzes_without_crashing(corpus, tmp_path):
         assert result.status in ("done", "error"), (rel, result.status, result.error)
         if result.mime in probe.RAW_MIMES:
             # Raw files are read by their own readers, not by Pillow: the picture's size, as
-            # ExifTool states it (tests/test_formats_raw.py checks them one by one).
+            # ExifTool states it (tests/media/test_formats_raw.py checks them one by one).
             assert result.status == "done", (rel, result.error)
             if row["ImageWidth"]:
                 assert {result.width, result.height} == {int(row["ImageWidth"]), int(row["ImageHeight"])}, rel

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from app.pipeline import export_plan, exporter, jobs, settings_store
-from tests.test_export_pipeline import library, tree  # noqa: F401 - the library fixture
+from tests.pipeline.test_export_pipeline import library, tree  # noqa: F401 - the library fixture
 from tests.web_helpers import csrf_token, headers
 
 
