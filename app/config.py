@@ -66,6 +66,9 @@ class Settings:
     max_upload_bytes: int = 20 * 1000**3  # decimal, as size_text shows it
     # True: run.py also runs the background worker; False: pages only, worker.py runs it
     embedded_worker: bool = True
+    # How long a worker's claim on a job or lock lasts without a heartbeat (seconds): a
+    # worker that died holds its work this long before another takes it over.
+    lease_seconds: float = 60.0
 
     @property
     def zone(self) -> ZoneInfo:
@@ -138,6 +141,14 @@ class Settings:
         )
         if upload_mb:
             values["max_upload_bytes"] = int(upload_mb) * 1000**2
+        lease_text = env.get("MEDIAPARSER_LEASE_SECONDS", "").strip()
+        if lease_text:
+            try:
+                values["lease_seconds"] = float(lease_text)
+            except ValueError:
+                raise ConfigError(
+                    f"MEDIAPARSER_LEASE_SECONDS must be a number of seconds, not {lease_text!r}"
+                ) from None
         if workers_text:
             values["workers"] = max(1, int(workers_text))
         values.update(overrides)
@@ -157,6 +168,8 @@ class Settings:
             raise ConfigError(f"MEDIAPARSER_PORT={self.port} is outside 1..65535")
         if self.max_upload_bytes <= 0:
             raise ConfigError("MEDIAPARSER_MAX_UPLOAD_MB must be at least 1")
+        if not (1 <= self.lease_seconds <= 3600):
+            raise ConfigError(f"MEDIAPARSER_LEASE_SECONDS={self.lease_seconds:g} is outside 1..3600")
 
 
 def ensure_secret_key(settings: Settings) -> str:

@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import logging
+import random
 import sqlite3
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from .config import REPO_ROOT
 
+log = logging.getLogger(__name__)
+
 MIGRATIONS_DIR = REPO_ROOT / "migrations"
 BUSY_TIMEOUT_MS = 30_000
+
+T = TypeVar("T")
+# PostgreSQL: deadlock_detected, serialization_failure. SQLite: SQLITE_BUSY_SNAPSHOT, a WAL
+# reader whose snapshot went stale before it could write (it must start again).
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
+SQLITE_BUSY_SNAPSHOT = 517
+RETRY_ATTEMPTS = 5
 
 
 @event.listens_for(Engine, "connect")
@@ -32,7 +48,46 @@ def engine_options(database_url: str) -> dict:
     if database_url.startswith("sqlite"):
         # check_same_thread: connections come from a pool shared by waitress/huey threads
         return {"connect_args": {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}}
-    return {"pool_pre_ping": True}
+    options: dict = {"pool_pre_ping": True}
+    if database_url.startswith(("postgresql", "postgres")):
+        # TCP keepalives: the server notices a worker whose machine vanished, and ends its
+        # transaction, within about a minute instead of hours.
+        options["connect_args"] = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10}
+    return options
+
+
+def clock(conn: Connection) -> datetime:
+    """Now, as the database's clock says (aware UTC): leases written by workers on several
+    machines are compared on one clock. SQLite lives on one machine: its clock is ours."""
+    if conn.dialect.name == "postgresql":
+        return conn.execute(text("SELECT clock_timestamp()")).scalar_one().astimezone(UTC)
+    return datetime.now(UTC)
+
+
+def retryable(exc: BaseException) -> bool:
+    """A deadlock or serialization failure: the transaction lost a race and may be run again."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+        return True
+    return getattr(orig, "sqlite_errorcode", None) == SQLITE_BUSY_SNAPSHOT
+
+
+def retrying(work: Callable[[], T], rollback: Callable[[], None], attempts: int = RETRY_ATTEMPTS) -> T:
+    """Run `work` (one whole transaction, committed by itself) again after a deadlock or
+    serialization failure, at most `attempts` times, with a short random pause between;
+    `rollback` undoes the failed attempt. Other errors, and the last failure, go up."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except DBAPIError as exc:
+            if not retryable(exc) or attempt == attempts:
+                raise
+            rollback()
+            log.info("transaction lost a race with another writer (%s); trying again", type(exc.orig).__name__)
+            time.sleep(random.uniform(0.01, 0.05) * attempt)
+    raise AssertionError("unreachable")
 
 
 def sqlite_path(database_url: str) -> Path | None:

@@ -7,6 +7,7 @@ Perceptual hashes are signed 64-bit integers so SQLite and PostgreSQL BIGINT hol
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,6 +76,34 @@ def insert_ignore(model):
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert(model).on_conflict_do_nothing()
+
+
+def conflict_key(model, columns: Iterable[str]) -> tuple[str, ...]:
+    """The unique key the rows of `model` meet each other on: the primary key when the rows
+    give it, else the first unique constraint they fill."""
+    given = set(columns)
+    table = model.__table__
+    keys = [tuple(c.name for c in table.primary_key.columns)]
+    keys += [tuple(c.name for c in u.columns) for u in table.constraints if isinstance(u, UniqueConstraint)]
+    keys += [tuple(c.name for c in i.columns) for i in table.indexes if i.unique]
+    for key in keys:
+        if key and given.issuperset(key):
+            return key
+    raise ValueError(f"rows for {table.name} give none of its unique keys")
+
+
+def insert_rows(model, rows: list[dict], chunk: int = 500) -> None:
+    """Insert many rows, skipping those that exist, in the order of their unique key.
+
+    On PostgreSQL a row being inserted holds its key until the transaction ends; two
+    transactions inserting overlapping keys in different orders wait for each other for
+    ever (a deadlock). Sorted by key, they queue up instead."""
+    if not rows:
+        return
+    key = conflict_key(model, rows[0])
+    ordered = sorted({tuple(r[c] for c in key): r for r in rows}.values(), key=lambda r: tuple(r[c] for c in key))
+    for start in range(0, len(ordered), chunk):
+        db.session.execute(insert_ignore(model), ordered[start : start + chunk])
 
 
 class UTCDateTime(TypeDecorator):
@@ -335,3 +364,16 @@ class LoginSession(db.Model):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class LibraryLock(db.Model):
+    """A library-wide step that runs one at a time on every machine (the duplicate scan, ...):
+    the holder's lease, renewed by its heartbeat; a lease that ran out is taken over, so a
+    holder that died blocks nobody for long (app/pipeline/locks.py)."""
+
+    __tablename__ = "library_lock"
+
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(120))
+    lease_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -4,8 +4,9 @@ Each app has one `JobQueue`, made by the factory from the app's Settings; its Hu
 is built on first use (a SQLite queue creates its file then, so a command that never
 enqueues leaves no queue behind). The backend comes from `Settings.queue_url`:
   sqlite:///path/queue.db   default, a file beside the database
-  redis://host:port/db      RedisHuey
-  postgresql://...          PostgresHuey
+  redis://host:port/db      RedisHuey (also rediss:// and unix:// URLs)
+  postgresql://...          PostgresHuey; the SQLAlchemy spellings postgresql+psycopg://
+                            and postgres:// work too, so DATABASE_URL can be reused as is
   memory                    tasks run at once, in the caller (tests)
 """
 
@@ -21,6 +22,7 @@ from huey import Huey, MemoryHuey, SqliteHuey, crontab
 
 from . import pipeline  # noqa: F401 - registers every kind's job handler
 from .config import Settings
+from .models import utcnow
 from .pipeline import jobs
 
 log = logging.getLogger(__name__)
@@ -36,15 +38,31 @@ def make_huey(queue_url: str) -> Huey:
         path = Path(queue_url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
         return SqliteHuey("mediaparser", filename=str(path), store_intermediate_errors=False, **common)
-    if queue_url.startswith(("redis://", "rediss://")):
+    if queue_url.startswith(("redis://", "rediss://", "unix://")):
         from huey import RedisHuey
 
         return RedisHuey("mediaparser", url=queue_url, **common)
-    if queue_url.startswith(("postgresql://", "postgres://")):
+    dsn = postgres_dsn(queue_url)
+    if dsn is not None:
         from huey import PostgresHuey
 
-        return PostgresHuey("mediaparser", dsn=queue_url, **common)
-    raise ValueError(f"MEDIAPARSER_QUEUE={queue_url!r}: use sqlite:///..., redis://..., postgresql://... or memory")
+        return PostgresHuey("mediaparser", dsn=dsn, **common)
+    raise ValueError(
+        f"MEDIAPARSER_QUEUE={queue_url!r}: use sqlite:///..., redis://..., postgresql://... "
+        "(or postgresql+psycopg://...) or memory"
+    )
+
+
+def postgres_dsn(url: str) -> str | None:
+    """The libpq URL psycopg connects with, from a PostgreSQL URL in any of the spellings
+    people copy (SQLAlchemy's `postgresql+psycopg://`, Heroku's `postgres://`); None for
+    other URLs."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.split("+", 1)[0] not in ("postgresql", "postgres"):
+        return None
+    if "+" in scheme and scheme.split("+", 1)[1] not in ("psycopg", "psycopg2", "psycopg2cffi"):
+        return None  # another driver's URL (asyncpg, pg8000): not something psycopg reads
+    return f"postgresql://{rest}"
 
 
 class JobQueue:
@@ -81,7 +99,7 @@ class JobQueue:
         def recover_jobs() -> None:
             """Every minute: jobs whose worker died are enqueued again."""
             with self._app_context():
-                self.recover()
+                self.recover(look_again=False)
 
         self._huey, self._run_job = huey, run_job
 
@@ -94,13 +112,26 @@ class JobQueue:
         self._build_once()
         self._run_job(job_id)
 
-    def recover(self) -> list[int]:
-        """Enqueue jobs that should be running but have no live worker (call in an app context)."""
+    def recover(self, look_again: bool = True) -> list[int]:
+        """Enqueue jobs that should be running but whose worker's lease ran out (call in an
+        app context). With `look_again` (a worker starting), jobs whose lease still runs
+        are tried again the moment it runs out: if their worker was this one before a
+        restart, they go on within a lease, not a minute later. Returns both."""
         ids = jobs.recoverable_ids()
         for job_id in ids:
             log.info("job %s has no live worker: enqueued again", job_id)
             self.enqueue(job_id)
-        return ids
+        if not look_again:
+            return ids
+        later = jobs.leased_until()
+        if later:
+            self._build_once()
+            now = utcnow()
+            for job_id, until in later.items():
+                delay = max(1.0, (until - now).total_seconds() + 1.0)
+                log.info("job %s is leased by a worker until %s: looked at again then", job_id, until)
+                self._run_job.schedule(args=(job_id,), delay=delay)
+        return ids + list(later)
 
 
 def init_app(app: Flask, settings: Settings) -> JobQueue:

@@ -36,12 +36,12 @@ from ..models import (
     JobControl,
     JobKind,
     JobStatus,
-    Tag,
     db,
     insert_ignore,
+    insert_rows,
     utcnow,
 )
-from . import jobs
+from . import jobs, tagging
 
 log = logging.getLogger(__name__)
 
@@ -307,17 +307,15 @@ class _Recorder:
         return values
 
     def _add_tags(self, tagged: list[tuple[int, dict[str, str]]]) -> None:
-        """Tags from names and folders, for a whole batch: one INSERT of many rows."""
-        for name in {name for _, found in tagged for name in found} - set(self.tag_ids):
-            db.session.execute(insert_ignore(Tag).values(name=name, created_at=utcnow()))
-            self.tag_ids[name] = db.session.execute(select(Tag.id).where(Tag.name == name)).scalar_one()
+        """Tags from names and folders, for a whole batch: one INSERT of many rows, in key
+        order (imports running at once then never wait for each other in a circle)."""
+        self.tag_ids.update(tagging.tag_ids({name for _, found in tagged for name in found} - set(self.tag_ids)))
         rows = [
             {"file_id": file_id, "tag_id": self.tag_ids[name], "source": source}
             for file_id, found in tagged
             for name, source in found.items()
         ]
-        if rows:
-            db.session.execute(insert_ignore(FileTag), rows)
+        insert_rows(FileTag, rows)
 
 
 def _by_shape(rows: list[dict]) -> list[list[dict]]:

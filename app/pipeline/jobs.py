@@ -3,9 +3,13 @@
     pending -> running -> paused <-> running -> completed | failed | cancelled
 
 People (pages, CLI) change a job's status; the worker running it notices at its next
-checkpoint, between files. A worker holds a *lease* on the job while it runs it; a lease
-whose worker died (killed, power cut) is taken over, so a job always finishes, and because
-per-file state lives in the database, no file is processed twice.
+checkpoint, between files. A worker holds a *lease* on the job while it runs it, renewed
+by a heartbeat thread (app/pipeline/leases.py) whatever the handler is doing; a lease whose
+worker died (killed, power cut, machine gone) runs out and is taken over, so a job always
+finishes, and because per-file state lives in the database, no file is processed twice.
+A runner that lost its lease stops at its next checkpoint, and the transactions it still
+tries to commit (progress counts, changes to its job row) fail instead of clobbering the
+new owner's work.
 
 A job handler is registered in HANDLERS by its kind with `@handler(JobKind.X)`:
 
@@ -20,25 +24,25 @@ or `stopped(control)` when a checkpoint said to stop (paused, cancelled or inter
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-import time
-import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from itertools import chain
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import event, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from ..config import Settings
+from ..database import clock
 from ..models import ACTIVE_JOB_STATES, Job, JobControl, JobKind, JobStatus, db, utcnow
+from . import leases
 from .settings_store import effective
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 60
-RENEW_EVERY = 10
-HOST = socket.gethostname()
+HOST = leases.HOST
+# session.info key: {job id: Lease} of the jobs this session's thread runs
+SESSION_LEASES = "mediaparser.job_leases"
 
 # Set when this process is asked to stop (SIGTERM, Ctrl-C): jobs pause at their next
 # checkpoint and are taken up again when a worker starts.
@@ -66,26 +70,6 @@ def handler(kind: str):
 
 class JobError(Exception):
     """A job cannot go on; the message is shown to people as the job's reason."""
-
-
-def _owner_id() -> str:
-    return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _owner_alive(owner: str | None) -> bool:
-    """False when the lease holder was a process on this machine that no longer exists."""
-    if not owner:
-        return False
-    parts = owner.split(":")
-    if len(parts) < 2 or parts[0] != HOST:
-        return True  # another machine: trust its lease until it expires
-    try:
-        os.kill(int(parts[1]), 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, ValueError):
-        return True
-    return True
 
 
 # --- what people do --------------------------------------------------------------------
@@ -121,23 +105,41 @@ def cancel(job_id: int) -> bool:
     job = db.session.get(Job, job_id)
     if job is None:
         return False
-    running = job.status == JobStatus.RUNNING and _owner_alive(job.lease_owner)
+    running = job.status == JobStatus.RUNNING and _lease_alive(job)
     # A running job finishes its own bookkeeping at the next checkpoint; others end here.
     values = {} if running else {"finished_at": utcnow()}
     return _transition(job_id, (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.PAUSED), JobStatus.CANCELLED, **values)
 
 
+def _lease_alive(job: Job) -> bool:
+    return job.lease_owner is not None and job.lease_until is not None and job.lease_until >= _now()
+
+
+def _now():
+    return clock(db.session.connection())
+
+
+def _lease_ran_out(now):
+    return or_(Job.lease_owner.is_(None), Job.lease_until.is_(None), Job.lease_until < now)
+
+
 def recoverable_ids() -> list[int]:
-    """Jobs that should be running but have no live worker: to enqueue again."""
-    now = utcnow()
+    """Jobs that should be running but whose worker's lease ran out: to enqueue again."""
+    now = _now()
+    active = Job.status.in_([str(s) for s in ACTIVE_JOB_STATES])
+    return list(db.session.execute(select(Job.id).where(active, _lease_ran_out(now)).order_by(Job.id)).scalars())
+
+
+def leased_until() -> dict[int, object]:
+    """Active jobs whose lease is still running: {job id: when it runs out}. A worker that
+    starts cannot tell whether their holder is alive; it looks again when the lease ends."""
+    now = _now()
     rows = db.session.execute(
-        select(Job.id, Job.lease_owner, Job.lease_until).where(Job.status.in_([str(s) for s in ACTIVE_JOB_STATES]))
+        select(Job.id, Job.lease_until).where(
+            Job.status.in_([str(s) for s in ACTIVE_JOB_STATES]), Job.lease_owner.is_not(None), Job.lease_until >= now
+        )
     ).all()
-    return [
-        job_id
-        for job_id, owner, until in rows
-        if owner is None or until is None or until < now or not _owner_alive(owner)
-    ]
+    return dict(rows)
 
 
 # --- what the worker does --------------------------------------------------------------
@@ -155,39 +157,46 @@ def job_settings(base: Settings) -> Settings:
 
 
 class JobContext:
-    """What a handler uses: its job row, its settings, a checkpoint between files, progress counters."""
+    """What a handler uses: its job row, its settings, a checkpoint between files, progress
+    counters; `lease` and `heartbeat` for work that leases more (batches, locks)."""
 
-    def __init__(self, job: Job, owner: str, settings: Settings, on_progress: Callable[[Job], None] | None = None):
+    def __init__(
+        self,
+        job: Job,
+        owner: str,
+        settings: Settings,
+        on_progress: Callable[[Job], None] | None = None,
+        lease: leases.Lease | None = None,
+        heartbeat: leases.Heartbeat | None = None,
+    ):
         self.job = job
         self.owner = owner
         self.settings = settings
-        self._renewed = time.monotonic()
         self._on_progress = on_progress
+        self.lease = lease or job_lease(job.id, owner, settings.lease_seconds)
+        self.heartbeat = heartbeat
 
     def checkpoint(self) -> JobControl:
         """Commit-safe point between files: RUN, PAUSE, CANCEL or INTERRUPT.
 
-        Renews the lease; reads the status people may have changed."""
-        if SHUTDOWN.is_set():
+        Reads the status people may have changed. INTERRUPT also when this runner lost its
+        lease: the job goes on elsewhere, so this one stops here."""
+        if SHUTDOWN.is_set() or self.lease.lost.is_set():
             return JobControl.INTERRUPT
         if self._on_progress:
             self._on_progress(self.job)
-        status = db.session.execute(select(Job.status).where(Job.id == self.job.id)).scalar_one()
-        if time.monotonic() - self._renewed > RENEW_EVERY:
-            db.session.execute(
-                update(Job)
-                .where(Job.id == self.job.id, Job.lease_owner == self.owner)
-                .values(lease_until=utcnow() + timedelta(seconds=LEASE_SECONDS))
-            )
-            db.session.commit()
-            self._renewed = time.monotonic()
+        status, owner = db.session.execute(select(Job.status, Job.lease_owner).where(Job.id == self.job.id)).one()
+        if owner != self.owner:
+            self.lease.mark_lost(f"the job is now held by {owner or 'nobody'}")
+            return JobControl.INTERRUPT
         return {JobStatus.PAUSED: JobControl.PAUSE, JobStatus.CANCELLED: JobControl.CANCEL}.get(status, JobControl.RUN)
 
     def add(self, done: int = 0, errors: int = 0, skipped: int = 0, duplicates: int = 0) -> None:
-        """Count finished items; call inside the transaction that records them."""
-        db.session.execute(
+        """Count finished items; call inside the transaction that records them. Raises
+        LeaseLost (and so the transaction fails) when another worker holds the job now."""
+        result = db.session.execute(
             update(Job)
-            .where(Job.id == self.job.id)
+            .where(Job.id == self.job.id, Job.lease_owner == self.owner)
             .values(
                 done=Job.done + done,
                 errors=Job.errors + errors,
@@ -195,36 +204,56 @@ class JobContext:
                 duplicates=Job.duplicates + duplicates,
             )
         )
+        if result.rowcount != 1:
+            self.lease.mark_lost("another worker holds the job now")
+            raise leases.LeaseLost(f"job {self.job.id}: another worker took it over; this one stops")
 
 
-def _acquire(job_id: int, owner: str) -> Job | None:
+def job_lease(job_id: int, owner: str, seconds: float = leases.LEASE_SECONDS) -> leases.Lease:
+    return leases.Lease(Job.__table__, {"id": job_id}, owner, seconds, what=f"job {job_id}")
+
+
+@event.listens_for(Session, "before_flush")
+def _fence_job_rows(session: Session, _context, _instances) -> None:
+    """A runner's changes to its own job row (phase, totals, message) are written only while
+    it holds the job's lease."""
+    held = session.info.get(SESSION_LEASES)
+    if not held:
+        return
+    for obj in chain(session.dirty, session.deleted):
+        if isinstance(obj, Job) and obj.id in held and session.is_modified(obj):
+            held[obj.id].fence(session.connection())
+
+
+def _acquire(job_id: int, owner: str, seconds: float) -> Job | None:
+    """Take the job when nobody holds it or its holder's lease ran out."""
     job = db.session.get(Job, job_id)
     if job is None or job.status not in ACTIVE_JOB_STATES:
         return None
-    now = utcnow()
-    stale = job.lease_owner is None or job.lease_until is None or job.lease_until < now
-    if not stale and _owner_alive(job.lease_owner):
+    now = _now()
+    previous = job.lease_owner
+    if previous is not None and job.lease_until is not None and job.lease_until >= now:
         return None
-    # Compare-and-set on the previous owner: two workers racing for a job, one wins.
+    db.session.commit()  # the claim below reads afresh (SQLite: no stale snapshot to write from)
+    # Compare-and-set on the lease having run out: two workers racing for a job, one wins,
+    # and a lease renewed meanwhile is not taken.
     claimed = db.session.execute(
         update(Job)
-        .where(
-            Job.id == job_id,
-            Job.status.in_([str(s) for s in ACTIVE_JOB_STATES]),
-            or_(Job.lease_owner.is_(None), Job.lease_owner == job.lease_owner),
-        )
+        .where(Job.id == job_id, Job.status.in_([str(s) for s in ACTIVE_JOB_STATES]), _lease_ran_out(now))
         .values(
             status=JobStatus.RUNNING,
             lease_owner=owner,
-            lease_until=now + timedelta(seconds=LEASE_SECONDS),
-            started_at=job.started_at or now,
+            lease_until=now + timedelta(seconds=seconds),
+            started_at=func.coalesce(Job.started_at, now),
             resumed_at=now,
-            done_at_resume=job.done,
+            done_at_resume=Job.done,
         )
     )
     db.session.commit()
     if claimed.rowcount != 1:
         return None
+    if previous is not None:
+        log.warning("job %s: the lease of %s ran out; %s takes the job over", job_id, previous, owner)
     db.session.refresh(job)
     return job
 
@@ -241,30 +270,47 @@ def run(job_id: int, settings: Settings | None = None, on_progress: Callable[[Jo
     `settings` are the app's own (the queue and the command line pass theirs); the job runs
     with `job_settings(settings)`. Left out (tests and benchmarks inside the app), they are
     the current app's."""
-    owner = _owner_id()
-    job = _acquire(job_id, owner)
+    if settings is None:
+        from flask import current_app
+
+        settings = current_app.config["MEDIAPARSER"]
+    owner = leases.owner_id()
+    job = _acquire(job_id, owner, settings.lease_seconds)
     if job is None:
         return None
     log.info("job %s (%s) started by %s", job.id, job.kind, owner)
+    lease = job_lease(job.id, owner, settings.lease_seconds)
+    with leases.heartbeat(db.engine, lease) as beat:
+        outcome, message = _run_handler(job, JobContext(job, owner, job_settings(settings), on_progress, lease, beat))
+    if lease.lost.is_set():
+        log.warning("job %s: %s stopped; the worker that took the job over finishes it", job_id, owner)
+        outcome, message = INTERRUPTED, None
+    _finish(job_id, owner, outcome, message)  # changes nothing unless the job is still ours
+    return outcome
+
+
+def _run_handler(job: Job, ctx: JobContext) -> tuple[str, str | None]:
     fn = HANDLERS.get(job.kind)
     outcome, message = JobStatus.FAILED, None
+    db.session.info.setdefault(SESSION_LEASES, {})[job.id] = ctx.lease
     try:
         if fn is None:
             raise JobError(f"MediaParser does not know how to run a '{job.kind}' job")
-        if settings is None:
-            from flask import current_app
-
-            settings = current_app.config["MEDIAPARSER"]
-        outcome = fn(JobContext(job, owner, job_settings(settings), on_progress))
+        outcome = fn(ctx)
     except JobError as exc:
         message = str(exc)
+    except leases.LeaseLost:
+        outcome = INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - a job must end in a state people can read
-        log.exception("job %s failed", job_id)
-        message = f"The job stopped because of an unexpected error: {type(exc).__name__}: {exc}"
+        if ctx.lease.lost.is_set():
+            outcome = INTERRUPTED  # what failed was writing after the lease was gone
+        else:
+            log.exception("job %s failed", job.id)
+            message = f"The job stopped because of an unexpected error: {type(exc).__name__}: {exc}"
     finally:
-        db.session.rollback()
-    _finish(job_id, owner, outcome, message)
-    return outcome
+        db.session.rollback()  # before the heartbeat stops: a renewal must not wait for us
+        db.session.info.get(SESSION_LEASES, {}).pop(job.id, None)
+    return outcome, message
 
 
 def _finish(job_id: int, owner: str, outcome: str, message: str | None) -> None:
@@ -286,11 +332,12 @@ def _finish(job_id: int, owner: str, outcome: str, message: str | None) -> None:
     if message and outcome != JobStatus.FAILED:
         values["message"] = message
     statuses = [str(s) for s in (*ACTIVE_JOB_STATES, JobStatus.PAUSED, JobStatus.CANCELLED)]
-    db.session.execute(
+    ended = db.session.execute(
         update(Job).where(Job.id == job_id, Job.lease_owner == owner, Job.status.in_(statuses)).values(**values)
     )
     db.session.commit()
-    log.info("job %s ended: %s", job_id, outcome)
+    if ended.rowcount == 1:
+        log.info("job %s ended: %s", job_id, outcome)
 
 
 # --- figures for people -----------------------------------------------------------------

@@ -7,8 +7,9 @@ import uuid
 
 from sqlalchemy import delete, func, select
 
+from ..database import retrying
 from ..media.tags import normalize
-from ..models import FileTag, Tag, UserDecision, db, insert_ignore, utcnow
+from ..models import FileTag, Tag, UserDecision, db, insert_ignore, insert_rows, utcnow
 from ..vocab import DecisionKind
 from .sql import chunks
 
@@ -23,9 +24,40 @@ def clean_names(names) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def tag_ids(names) -> dict[str, int]:
+    """{name: id} of the tags `names`, creating those that do not exist yet.
+
+    On PostgreSQL new tags are written in a short transaction of their own, sorted by name
+    and tried again after a deadlock: imports running at once create the same tags ("2019",
+    "holiday") in whatever order their files come, and a tag inserted inside a long
+    transaction would hold its name until that commits. The caller's transaction then only
+    refers to tags that exist. On SQLite the one writer at a time makes this moot, and a
+    second connection would wait for the caller's own transaction: they go into it."""
+    wanted = sorted(set(names))
+    found: dict[str, int] = {}
+    for chunk in chunks(wanted):
+        found.update(dict(db.session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(chunk))).all()))
+    missing = [n for n in wanted if n not in found]
+    if not missing:
+        return found
+    rows = [{"name": n, "created_at": utcnow()} for n in missing]
+    if db.engine.dialect.name == "postgresql":
+        retrying(lambda: _create_now(rows), rollback=lambda: None)
+    else:
+        insert_rows(Tag, rows)
+    for chunk in chunks(missing):
+        found.update(dict(db.session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(chunk))).all()))
+    return found
+
+
+def _create_now(rows: list[dict]) -> None:
+    with db.engine.begin() as conn:
+        for start in range(0, len(rows), 500):
+            conn.execute(insert_ignore(Tag), rows[start : start + 500])
+
+
 def _tag_id(name: str) -> int:
-    db.session.execute(insert_ignore(Tag).values(name=name, created_at=utcnow()))
-    return db.session.execute(select(Tag.id).where(Tag.name == name)).scalar_one()
+    return tag_ids([name])[name]
 
 
 def add_tags(file_ids: list[int], names) -> tuple[int, str]:
@@ -43,9 +75,7 @@ def add_tags(file_ids: list[int], names) -> tuple[int, str]:
             new = [fid for fid in chunk if fid not in have]
             if not new:
                 continue
-            db.session.execute(
-                insert_ignore(FileTag), [{"file_id": f, "tag_id": tag_id, "source": "user"} for f in new]
-            )
+            insert_rows(FileTag, [{"file_id": f, "tag_id": tag_id, "source": "user"} for f in new])
             db.session.add_all(
                 UserDecision(kind=DecisionKind.TAG_ADD, file_id=f, payload={"tag": name}, batch=batch) for f in new
             )

@@ -12,7 +12,7 @@ from PIL import Image, ImageFilter
 from sqlalchemy import insert, select
 
 from app.media import keeper
-from app.models import DuplicateGroup, File, FileFingerprint, Job, db
+from app.models import DuplicateGroup, File, FileFingerprint, Job, LibraryLock, db
 from app.pipeline import duplicates, jobs, sql, tagging
 from app.pipeline.duplicates import grouping, library, matching, scanning
 from app.vocab import FileStatus, GroupKind, JobKind, JobStatus, MediaKind
@@ -70,8 +70,8 @@ def _file_row(i: int, thumb_key: str) -> dict:
 
 
 def test_the_scan_uses_the_settings_it_is_given(app, settings, tmp_path):
-    """Thumbnails (for fingerprints made afresh) and the lock file come from the settings
-    passed in: here another storage and instance folder than the app's own."""
+    """Thumbnails (for fingerprints made afresh) come from the settings passed in: here
+    another storage and instance folder than the app's own."""
     other = settings.with_overrides(storage_dir=tmp_path / "other-storage", instance_dir=tmp_path / "other-instance")
     other.thumbnails_dir.mkdir(parents=True)
     original = picture(1)
@@ -82,8 +82,7 @@ def test_the_scan_uses_the_settings_it_is_given(app, settings, tmp_path):
 
     report = duplicates.scan_library(other)
 
-    assert (other.instance_dir / scanning.LOCK_NAME).exists()
-    assert not (settings.instance_dir / scanning.LOCK_NAME).exists()
+    assert db.session.execute(select(LibraryLock)).first() is None  # the scan's lock is released
     assert db.session.execute(select(FileFingerprint.file_id)).scalars().all() == [1, 2]
     group = db.session.execute(select(DuplicateGroup)).scalar_one()
     assert group.kind == GroupKind.NEAR and report.groups_touched == 1
@@ -95,7 +94,7 @@ def test_the_job_handler_passes_the_jobs_settings(app, settings):
     assert jobs.run(job.id) == "completed"
     done = db.session.get(Job, job.id)
     assert done.status == JobStatus.COMPLETED and "files compared" in done.message
-    assert (settings.instance_dir / scanning.LOCK_NAME).exists()
+    assert db.session.execute(select(LibraryLock)).first() is None
 
 
 def test_tags_on_more_files_than_one_batch(app):

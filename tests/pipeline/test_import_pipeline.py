@@ -212,9 +212,9 @@ def test_a_dead_workers_job_is_taken_over_and_finished_once(app, tmp_path, monke
     db.session.refresh(job)
     done_before = job.done
     assert 0 < done_before < 6
-    # ... and left a lease behind, held by a process that no longer exists
+    # ... and left a lease behind that its heartbeat no longer renews: it ran out
     job.status, job.lease_owner = "running", f"{jobs.HOST}:99999999:dead"
-    job.lease_until = datetime(2999, 1, 1, tzinfo=UTC)
+    job.lease_until = datetime(2000, 1, 1, tzinfo=UTC)
     db.session.commit()
     assert jobs.recoverable_ids() == [job.id]
     assert jobs.run(job.id) == "completed"

@@ -1,24 +1,23 @@
-"""The scan: one at a time (a lock file), the library loaded once, then four passes (copies of
+"""The scan: one at a time (a lock in the database), the library loaded once, then four passes (copies of
 grouped files, near duplicates, exact copies, similar shots) and one bulk write. Also the
 entry points the importer, the CLI and the job queue call."""
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import delete, select, update
 
 from ...config import Settings
+from ...database import retrying
 from ...media import similarity
 from ...models import Duplicate, DuplicateGroup, File, Job, db
 from ...vocab import COPY_KINDS, GroupKind, GroupStatus, JobKind, JobStatus, MediaKind
-from .. import jobs
+from .. import jobs, locks
 from ..sql import chunks
 from .grouping import Writer, join_existing, refresh, star_pass
 from .library import backfill_fingerprints, load_library, load_probes_for_nodes
@@ -26,7 +25,7 @@ from .matching import Verifier, candidates, similar_pairs
 
 log = logging.getLogger(__name__)
 
-LOCK_NAME = "duplicates-scan.lock"  # in the instance folder, next to the database
+LOCK_NAME = "duplicates-scan"  # a library_lock row (pipeline/locks.py)
 
 
 @dataclass
@@ -48,23 +47,25 @@ class ScanReport:
 
 @contextlib.contextmanager
 def _one_scan_at_a_time(settings: Settings):
-    """Two imports finishing together must not group the same files twice: scans take turns
-    (a lock file next to the database; the database itself stays free for other writers)."""
-    lock_path = Path(settings.instance_dir) / LOCK_NAME
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    """Two scans at once (two imports finishing together, on one machine or several) would
+    group the same files twice: scans take turns. The lock is a row in the database, held
+    under a lease its heartbeat renews; a scanner that dies frees it when the lease runs out."""
+    db.session.commit()  # the lock is written in a transaction of its own
+    with locks.hold(LOCK_NAME, seconds=settings.lease_seconds):
         try:
             db.session.commit()  # read what the previous scan wrote
             yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+        except BaseException:
+            db.session.rollback()  # nothing of ours may hold the database while the lock goes
+            raise
 
 
 def scan(settings: Settings, new_file_ids: Iterable[int] | None = None) -> ScanReport:
     """Compare `new_file_ids` (None: every file) with the whole library and group what matches."""
+    ids = None if new_file_ids is None else list(new_file_ids)
     with _one_scan_at_a_time(settings):
-        return _scan(settings, new_file_ids)
+        # a deadlock with a person's action on the same groups: the scan starts over
+        return retrying(lambda: _scan(settings, ids), db.session.rollback)
 
 
 def _scan(settings: Settings, new_file_ids: Iterable[int] | None) -> ScanReport:
@@ -191,7 +192,7 @@ def scan_library(settings: Settings, regroup: bool = False) -> ScanReport:
     with _one_scan_at_a_time(settings):
         if regroup:
             _dissolve_open_groups()
-        return _scan(settings, None)
+        return retrying(lambda: _scan(settings, None), db.session.rollback)
 
 
 @jobs.handler(JobKind.DUPLICATES)
