@@ -45,7 +45,8 @@ def try_acquire(engine: Engine, name: str, owner: str, seconds: float = leases.L
     with engine.begin() as conn:
         now = clock(conn)
         values = {"owner": owner, "lease_until": now + timedelta(seconds=seconds), "acquired_at": now}
-        if conn.execute(_insert_ignore(conn).values(name=name, **values)).rowcount == 1:
+        # RETURNING, not rowcount: psycopg reports no row count for INSERT ... ON CONFLICT
+        if conn.execute(_insert_ignore(conn).values(name=name, **values).returning(TABLE.c.name)).first():
             return True
         before = conn.execute(select(TABLE.c.owner).where(TABLE.c.name == name)).scalar()
         taken = conn.execute(update(TABLE).where(TABLE.c.name == name, TABLE.c.lease_until < now).values(**values))

@@ -47,6 +47,7 @@ def assert_each_file_once(job: Job, expected_names: set[str]) -> None:
     assert job.duplicates == sum(r.status == "duplicate" for r in rows)
 
 
+@pytest.mark.sqlite
 def test_database_is_sqlite_in_wal_mode_with_foreign_keys(app):
     assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
     assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
