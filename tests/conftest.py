@@ -38,7 +38,7 @@ def pytest_collection_modifyitems(config, items):
     if on_postgres():
         skip = pytest.mark.skip(reason="checks what only SQLite has; this run is on PostgreSQL")
         for item in items:
-            if "sqlite" in item.keywords:
+            if item.get_closest_marker("sqlite"):
                 item.add_marker(skip)
 
 
