@@ -13,6 +13,7 @@ from waitress import create_server
 
 from app import create_app, database, process_setup
 from app.config import Settings
+from app.pipeline import shared_storage
 
 
 def main() -> int:
@@ -20,6 +21,7 @@ def main() -> int:
     process_setup.configure(settings)
     app = create_app(settings)
     database.upgrade(app)
+    shared_storage.mark(app)  # workers check that they see these files (worker.py)
     consumer = None
     if settings.embedded_worker:
         from app.worker_runtime import start_consumer

@@ -14,6 +14,7 @@ import threading
 
 from app import create_app, database, process_setup
 from app.config import Settings
+from app.pipeline import shared_storage
 from app.worker_runtime import start_consumer, stop_consumer
 
 
@@ -22,6 +23,7 @@ def main() -> int:
     process_setup.configure(settings)
     app = create_app(settings)
     database.upgrade(app)
+    shared_storage.require(app)  # refuses to run when it cannot see the web app's files
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
