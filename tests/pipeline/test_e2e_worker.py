@@ -29,6 +29,7 @@ def _env(data: Path, **extra) -> dict[str, str]:
         MEDIAPARSER_QUEUE=f"sqlite:///{data / 'queue.db'}",
         MEDIAPARSER_TIMEZONE="Europe/Berlin",
         MEDIAPARSER_WORKERS="2",
+        MEDIAPARSER_LEASE_SECONDS="10",  # a killed worker's job is taken over 10 s after its last heartbeat
         PYTHONUNBUFFERED="1",
         **extra,
     )
