@@ -1,6 +1,7 @@
 # MediaParser — the two commands a newcomer needs:
 #   make run    set everything up, then start the web app and a worker (http://127.0.0.1:5000)
 #   make test   set everything up, then run the linters and the whole test suite
+#   make test-scale   the database and queue tests again, on PostgreSQL and Redis
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -8,7 +9,7 @@ PY     := $(VENV)/bin/python
 # beside the code), at the exact versions in constraints.txt that the suite last passed with.
 PIP    := $(PY) -m pip install -q --disable-pip-version-check -c constraints.txt
 
-.PHONY: run test setup setup-dev worker lint bench constraints clean-venv
+.PHONY: run test test-scale setup setup-dev worker lint bench constraints clean-venv
 
 $(VENV)/.runtime: pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +18,10 @@ $(VENV)/.runtime: pyproject.toml constraints.txt
 
 $(VENV)/.dev: $(VENV)/.runtime
 	$(PIP) -e '.[test]'
+	@touch $@
+
+$(VENV)/.scale: $(VENV)/.dev
+	$(PIP) -e '.[test,scale]'
 	@touch $@
 
 setup: $(VENV)/.runtime
@@ -33,6 +38,15 @@ worker: setup
 
 test: lint
 	$(PY) -m pytest
+
+# The database and queue tests (tests/pipeline, but the end-to-end ones that start their own
+# SQLite set-ups) on PostgreSQL and Redis: a throwaway cluster and server on 127.0.0.1 from
+# Debian's packages (installed when missing), stopped again however the tests end.
+SCALE_TESTS ?= tests/pipeline
+test-scale: $(VENV)/.scale
+	@scripts/scale-services.sh start
+	@trap 'scripts/scale-services.sh stop' EXIT; eval "$$(scripts/scale-services.sh env)"; \
+	  $(PY) -m pytest -p no:cacheprovider -m "not e2e" $(SCALE_TESTS)
 
 lint: setup-dev
 	$(PY) -m ruff check .
