@@ -103,12 +103,29 @@ def ensure_sqlite_dir(database_url: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
 
 
+# pg_advisory_lock key: the web app and several workers starting together upgrade in turn
+UPGRADE_LOCK = 0x6D65646961  # "media"
+
+
 def upgrade(app: Flask) -> None:
     """Bring the database schema to the newest migration (creates it when new)."""
     from flask_migrate import upgrade as alembic_upgrade
 
+    from .models import db
+
     with app.app_context():
-        alembic_upgrade(directory=str(MIGRATIONS_DIR))
+        if db.engine.dialect.name != "postgresql":
+            alembic_upgrade(directory=str(MIGRATIONS_DIR))
+            return
+        # A session lock on a connection of its own: released when we are done, or when
+        # this process dies; the next one then finds the schema up to date.
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": UPGRADE_LOCK})
+            try:
+                alembic_upgrade(directory=str(MIGRATIONS_DIR))
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": UPGRADE_LOCK})
+                conn.commit()
 
 
 def schema_problem(app: Flask) -> str | None:

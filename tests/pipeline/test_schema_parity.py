@@ -85,3 +85,38 @@ def test_the_migrations_match_the_models_on_postgresql(app):
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), db.metadata)
     assert diff == []
+
+
+def _start_up(url: str, data_dir: str) -> None:
+    from pathlib import Path
+
+    from app import create_app
+    from app.database import upgrade
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(Path(data_dir), DATABASE_URL=url))
+    upgrade(app)
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_a_web_app_and_workers_starting_together_upgrade_in_turn(postgres_databases, tmp_path):
+    """Each process upgrades the schema when it starts: on a new PostgreSQL database, at once."""
+    import multiprocessing
+
+    postgres_or_skip()
+    name = f"{postgres_databases.prefix}_fresh"
+    postgres_databases.drop(name)
+    postgres_databases._sql(f'CREATE DATABASE "{name}"')
+    url = postgres_databases.url_of(name)
+    try:
+        spawn = multiprocessing.get_context("spawn")
+        procs = [spawn.Process(target=_start_up, args=(url, str(tmp_path / f"p{i}"))) for i in range(3)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(120)
+        assert [p.exitcode for p in procs] == [0, 0, 0]
+        assert sorted(schema(url)) == sorted(schema(postgres_databases.url_of(postgres_databases.template)))
+    finally:
+        postgres_databases.drop(name)
