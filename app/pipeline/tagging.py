@@ -61,11 +61,19 @@ def _tag_id(name: str) -> int:
 
 
 def add_tags(file_ids: list[int], names) -> tuple[int, str]:
-    """Add tags to files; returns (links added, batch)."""
+    """Add tags to files; returns (links added, batch). Tags and files are taken in sorted
+    order, so two people tagging at once never wait for each other in a circle; a deadlock
+    with other writers all the same is retried."""
+    names, ids = sorted(clean_names(names)), sorted(set(file_ids))
+    return retrying(lambda: _add_tags(ids, names), db.session.rollback)
+
+
+def _add_tags(file_ids: list[int], names: list[str]) -> tuple[int, str]:
     batch = str(uuid.uuid4())
     added = 0
-    for name in clean_names(names):
-        tag_id = _tag_id(name)
+    found = tag_ids(names)
+    for name in names:
+        tag_id = found[name]
         for chunk in chunks(file_ids):
             have = set(
                 db.session.execute(
@@ -85,10 +93,15 @@ def add_tags(file_ids: list[int], names) -> tuple[int, str]:
 
 
 def remove_tags(file_ids: list[int], names) -> tuple[int, str]:
-    """Remove tags from files; returns (links removed, batch)."""
+    """Remove tags from files; returns (links removed, batch). Sorted and retried like add_tags."""
+    names, ids = sorted(clean_names(names)), sorted(set(file_ids))
+    return retrying(lambda: _remove_tags(ids, names), db.session.rollback)
+
+
+def _remove_tags(file_ids: list[int], names: list[str]) -> tuple[int, str]:
     batch = str(uuid.uuid4())
     removed = 0
-    for name in clean_names(names):
+    for name in names:
         tag = db.session.execute(select(Tag).where(Tag.name == name)).scalar()
         if tag is None:
             continue
@@ -110,11 +123,15 @@ def remove_tags(file_ids: list[int], names) -> tuple[int, str]:
 
 def undo(batch: str) -> int:
     """Revert a tag action (a new decision per file, pointing at what it undoes)."""
+    return retrying(lambda: _undo(batch), db.session.rollback)
+
+
+def _undo(batch: str) -> int:
     decisions = list(
         db.session.execute(
-            select(UserDecision).where(
-                UserDecision.batch == batch, UserDecision.kind.in_((DecisionKind.TAG_ADD, DecisionKind.TAG_REMOVE))
-            )
+            select(UserDecision)
+            .where(UserDecision.batch == batch, UserDecision.kind.in_((DecisionKind.TAG_ADD, DecisionKind.TAG_REMOVE)))
+            .order_by(UserDecision.file_id, UserDecision.id)  # the order add_tags takes rows in
         ).scalars()
     )
     undo_batch = str(uuid.uuid4())
