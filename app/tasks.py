@@ -117,6 +117,7 @@ class JobQueue:
         app context). With `look_again` (a worker starting), jobs whose lease still runs
         are tried again the moment it runs out: if their worker was this one before a
         restart, they go on within a lease, not a minute later. Returns both."""
+        jobs.settle_abandoned_cancels()
         ids = jobs.recoverable_ids()
         for job_id in ids:
             log.info("job %s has no live worker: enqueued again", job_id)

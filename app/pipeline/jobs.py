@@ -130,6 +130,19 @@ def recoverable_ids() -> list[int]:
     return list(db.session.execute(select(Job.id).where(active, _lease_ran_out(now)).order_by(Job.id)).scalars())
 
 
+def settle_abandoned_cancels() -> int:
+    """Jobs cancelled while a worker ran them, whose worker then died before it could end
+    them: ended now that its lease ran out. Returns how many."""
+    now = _now()
+    ended = db.session.execute(
+        update(Job)
+        .where(Job.status == JobStatus.CANCELLED, Job.finished_at.is_(None), Job.lease_until < now)
+        .values(finished_at=now, lease_owner=None, lease_until=None, resumed_at=None)
+    )
+    db.session.commit()
+    return ended.rowcount
+
+
 def leased_until() -> dict[int, object]:
     """Active jobs whose lease is still running: {job id: when it runs out}. A worker that
     starts cannot tell whether their holder is alive; it looks again when the lease ends."""

@@ -165,7 +165,12 @@ def test_liveness_is_the_lease_alone_never_a_process_id(app):
     db.session.commit()
     assert jobs.recoverable_ids() == [stale.id]
     assert jobs.run(held.id) is None
-    assert jobs.cancel(held.id) and db.session.get(Job, held.id).finished_at is None  # its runner ends it
+    assert jobs.cancel(held.id) and db.session.get(Job, held.id).finished_at is None  # its runner ends it ...
+    db.session.execute(Job.__table__.update().where(Job.id == held.id).values(lease_until=past))
+    db.session.commit()
+    assert jobs.settle_abandoned_cancels() == 1  # ... unless it died first: ended once its lease ran out
+    db.session.expire_all()
+    assert db.session.get(Job, held.id).finished_at is not None and db.session.get(Job, held.id).lease_owner is None
 
 
 def test_a_starting_worker_looks_again_when_a_live_lease_runs_out(app, settings, tmp_path, monkeypatch):
