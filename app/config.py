@@ -26,6 +26,16 @@ def _split_paths(value: str) -> tuple[Path, ...]:
     return tuple(Path(p).expanduser().resolve() for p in parts if p)
 
 
+def _lease_seconds(env: dict[str, str]) -> dict[str, float]:
+    text = env.get("MEDIAPARSER_LEASE_SECONDS", "").strip()
+    if not text:
+        return {}
+    try:
+        return {"lease_seconds": float(text)}
+    except ValueError:
+        raise ConfigError(f"MEDIAPARSER_LEASE_SECONDS must be a number of seconds, not {text!r}") from None
+
+
 def _system_timezone() -> str:
     tz = os.environ.get("TZ", "").strip()
     if tz and not tz.startswith(":"):
