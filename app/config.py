@@ -151,14 +151,7 @@ class Settings:
         )
         if upload_mb:
             values["max_upload_bytes"] = int(upload_mb) * 1000**2
-        lease_text = env.get("MEDIAPARSER_LEASE_SECONDS", "").strip()
-        if lease_text:
-            try:
-                values["lease_seconds"] = float(lease_text)
-            except ValueError:
-                raise ConfigError(
-                    f"MEDIAPARSER_LEASE_SECONDS must be a number of seconds, not {lease_text!r}"
-                ) from None
+        values.update(_lease_seconds(env))
         if workers_text:
             values["workers"] = max(1, int(workers_text))
         values.update(overrides)
