@@ -28,11 +28,13 @@ def print_plan(plan: export_plan.Plan, listing: bool) -> None:
     summary = plan.summary()
     counts = summary["counts"]
     click.echo(f"Dry run — nothing is written. Archive: {plan.output}")
-    exported = counts.get("export", 0)
+    click.echo(f"  in step  {plan.in_step()}")
     methods = ", ".join(f"{n} {METHOD_LABELS.get(m, m)}" for m, n in sorted(summary["methods"].items()))
-    click.echo(f"  export   {exported} files, {size_text(plan.bytes_needed)}" + (f" ({methods})" if methods else ""))
+    click.echo(f"  write    {size_text(plan.bytes_needed)}" + (f" ({methods})" if methods else ""))
     if summary["undated"]:
-        click.echo(f"           {summary['undated']} without a usable date go to {plan.output / 'undated'}")
+        click.echo(f"           {summary['undated']} without a real date go to {plan.output / 'undated'} (own names)")
+    for rename in summary["renames"] if not listing else [f.renamed for f in plan.files if f.renamed]:
+        click.echo(f"  rename   {rename}")
     for reason, label in export_plan.SKIP_REASONS.items():
         if counts.get(reason):
             click.echo(f"  skip     {counts[reason]} {label}")
@@ -46,9 +48,12 @@ def print_plan(plan: export_plan.Plan, listing: bool) -> None:
         click.echo(f"           ... and {len(plan.conflicts) - 10} more (--list shows all)")
     if listing:
         for f in plan.files:
-            if f.action == "export":
+            if f.action in ("export", "update"):
                 extra = f" (+ {f.sidecar.rsplit('/', 1)[-1]})" if f.sidecar else ""
-                click.echo(f"  {f.target}{extra}  <-  {f.display}")
+                how = f"  [update: {', '.join(f.changes)}]" if f.action == "update" else ""
+                click.echo(f"  {f.target}{extra}  <-  {f.display}{how}")
+            elif f.action == "retire":
+                click.echo(f"  retire {f.target} ({f.display}): to the archive's trash")
             else:
                 click.echo(f"  skip {f.display}: {f.message}")
 
@@ -57,6 +62,9 @@ def print_result(job: Job) -> None:
     counts = exporter.result_counts(job)
     click.echo(f"Export job {job.id}: {job.status}")
     click.echo(f"  exported          {counts.get('exported', 0)}")
+    for key, label in (("updated", "updated"), ("retired", "retired (to the archive's trash)")):
+        if counts.get(key):
+            click.echo(f"  {label:<17} {counts[key]}")
     for method, label in METHOD_LABELS.items():
         if counts.get(f"method_{method}"):
             click.echo(f"    {label:<36} {counts[f'method_{method}']}")

@@ -36,12 +36,12 @@ def test_preview_then_export_in_the_browser(browser, corpus, tmp_path, shots):
 
         page.goto("/export")
         page.get_by_role("link", name="Preview the export").click()
-        expect(page.locator("#preview")).to_contain_text("files to write")
+        expect(page.locator("#in-step")).to_contain_text("4 new")
         expect(page.locator("#preview table").first).to_contain_text(re.compile(r"\d{4}/\d{8}_\d{6}\.jpg"))
         shots(page, "30-export-preview")
         assert not (server["data"] / "output").exists()  # the preview wrote nothing
 
-        page.get_by_role("button", name="Start the export").click()
+        page.get_by_role("button", name="Bring the archive up to date: 4 new, 0 updated, 0 retired").click()
         expect(page.locator(".flash-success")).to_contain_text("Export started")
         # the progress card follows the job; when it ends the page shows the result
         expect(page.locator("#result")).to_contain_text("Last export: Finished.", timeout=60_000)
