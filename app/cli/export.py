@@ -12,7 +12,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ..models import Job, db
-from ..pipeline import export_plan, exporter, jobs, settings_store, trash
+from ..pipeline import export_checks, export_plan, exporter, jobs, settings_store, trash
 from ..vocab import JobStatus
 from ..wording import size_text
 from .library import _progress_printer, ensure_schema
@@ -136,4 +136,26 @@ def restore_command(path: Path) -> None:
     sys.exit(1 if report["left"] else 0)
 
 
-COMMANDS = [export_command, restore_command]
+@click.command("export-folder")
+@click.argument("path", required=False, type=click.Path(file_okay=False, path_type=Path))
+@with_appcontext
+def folder_command(path: Path | None) -> None:
+    """Set the export folder (as the settings page does, but any folder the server's admin
+    chooses), after the same checks; without PATH, show it and whether it can be used."""
+    ensure_schema()
+    settings = current_app.config["MEDIAPARSER"]
+    if path is None:
+        current = settings_store.effective(settings).output_dir
+        problem = export_checks.refusal(current, settings)
+        click.echo(f"Export folder: {current}" + (f"\n  cannot be used: {problem}" if problem else ""))
+        sys.exit(1 if problem else 0)
+    try:
+        folder = settings_store.clean({"output_dir": str(path)})["output_dir"]
+        export_plan.check_output(folder, settings)
+        settings_store.save({"output_dir": folder})
+    except (settings_store.SettingError, export_plan.ExportRefused) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Export folder set: {folder}")
+
+
+COMMANDS = [export_command, restore_command, folder_command]

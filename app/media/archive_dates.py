@@ -52,7 +52,7 @@ class Stated:
 
     @property
     def kind(self) -> str:
-        """"time" (EXIF and XMP), "date" (XMP at day/month/year) or "none"."""
+        """ "time" (EXIF and XMP), "date" (XMP at day/month/year) or "none"."""
         if self.local is None:
             return "none"
         return "time" if Precision.of(self.precision).has_time_of_day else "date"

@@ -42,7 +42,7 @@ RULES: list[tuple[Confidence, str]] = [
 # The file-time rules, by name (confidence.py applies them; tests name them):
 FILE_TIME_HINT = (
     "A file time alone is a hint, never a fact: a date that rests only on it has confidence NONE "
-    "(\"No date\"); the hint is kept for sorting and shown as \"file date, not a real date\"."
+    '("No date"); the hint is kept for sorting and shown as "file date, not a real date".'
 )
 FILE_TIME_CORROBORATED = (
     "A file time on the same day as a date-only file name, folder name or sidecar date is that day's "
@@ -145,10 +145,7 @@ def corroborates_file_time(c: Candidate) -> bool:
     """A usable day from a name, folder or sidecar that a file time on that day agrees with
     (a "sent" day of a messaging app is a bound, not a capture day: it does not count)."""
     return (
-        c.usable
-        and c.role == "capture"
-        and c.precision == Precision.DAY
-        and c.source.startswith(CORROBORATING_SOURCES)
+        c.usable and c.role == "capture" and c.precision == Precision.DAY and c.source.startswith(CORROBORATING_SOURCES)
     )
 
 

@@ -57,7 +57,9 @@ def _not_writable(output: Path) -> str | None:
         return f"{near} is a file, not a folder, so {output} cannot be made"
     if not os.access(near, os.W_OK | os.X_OK):
         where = "it" if near == output else f"{near}, where it would be made"
-        return f"MediaParser may not write into {output}: {where} is read-only for it (check the permissions or the disk)"
+        return (
+            f"MediaParser may not write into {output}: {where} is read-only for it (check the permissions or the disk)"
+        )
     return None
 
 
@@ -76,7 +78,9 @@ def _inside_library(output: Path, settings) -> str | None:
             return f"The archive cannot be a folder that holds {what} ({inner}); choose a folder of its own"
     allowed = {Path(p).resolve() for p in (*settings.output_roots, settings.output_dir, data / "output")}
     if output.is_relative_to(data) and not any(output == a or output.is_relative_to(a) for a in allowed):
-        return f"The archive cannot be inside MediaParser's data folder ({data}); its output folder is {data / 'output'}"
+        return (
+            f"The archive cannot be inside MediaParser's data folder ({data}); its output folder is {data / 'output'}"
+        )
     for root in sorted({*(Path(r).resolve() for r in settings.import_roots), *imported_folders()}):
         if output == root or output.is_relative_to(root):
             return (

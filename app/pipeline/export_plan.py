@@ -149,7 +149,7 @@ class Plan:
         return dict(counts)
 
     def in_step(self) -> str:
-        """"N new, M updated, K retired": what the button that brings the archive up to
+        """ "N new, M updated, K retired": what the button that brings the archive up to
         date does, exactly."""
         c = self.counts()
         return f"{c.get('export', 0):,} new, {c.get('update', 0):,} updated, {c.get('retire', 0):,} retired"

@@ -306,9 +306,7 @@ def run_export(ctx: jobs.JobContext) -> str:
 
 def _summarise(job: Job) -> None:
     counts = result_counts(job)
-    parts = [
-        f"{counts.get('exported', 0)} new, {counts.get('updated', 0)} updated, {counts.get('retired', 0)} retired"
-    ]
+    parts = [f"{counts.get('exported', 0)} new, {counts.get('updated', 0)} updated, {counts.get('retired', 0)} retired"]
     for key, label in (
         ("already_exported", "already in the archive"),
         ("changed_in_archive", "changed in the archive by someone else (left as they are)"),

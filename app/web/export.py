@@ -143,9 +143,10 @@ def _checked(output, settings):
 def _start(cleanup: bool) -> Job:
     settings = current_app.config["MEDIAPARSER"]
     try:
-        if refusal := outputs.refusal(_output(), settings):
+        output = export_plan.check_output(_output(), settings)
+        if refusal := outputs.refusal(output, settings):  # a folder chosen before the web's output roots
             raise ApiError(refusal, 403)
-        job = exporter.start_export(export_plan.check_output(_output(), settings), settings, cleanup=cleanup)
+        job = exporter.start_export(output, settings, cleanup=cleanup)
     except export_plan.ExportRefused as exc:
         raise ApiError(str(exc), 409) from None
     enqueue_job(job.id)
