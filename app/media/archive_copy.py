@@ -125,9 +125,14 @@ def _disk_full_after(message: str, path: Path, needed: int) -> bool:
     return st.f_bavail * st.f_frsize < needed + CHUNK
 
 
+def _final_name(path: Path) -> str:
+    """The name people will see (a temporary `.NAME.mptmp` is NAME)."""
+    return path.name[1 : -len(TMP_SUFFIX)] if is_tmp_name(path.name) else path.name
+
+
 def _dest_error(exc: OSError, path: Path) -> Exception:
     if exc.errno in DISK_FULL:
-        return DiskFull(f"The disk is full: no space left to write {path.name} in {path.parent}")
+        return DiskFull(f"The disk is full: no space left to write {_final_name(path)} in {path.parent}")
     return DestinationProblem(f"Cannot write into {path.parent}: {exc.strerror or exc}")
 
 
@@ -228,7 +233,7 @@ def _try_embed(request: Request, src: Path, data: bytes, tmp: Path, writer, st) 
     except WriteError as exc:
         tmp.unlink(missing_ok=True)
         if _disk_full_after(str(exc), tmp, 2 * len(data)):
-            raise DiskFull(f"The disk is full: no space left to write {tmp.name[1:]} in {tmp.parent}") from None
+            raise DiskFull(f"The disk is full: no space left to write {_final_name(tmp)} in {tmp.parent}") from None
         return f"metadata not written into the JPEG ({exc})"
     except OSError as exc:
         tmp.unlink(missing_ok=True)
