@@ -448,11 +448,12 @@ def changed_since(output: Path, record: dict) -> str | None:
 
 def retire(path: Path, trash: Path, expected_sha: str | None, keep: Path | None = None) -> str:
     """Move an archive copy into the archive's trash (never deleted, never over another file).
-    Returns "moved", "gone" (nothing there: moved before, or removed by someone) or
-    "unlinked" (`path` is another name of `keep`, the new copy: the bytes live on there).
-    Raises ChangedInArchive when its bytes are not `expected_sha`."""
+    Returns "moved" (now, or by a run that was killed before it could record it), "gone"
+    (nothing there: removed by someone) or "unlinked" (`path` is another name of `keep`,
+    the new copy: the bytes live on there). Raises ChangedInArchive when its bytes are not
+    `expected_sha`."""
     if not path.exists():
-        return "gone"
+        return "moved" if os.path.lexists(trash) else "gone"
     if keep is not None and keep.exists() and os.path.samefile(path, keep):
         path.unlink()
         return "unlinked"

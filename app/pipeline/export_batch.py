@@ -247,8 +247,8 @@ class Batch:
         records = []
         for _job_item, planned, placed in done:
             if "retired" in placed:
-                records.append(retired_record(self.ctx.job.id, planned, placed["retired"]))
-                self.index.pop(planned.sha256, None)
+                if self.index.pop(planned.sha256, None) is not None:  # not recorded yet (a killed run may have)
+                    records.append(retired_record(self.ctx.job.id, planned, placed["retired"]))
                 continue
             known = self.index.get(planned.sha256)
             if known is None or (known.get("output"), known.get("output_sha256"), known.get("sidecar_sha256")) != (

@@ -328,7 +328,12 @@ class _Planner:
             return
         item.method = ("embed" if item.mime in JPEG_MIMES else "sidecar") if item.stamp().needs_writing else "copy"
         if item.previous is not None:
-            item.reuse = item.method != "embed" and item.previous.get("output_sha256") == sha
+            # the archive copy is the original's bytes with the same file time: linked, not copied
+            item.reuse = (
+                item.method != "embed"
+                and item.previous.get("output_sha256") == sha
+                and (previous.get("capture") or {}).get("utc") == item.utc
+            )
         if item.target is None:
             self.to_name.append((item, request))
 

@@ -20,8 +20,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from app.models import File, Tag, db
-from app.pipeline import export_plan, exporter, importer, jobs, timefix
+from app.models import File, Job, Tag, db
+from app.pipeline import export_batch, export_plan, exporter, importer, jobs, timefix
 from app.vocab import Confidence
 from app.web.queries import Filters, matching_ids
 from tests.export_helpers import assert_archive_agrees, exiftool, needs_exiftool, photo, run_export, tree, write
@@ -114,8 +114,7 @@ def test_fix_then_export_again_moves_and_rewrites_the_copy(app, dump, tmp_path):
     assert "undated/oma_0.tiff" not in files and "undated/oma_0.tiff.xmp" not in files  # gone from the tree
     assert "2015/20150704_1000.tiff" in files
     trash = output / export_plan.META_DIR / "trash" / f"export-{job.id}"
-    assert (trash / "undated/oma_0.tiff.xmp").exists()  # the old sidecar: kept, never deleted
-    assert not (trash / "undated/oma_0.tiff").exists()  # the copy itself was renamed, not copied
+    assert (trash / "undated/oma_0.tiff").exists() and (trash / "undated/oma_0.tiff.xmp").exists()  # never deleted
     read = exiftool(output)
     assert read["2015/20150704_1000.tiff.xmp"]["XMP-exif:DateTimeOriginal"] == "2015:07:04 10:00+02:00"  # July: DST
     assert "Holiday" in read["2019/20190615_143005.jpg"]["XMP-dc:Subject"]
@@ -126,6 +125,25 @@ def test_fix_then_export_again_moves_and_rewrites_the_copy(app, dump, tmp_path):
 
     again = export_plan.dry_run(output, app.config["MEDIAPARSER"])
     assert again.in_step() == "0 new, 0 updated, 0 retired"  # in step now
+
+
+def test_new_tags_on_a_sidecar_format_rewrite_only_the_sidecar(app, dump, tmp_path):
+    output = tmp_path / "archive"
+    run_export(app, output)
+    copy = output / "2019/20190616_101010.png"
+    before = copy.stat()
+    shot = by_name("Screenshot_20190616-101010.png")
+    shot.tags.append(Tag(name="Phone"))
+    db.session.commit()
+    [planned] = export_plan.dry_run(output, app.config["MEDIAPARSER"]).to_export
+    assert (planned.action, planned.changes, planned.reuse) == ("update", ["tags"], True)
+    job = run_export(app, output)
+    after = copy.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)  # the copy was not touched
+    trash = output / export_plan.META_DIR / "trash" / f"export-{job.id}"
+    assert (trash / "2019/20190616_101010.png.xmp").exists() and not (trash / "2019/20190616_101010.png").exists()
+    assert "Phone" in exiftool(output)["2019/20190616_101010.png.xmp"]["XMP-dc:Subject"]
+    assert_archive_agrees(output)
 
 
 def test_left_out_files_retire_to_the_archive_trash(app, dump, tmp_path):
@@ -181,3 +199,37 @@ def test_confirming_a_file_date_makes_it_the_persons_date(app, dump, tmp_path):
     assert "2026/20261129_151356.tiff" in tree(output)  # a person said the file date is right
     assert_archive_agrees(output)
 
+
+
+@pytest.mark.parametrize("then", ["resume", "cancel"])
+def test_killed_after_the_manifest_line_records_nothing_twice(app, dump, tmp_path, monkeypatch, then):
+    """SIGKILL between the manifest lines and the database commit (simulated): the same job
+    resumed, or a new export after it was cancelled, records every update and retirement
+    exactly once."""
+    output = tmp_path / "archive"
+    run_export(app, output)
+    by_name("DSC_0001.JPG").discarded = True
+    shot = by_name("Screenshot_20190616-101010.png")
+    shot.tags.append(Tag(name="Phone"))
+    db.session.commit()
+    real_append = export_batch.append_manifest
+
+    def killed(*args, **kwargs):
+        real_append(*args, **kwargs)
+        raise KeyboardInterrupt  # nothing after this runs
+
+    monkeypatch.setattr(export_batch, "append_manifest", killed)
+    job = exporter.start_export(output, app.config["MEDIAPARSER"])
+    with pytest.raises(KeyboardInterrupt):
+        jobs.run(job.id)
+    db.session.rollback()
+    monkeypatch.setattr(export_batch, "append_manifest", real_append)
+    status = "pending" if then == "resume" else "cancelled"
+    db.session.execute(Job.__table__.update().where(Job.id == job.id).values(lease_owner=None, status=status))
+    db.session.commit()
+    final = jobs.run(job.id) if then == "resume" else run_export(app, output).status
+    assert final == "completed"
+    records = export_plan.read_manifest(output)
+    assert len(records) == 7 + 2  # the first export, then one retirement and one update
+    assert_archive_agrees(output)
+    assert export_plan.dry_run(output, app.config["MEDIAPARSER"]).in_step() == "0 new, 0 updated, 0 retired"
