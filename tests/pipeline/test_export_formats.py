@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import shutil
 
+from PIL import Image
+
 from app.media import naming
 from app.pipeline import importer, jobs
 from tests.export_helpers import assert_archive_agrees, exiftool, needs_exiftool, run_export, tree
@@ -44,6 +46,8 @@ def test_archive_extensions_people_can_open(app, corpus, tmp_path):
     assert records["2014/20140302_141739.jpg"]["method"] == "embed"
     assert records["2001/20010519_183641.jpeg"]["method"] == "embed"
     assert exiftool(output)["2014/20140302_141739.jpg"]["ExifIFD:DateTimeOriginal"] == "2014:03:02 14:17:39"
+    with Image.open(output / "2014/20140302_141739.jpg") as copy:
+        assert copy.n_frames == 2  # the MPF index still finds the second picture
 
 
 def test_archive_ext_rules():
