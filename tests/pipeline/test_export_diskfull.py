@@ -63,9 +63,7 @@ def photos(app, tmp_path):
 # how much space the other program leaves: none, less than the files in flight need (so the
 # manifest could not grow without the space the export held back), or a few files' worth
 @pytest.mark.parametrize("keep", [0, 40_000, 300_000])
-def test_disk_full_mid_export_then_a_rerun_gives_the_same_archive(
-    app, photos, small_disk, tmp_path, monkeypatch, keep
-):
+def test_disk_full_mid_export_then_a_rerun_gives_the_same_archive(app, photos, small_disk, tmp_path, monkeypatch, keep):
     reference = tmp_path / "reference"
     assert run_export(app, reference).status == "completed"
     output = small_disk / "archive"

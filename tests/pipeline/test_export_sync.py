@@ -200,7 +200,6 @@ def test_confirming_a_file_date_makes_it_the_persons_date(app, dump, tmp_path):
     assert_archive_agrees(output)
 
 
-
 @pytest.mark.parametrize("then", ["resume", "cancel"])
 def test_killed_after_the_manifest_line_records_nothing_twice(app, dump, tmp_path, monkeypatch, then):
     """SIGKILL between the manifest lines and the database commit (simulated): the same job
