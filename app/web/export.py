@@ -24,9 +24,9 @@ bp = Blueprint("export", __name__)
 
 # What a copy says about when it was taken (media/archive_dates.py), in people's words.
 STATED = {
-    "time": "date and time (EXIF and XMP)",
-    "date": "the date only (XMP)",
-    "none": "no date",
+    "time": "date and time",
+    "date": "the date only",
+    "none": "no date (undated/)",
 }
 PREVIEW_ROWS = 200  # rows of "what goes where" on the page; the API pages through all
 METHOD_TEXT = {
