@@ -242,6 +242,7 @@ def copy_phase(ctx: jobs.JobContext, output: Path) -> str:
     finally:
         pool.close()
         run.discard_unrecorded()
+        release_reserve(output)  # held only while copies are written
 
 
 def _flush_quietly(batch: Batch) -> None:

@@ -81,6 +81,11 @@ def test_a_file_time_alone_is_no_date_and_goes_to_undated_under_its_own_name(app
     assert "2019/20190615_143005.jpg" in files and "2019/20190616_101010.png" in files
     assert not any(p.startswith("2026/") for p in files)  # the copy day is nobody's capture date
     records = assert_archive_agrees(output)
+    # the preview told the same story: every name, what each copy states, from which source
+    said = {f.target: (f.stated, f.local, f.time_source, f.confidence) for f in plan.to_export}
+    assert said == {
+        n: (r["stated"], r["capture"]["local"], r["time_source"], r["confidence"]) for n, r in records.items()
+    }
     assert {r["stated"] for n, r in records.items() if n.startswith("undated/")} == {"none"}
     assert (records["undated/oma_0.tiff"]["time_source"], records["undated/oma_0.tiff"]["confidence"]) == (
         "mtime",
