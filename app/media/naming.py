@@ -67,7 +67,7 @@ def archive_ext(mime: str | None, ext: str | None, original_name: str) -> str:
     names = _TYPE_EXTENSIONS.get(mime or "")
     if names is None:
         return stored
-    own = PurePosixPath(original_name).suffix.lower().lstrip(".")
+    own = original_name.rpartition(".")[2].lower() if "." in original_name else ""
     return own if own in names else names[0]
 
 
