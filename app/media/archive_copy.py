@@ -425,6 +425,18 @@ def discard(prepared: Prepared) -> None:
 # --- copies the archive no longer shows ---------------------------------------------------
 
 
+def _move(path: Path, destination: Path) -> None:
+    """Rename without ever replacing a file (a link fails if the name exists)."""
+    try:
+        os.link(path, destination)
+    except OSError as exc:
+        if exc.errno not in NO_LINKS:
+            raise
+        os.rename(path, destination)
+    else:
+        path.unlink()
+
+
 class ChangedInArchive(Exception):
     """An archive copy is not what MediaParser wrote (someone changed it): it is left alone."""
 
@@ -459,19 +471,15 @@ def retire(path: Path, trash: Path, expected_sha: str | None, keep: Path | None 
         return "unlinked"
     if expected_sha and sha256_of(path)[0] != expected_sha:
         raise ChangedInArchive(f"{path.name} was changed in the archive after it was exported: left as it is")
-    trash.parent.mkdir(parents=True, exist_ok=True)
     destination, counter = trash, 1
     while os.path.lexists(destination):
         destination = trash.with_name(f"{trash.stem}_{counter}{trash.suffix}")
         counter += 1
     try:
-        os.link(path, destination)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        _move(path, destination)
     except OSError as exc:
-        if exc.errno not in NO_LINKS:
-            raise
-        os.rename(path, destination)
-    else:
-        path.unlink()
+        raise _dest_error(exc, destination) from None
     fsync_dir(path.parent)
     fsync_dir(destination.parent)
     return "moved"
