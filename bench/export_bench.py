@@ -150,12 +150,12 @@ def main() -> int:
     os.environ.update(MEDIAPARSER_DATA_DIR=str(work / "data"), MEDIAPARSER_QUEUE="memory", SECRET_KEY="bench")
     from app import create_app, database
     from app.media import metadata_writer
-    from app.pipeline import exporter
+    from app.pipeline import export_batch
 
     if args.writer != "auto":
         original = metadata_writer.open_writer
         metadata_writer.open_writer = lambda prefer="auto": original(args.writer)
-        exporter.open_writer = metadata_writer.open_writer
+        export_batch.open_writer = metadata_writer.open_writer
 
     t0 = time.perf_counter()
     rows = make_library(work / "photos", args.files, size)

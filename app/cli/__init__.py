@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import duplicates, export, library, time
+    from . import dates, duplicates, export, library, time
 
-    for command in [*library.COMMANDS, *time.COMMANDS, *duplicates.COMMANDS, *export.COMMANDS]:
+    for command in [*library.COMMANDS, *time.COMMANDS, *dates.COMMANDS, *duplicates.COMMANDS, *export.COMMANDS]:
         app.cli.add_command(command)

@@ -12,7 +12,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ..models import Job, db
-from ..pipeline import export_plan, exporter, jobs, settings_store, trash
+from ..pipeline import export_checks, export_plan, exporter, jobs, settings_store, trash
 from ..vocab import JobStatus
 from ..wording import size_text
 from .library import _progress_printer, ensure_schema
@@ -28,11 +28,13 @@ def print_plan(plan: export_plan.Plan, listing: bool) -> None:
     summary = plan.summary()
     counts = summary["counts"]
     click.echo(f"Dry run — nothing is written. Archive: {plan.output}")
-    exported = counts.get("export", 0)
+    click.echo(f"  in step  {plan.in_step()}")
     methods = ", ".join(f"{n} {METHOD_LABELS.get(m, m)}" for m, n in sorted(summary["methods"].items()))
-    click.echo(f"  export   {exported} files, {size_text(plan.bytes_needed)}" + (f" ({methods})" if methods else ""))
+    click.echo(f"  write    {size_text(plan.bytes_needed)}" + (f" ({methods})" if methods else ""))
     if summary["undated"]:
-        click.echo(f"           {summary['undated']} without a usable date go to {plan.output / 'undated'}")
+        click.echo(f"           {summary['undated']} without a real date go to {plan.output / 'undated'} (own names)")
+    for rename in summary["renames"] if not listing else [f.renamed for f in plan.files if f.renamed]:
+        click.echo(f"  rename   {rename}")
     for reason, label in export_plan.SKIP_REASONS.items():
         if counts.get(reason):
             click.echo(f"  skip     {counts[reason]} {label}")
@@ -46,9 +48,12 @@ def print_plan(plan: export_plan.Plan, listing: bool) -> None:
         click.echo(f"           ... and {len(plan.conflicts) - 10} more (--list shows all)")
     if listing:
         for f in plan.files:
-            if f.action == "export":
+            if f.action in ("export", "update"):
                 extra = f" (+ {f.sidecar.rsplit('/', 1)[-1]})" if f.sidecar else ""
-                click.echo(f"  {f.target}{extra}  <-  {f.display}")
+                how = f"  [update: {', '.join(f.changes)}]" if f.action == "update" else ""
+                click.echo(f"  {f.target}{extra}  <-  {f.display}{how}")
+            elif f.action == "retire":
+                click.echo(f"  retire {f.target} ({f.display}): to the archive's trash")
             else:
                 click.echo(f"  skip {f.display}: {f.message}")
 
@@ -57,6 +62,9 @@ def print_result(job: Job) -> None:
     counts = exporter.result_counts(job)
     click.echo(f"Export job {job.id}: {job.status}")
     click.echo(f"  exported          {counts.get('exported', 0)}")
+    for key, label in (("updated", "updated"), ("retired", "retired (to the archive's trash)")):
+        if counts.get(key):
+            click.echo(f"  {label:<17} {counts[key]}")
     for method, label in METHOD_LABELS.items():
         if counts.get(f"method_{method}"):
             click.echo(f"    {label:<36} {counts[f'method_{method}']}")
@@ -128,4 +136,26 @@ def restore_command(path: Path) -> None:
     sys.exit(1 if report["left"] else 0)
 
 
-COMMANDS = [export_command, restore_command]
+@click.command("export-folder")
+@click.argument("path", required=False, type=click.Path(file_okay=False, path_type=Path))
+@with_appcontext
+def folder_command(path: Path | None) -> None:
+    """Set the export folder (as the settings page does, but any folder the server's admin
+    chooses), after the same checks; without PATH, show it and whether it can be used."""
+    ensure_schema()
+    settings = current_app.config["MEDIAPARSER"]
+    if path is None:
+        current = settings_store.effective(settings).output_dir
+        problem = export_checks.refusal(current, settings)
+        click.echo(f"Export folder: {current}" + (f"\n  cannot be used: {problem}" if problem else ""))
+        sys.exit(1 if problem else 0)
+    try:
+        folder = settings_store.clean({"output_dir": str(path)})["output_dir"]
+        export_plan.check_output(folder, settings)
+        settings_store.save({"output_dir": folder})
+    except (settings_store.SettingError, export_plan.ExportRefused) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Export folder set: {folder}")
+
+
+COMMANDS = [export_command, restore_command, folder_command]

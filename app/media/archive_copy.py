@@ -32,6 +32,8 @@ TMP_SUFFIX = ".mptmp"
 SIDECAR_SUFFIX = ".xmp"
 EMBED_LIMIT = 256 * 1024 * 1024  # larger JPEGs (none seen in practice) get a sidecar instead
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+# What link() says on file systems without hard links (the copy is renamed instead).
+NO_LINKS = (errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK, errno.EXDEV, errno.EACCES)
 
 
 class SourceProblem(Exception):
@@ -60,6 +62,7 @@ class Request:
     stamp: Stamp
     file_time: float | None  # seconds since the epoch for the copy's mtime; None = the source's
     alternates: tuple[Path, ...] = ()  # other paths with the same content, if the source is gone
+    reuse: Path | None = None  # an archive copy with exactly these bytes (a rename): linked, not copied
 
 
 @dataclass
@@ -71,6 +74,7 @@ class Prepared:
     out_sha256: str
     out_size: int
     sidecar_tmp: Path | None = None
+    sidecar_sha256: str | None = None
     notes: list[str] = field(default_factory=list)
     writer: str | None = None
     target: Path | None = None  # where it ended up (set by commit)
@@ -109,9 +113,26 @@ def _create(path: Path) -> int:
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
 
 
+def _disk_full_after(message: str, path: Path, needed: int) -> bool:
+    """Whether a writer's failure was the disk filling up (exiftool says only "Error writing
+    output file"): then the export must stop, not fall back to a sidecar."""
+    if "space" in message.lower():
+        return True
+    try:
+        st = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < needed + CHUNK
+
+
+def _final_name(path: Path) -> str:
+    """The name people will see (a temporary `.NAME.mptmp` is NAME)."""
+    return path.name[1 : -len(TMP_SUFFIX)] if is_tmp_name(path.name) else path.name
+
+
 def _dest_error(exc: OSError, path: Path) -> Exception:
     if exc.errno in DISK_FULL:
-        return DiskFull(f"The disk is full: no space left to write {path.name} in {path.parent}")
+        return DiskFull(f"The disk is full: no space left to write {_final_name(path)} in {path.parent}")
     return DestinationProblem(f"Cannot write into {path.parent}: {exc.strerror or exc}")
 
 
@@ -211,6 +232,8 @@ def _try_embed(request: Request, src: Path, data: bytes, tmp: Path, writer, st) 
         writer.write(data, src, tmp, request.stamp)
     except WriteError as exc:
         tmp.unlink(missing_ok=True)
+        if _disk_full_after(str(exc), tmp, 2 * len(data)):
+            raise DiskFull(f"The disk is full: no space left to write {_final_name(tmp)} in {tmp.parent}") from None
         return f"metadata not written into the JPEG ({exc})"
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -249,8 +272,29 @@ def _embed_from(request: Request, src: Path, fh, tmp: Path, writer, st) -> tuple
     return result
 
 
+def _linked(request: Request, tmp: Path) -> bool:
+    """The temporary copy as a second name of the archive copy being renamed (no bytes
+    written); False when that copy is not exactly the original's bytes, or links are not
+    possible here (FAT, exFAT): then it is copied."""
+    if request.reuse is None:
+        return False
+    try:
+        tmp.unlink(missing_ok=True)
+        os.link(request.reuse, tmp)
+        if sha256_of(tmp)[0] == request.sha256:
+            return True
+    except OSError:
+        pass
+    tmp.unlink(missing_ok=True)
+    return False
+
+
 def _copy_verified(request: Request, src: Path, fh, tmp: Path, st) -> tuple[str, int]:
-    """A plain copy, flushed, then read back: it must hash to the original's sha256."""
+    """A plain copy, flushed, then read back: it must hash to the original's sha256. A
+    rename links the archive's own copy instead (its bytes are checked the same way)."""
+    if _linked(request, tmp):
+        _finish_tmp(tmp, request.file_time, st)
+        return request.sha256, tmp.stat().st_size
     _copy_plain(request, src, fh, tmp)
     try:
         _finish_tmp(tmp, request.file_time, st)
@@ -294,6 +338,7 @@ def prepare(request: Request, writer) -> Prepared:
             method = "sidecar"
         out_sha, out_size = embedded if method == "embed" else _copy_verified(request, src, fh, tmp, st)
         sidecar_tmp = _write_sidecar(request, src, st) if method == "sidecar" else None
+        sidecar_sha = hashlib.sha256(sidecar_tmp.read_bytes()).hexdigest() if sidecar_tmp else None
     except BaseException:
         tmp.unlink(missing_ok=True)
         tmp_path(sidecar_path(request.target)).unlink(missing_ok=True)
@@ -308,6 +353,7 @@ def prepare(request: Request, writer) -> Prepared:
         out_sha256=out_sha,
         out_size=out_size,
         sidecar_tmp=sidecar_tmp,
+        sidecar_sha256=sidecar_sha,
         notes=notes,
         writer=writer.name if request.method == "embed" and method == "embed" else None,
     )
@@ -325,7 +371,9 @@ def _place(tmp: Path, final: Path) -> bool:
         os.link(tmp, final)  # fails if `final` appeared meanwhile: no-clobber, atomically
     except FileExistsError:
         return _place(tmp, final)
-    except OSError:
+    except OSError as exc:
+        if exc.errno not in NO_LINKS:
+            raise  # a full disk, a read-only folder: not a reason to rename over something
         # file systems without hard links (FAT, exFAT, some network shares)
         if final.exists():
             return _place(tmp, final)
@@ -340,6 +388,7 @@ def commit(prepared: Prepared, target: Path | None = None) -> None:
     name always has its sidecar). Raises NameTaken; the temporary files then remain for
     a retry under another name."""
     target = target or prepared.request.target
+    placed_sidecar = None
     try:
         if prepared.sidecar_tmp is not None:
             sidecar = sidecar_path(target)
@@ -349,14 +398,88 @@ def commit(prepared: Prepared, target: Path | None = None) -> None:
                 raise NameTaken(f"{target} exists and holds something else")
             if prepared.sidecar_tmp.parent != target.parent:
                 raise ValueError("a sidecar must be written in its copy's folder")
-            _place(prepared.sidecar_tmp, sidecar)
+            sidecar_bytes = prepared.sidecar_tmp.read_bytes()
+            if _place(prepared.sidecar_tmp, sidecar):
+                placed_sidecar = sidecar
         _place(prepared.tmp, target)
     except OSError as exc:
+        if placed_sidecar is not None:  # no sidecar without its copy: the name stays free
+            _unplace(placed_sidecar, sidecar_bytes, prepared.sidecar_tmp)
         raise _dest_error(exc, target) from None
     prepared.target = target
+
+
+def _unplace(path: Path, content: bytes, tmp: Path) -> None:
+    """Take back a sidecar this commit placed (its temporary name again, for a retry)."""
+    with contextlib.suppress(OSError):
+        if path.read_bytes() == content:
+            os.rename(path, tmp)
 
 
 def discard(prepared: Prepared) -> None:
     prepared.tmp.unlink(missing_ok=True)
     if prepared.sidecar_tmp is not None:
         prepared.sidecar_tmp.unlink(missing_ok=True)
+
+
+# --- copies the archive no longer shows ---------------------------------------------------
+
+
+def _move(path: Path, destination: Path) -> None:
+    """Rename without ever replacing a file (a link fails if the name exists)."""
+    try:
+        os.link(path, destination)
+    except OSError as exc:
+        if exc.errno not in NO_LINKS:
+            raise
+        os.rename(path, destination)
+    else:
+        path.unlink()
+
+
+class ChangedInArchive(Exception):
+    """An archive copy is not what MediaParser wrote (someone changed it): it is left alone."""
+
+
+def changed_since(output: Path, record: dict) -> str | None:
+    """Why the archive copy a manifest record describes is no longer what was written (its
+    bytes, or its sidecar's, differ), or None when it is intact (or gone)."""
+    for key, sha_key in (("output", "output_sha256"), ("sidecar", "sidecar_sha256")):
+        name, expected = record.get(key), record.get(sha_key)
+        if not name or not expected:
+            continue
+        try:
+            if sha256_of(output / name)[0] != expected:
+                return f"{name} was changed in the archive after it was exported (by another program or a person)"
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            return f"{name} cannot be read ({exc.strerror or exc})"
+    return None
+
+
+def retire(path: Path, trash: Path, expected_sha: str | None, keep: Path | None = None) -> str:
+    """Move an archive copy into the archive's trash (never deleted, never over another file).
+    Returns "moved" (now, or by a run that was killed before it could record it), "gone"
+    (nothing there: removed by someone) or "unlinked" (`path` is another name of `keep`,
+    the new copy: the bytes live on there). Raises ChangedInArchive when its bytes are not
+    `expected_sha`."""
+    if not path.exists():
+        return "moved" if os.path.lexists(trash) else "gone"
+    if keep is not None and keep.exists() and os.path.samefile(path, keep):
+        path.unlink()
+        return "unlinked"
+    if expected_sha and sha256_of(path)[0] != expected_sha:
+        raise ChangedInArchive(f"{path.name} was changed in the archive after it was exported: left as it is")
+    destination, counter = trash, 1
+    while os.path.lexists(destination):
+        destination = trash.with_name(f"{trash.stem}_{counter}{trash.suffix}")
+        counter += 1
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        _move(path, destination)
+    except OSError as exc:
+        raise _dest_error(exc, destination) from None
+    fsync_dir(path.parent)
+    fsync_dir(destination.parent)
+    return "moved"

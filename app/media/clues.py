@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..vocab import Confidence, has_time_of_day
+from ..vocab import Confidence, Precision, has_time_of_day
 from .timestamps import Candidate
 
 RULES: list[tuple[Confidence, str]] = [
@@ -23,16 +23,31 @@ RULES: list[tuple[Confidence, str]] = [
         "Good but indirect evidence: XMP or IPTC metadata, a video file's header, GPS, a Google Takeout "
         "sidecar, or a phone's file name with a time of day. Also when a credible source differs by whole "
         "hours (a time-zone mix-up), by a few minutes, when a scan or copy was made later than the picture, "
-        "or when a folder name says otherwise.",
+        "or when a folder name says otherwise. Also a file's own date on the same day as a date-only name, "
+        "folder or sidecar date (the two agree).",
     ),
     (
         Confidence.LOW,
         "Only weak evidence: a date without a time (a WhatsApp name, a folder), the day a messaging app "
-        "sent the file, a modification date, or the file's own time. Also when credible sources disagree "
-        "and no time zone explains it. A person should look.",
+        "sent the file, or a modification date. Also when credible sources disagree and no time zone "
+        "explains it. A person should look.",
     ),
-    (Confidence.NONE, "Nothing usable was found; the file waits for a person to set its date."),
+    (
+        Confidence.NONE,
+        "Nothing usable was found, or only the file's own date (its modification time, or an upload's "
+        "lastModified): copying a file sets that to the copy day, so it is a hint, not a date. The file "
+        "waits for a person, who can confirm the file date or type the right one.",
+    ),
 ]
+# The file-time rules, by name (confidence.py applies them; tests name them):
+FILE_TIME_HINT = (
+    "A file time alone is a hint, never a fact: a date that rests only on it has confidence NONE "
+    '("No date"); the hint is kept for sorting and shown as "file date, not a real date".'
+)
+FILE_TIME_CORROBORATED = (
+    "A file time on the same day as a date-only file name, folder name or sidecar date is that day's "
+    "time of day, as far as a file can tell: MEDIUM at most."
+)
 
 
 @dataclass(frozen=True)
@@ -113,6 +128,25 @@ def rule(source: str) -> SourceRule:
 def source_rank(source: str) -> int:
     """How trusted a kind of source is, by name (lower = more trusted)."""
     return rule(source).rank
+
+
+# A file's own time (modification time; for uploads the browser's lastModified): a hint.
+FILE_TIME_SOURCES = frozenset({"mtime"})
+# Clues that can corroborate a file time, on the same day: a name, a folder, a sidecar.
+CORROBORATING_SOURCES = ("filename:", "folder", "xmp-sidecar", "takeout:")
+
+
+def is_file_time(c: Candidate) -> bool:
+    """A file's own time: copying resets it, so alone it is never a capture date."""
+    return c.source in FILE_TIME_SOURCES
+
+
+def corroborates_file_time(c: Candidate) -> bool:
+    """A usable day from a name, folder or sidecar that a file time on that day agrees with
+    (a "sent" day of a messaging app is a bound, not a capture day: it does not count)."""
+    return (
+        c.usable and c.role == "capture" and c.precision == Precision.DAY and c.source.startswith(CORROBORATING_SOURCES)
+    )
 
 
 def _weak_name(c: Candidate) -> bool:

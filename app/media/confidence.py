@@ -34,8 +34,17 @@ from zoneinfo import ZoneInfo
 from ..vocab import Confidence, Precision, has_time_of_day
 from ..wording import format_offset
 from .clues import CAPTURE_SOURCES as CAPTURE_SOURCES  # re-exported: duplicates use it
-from .clues import CREATED_LATER_SOURCES, DATE_ONLY_MIDNIGHT, PERSON_MEDIUM_GAP, cap, is_person, rank, rule
+from .clues import (
+    CREATED_LATER_SOURCES,
+    DATE_ONLY_MIDNIGHT,
+    PERSON_MEDIUM_GAP,
+    cap,
+    is_person,
+    rank,
+    rule,
+)
 from .clues import source_rank as source_rank  # re-exported: duplicate review uses it
+from .filetime import file_time_level, file_time_on_the_day
 from .placeholders import CLOCK_RESET_DAYS, camera_wall, placeholder_instant
 from .timestamps import Candidate
 
@@ -350,7 +359,7 @@ def choose(
         rejected = [f"{c.source}: {c.rejected}" for c in checked if c.rejected]
         return Choice(notes=["no usable date found", *rejected])
     best = preferred or _with_time_of_day(usable, zone)
-    verdict = _judge(best, usable, zone)
+    verdict = _judge(best, usable, zone, None if preferred else file_time_level(best, usable, zone))
     return _settle(best, verdict, zone)
 
 
@@ -379,7 +388,7 @@ def _with_time_of_day(usable: list[Candidate], zone: ZoneInfo) -> Candidate:
             and compare(best, other, zone).kind == "agree"
         ):
             return other
-    return best
+    return file_time_on_the_day(best, usable, zone) or best
 
 
 @dataclass
@@ -397,10 +406,13 @@ class _Verdict:
         self.level = min(self.level, to)
 
 
-def _judge(best: Candidate, usable: list[Candidate], zone: ZoneInfo) -> _Verdict:
+def _judge(
+    best: Candidate, usable: list[Candidate], zone: ZoneInfo, start: tuple[Confidence, str] | None = None
+) -> _Verdict:
     """Compare every other credible candidate with the chosen one: each disagreement lowers
-    the confidence (by its shape) and is noted; agreeing instants teach the UTC offset."""
-    verdict = _Verdict(cap(best))
+    the confidence (by its shape) and is noted; agreeing instants teach the UTC offset.
+    `start`: the level (and why) the chosen clue begins at, instead of its cap."""
+    verdict = _Verdict(cap(best)) if start is None else _Verdict(start[0], [start[1]])
     same_wall = _same_wall_offsets(best, usable)
     for other in usable:
         if other is best or other.role == "weak" or other.source == best.source:

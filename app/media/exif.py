@@ -8,7 +8,7 @@ whenever it fails — Pillow's `getexif()` is used instead (HEIC/AVIF/WebP/JPEG/
 file is too damaged for Pillow to open, an EXIF block is still looked for in the raw bytes
 (`Exif\0\0` + a TIFF header) and read with Pillow's EXIF parser. All paths produce:
 
-    make, model, software, lens, orientation,
+    make, model, software, lens, serial (BodySerialNumber), orientation,
     datetime_original, subsec_original, offset_original,
     datetime_digitized, subsec_digitized, offset_digitized,
     datetime, subsec, offset,            (IFD0 DateTime = ModifyDate)
@@ -45,6 +45,7 @@ _EXIFREAD_TEXT = {
     "Image Model": "model",
     "Image Software": "software",
     "EXIF LensModel": "lens",
+    "EXIF BodySerialNumber": "serial",  # which camera body (a clock correction follows it)
     "EXIF DateTimeOriginal": "datetime_original",
     "EXIF SubSecTimeOriginal": "subsec_original",
     "EXIF OffsetTimeOriginal": "offset_original",
@@ -61,6 +62,7 @@ _EXIFREAD_TEXT = {
 _PIL_IFD0 = {0x010F: "make", 0x0110: "model", 0x0131: "software", 0x0132: "datetime", 0x0112: "orientation"}
 _PIL_EXIF = {
     0xA434: "lens",
+    0xA431: "serial",
     0x9003: "datetime_original",
     0x9291: "subsec_original",
     0x9011: "offset_original",

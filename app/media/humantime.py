@@ -9,8 +9,9 @@
 
 Day-first with dots (15.06.2019) and month names in English or German; 12-hour times with
 am/pm. A slash date that could be read both ways (05/06/2019) is refused with a message
-saying how to write it, rather than guessed. The result is a naive local wall-clock time:
-the time zone is chosen separately.
+saying how to write it, rather than guessed. The result is a naive local wall-clock time;
+`parse_typed_time` also takes a UTC offset typed after the time ("14:30 +02:00"), which
+otherwise comes from the zone at that date.
 """
 
 from __future__ import annotations
@@ -71,6 +72,32 @@ def parse_human_time(text: str, zone: ZoneInfo | str, now: datetime | None = Non
                 raise ValueError(f"{raw!r} is in the future.")
             return value, precision
     raise ValueError(f"Could not read {raw!r} as a date. {HINT}")
+
+
+# A time zone typed after the time: "+02:00", "+0200", "UTC+2", "GMT-05:30", "Z", "UTC".
+_TYPED_OFFSET = re.compile(
+    r"(?:\s*(?:utc|gmt)?\s*(?P<sign>[+-])(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?|(?<=\d)z|\s+(?:utc|gmt|z))$",
+    re.IGNORECASE,
+)
+
+
+def parse_typed_time(
+    text: str, zone: ZoneInfo | str, now: datetime | None = None
+) -> tuple[datetime, Precision, int | None]:
+    """What a person typed in the date box: (naive local datetime, precision, UTC offset in
+    minutes when they typed one, else None). A typed offset needs a time of day."""
+    raw = " ".join(str(text or "").split())
+    m = _TYPED_OFFSET.search(raw)
+    if not m or not re.search(r"\d:\d\d|\d[ap]\.?m|\dt\d|\d\.\d\d\D*$", raw[: m.start()].lower() + " "):
+        local, precision = parse_human_time(raw, zone, now)
+        return local, precision, None
+    offset = 0 if not m["sign"] else (int(m["h"]) * 60 + int(m["m"] or 0)) * (-1 if m["sign"] == "-" else 1)
+    if not -12 * 60 <= offset <= 14 * 60:
+        raise ValueError(f"{raw!r}: a time zone lies between UTC-12:00 and UTC+14:00.")
+    local, precision = parse_human_time(raw[: m.start()].rstrip(" ,"), zone, now)
+    if not precision.has_time_of_day:
+        raise ValueError(f"{raw!r}: a time zone goes with a time of day, like 14:30 +02:00.")
+    return local, precision, offset
 
 
 def _build(g: dict, raw: str, local_now: datetime) -> tuple[datetime, Precision]:

@@ -43,6 +43,34 @@ class NameRequest:
     sha256: str
 
 
+# Extensions people's programs open, by the real type: the first is the one a copy gets, the
+# others are kept when the original already uses them. A JPEG that carries an MPF index (most
+# phone JPEGs: a depth map or a preview) is a JPEG: ".mpo" opens almost nowhere.
+_TYPE_EXTENSIONS = {
+    "image/jpeg": ("jpg", "jpeg", "jpe"),
+    "image/mpo": ("jpg", "jpeg", "jpe"),
+    "image/heic": ("heic", "heif"),
+    "image/heif": ("heic", "heif"),
+    "image/tiff": ("tif", "tiff"),
+    "video/quicktime": ("mov", "qt"),
+    "video/mp4": ("mp4",),
+    "video/3gpp": ("3gp", "3gpp"),
+}
+
+
+def archive_ext(mime: str | None, ext: str | None, original_name: str) -> str:
+    """The extension of a copy (lower case, no dot): the original's own when it names the
+    real type (`IMG_1.JPEG` -> "jpeg"), else the one people's programs open for that type
+    (`.mpo` JPEGs -> "jpg", HEIF stills -> "heic"); camcorder and raw extensions, which
+    the import keeps as they are (`.mts`, `.mod`, `.nef`), stay."""
+    stored = (ext or "bin").lower()
+    names = _TYPE_EXTENSIONS.get(mime or "")
+    if names is None:
+        return stored
+    own = original_name.rpartition(".")[2].lower() if "." in original_name else ""
+    return own if own in names else names[0]
+
+
 def clean_stem(name: str) -> str:
     """A file-name stem safe on every file system: no separators, control or reserved
     characters, no leading dot (a hidden file would vanish from view), not too long."""
@@ -114,3 +142,18 @@ def assign(requests: Iterable[NameRequest], is_taken: Callable[[str], bool]) -> 
             used.add(path.casefold())
             result[req.key] = path
     return result
+
+
+def fits(path: str, req: NameRequest) -> bool:
+    """Whether an archive path is a name `assign` could give this request: its base name,
+    or the base name with a suffix (milliseconds, a counter). A copy already under such a
+    name keeps it when the archive is brought up to date (names never shuffle)."""
+    folder, stem = base_name(req)
+    head, _, name = path.rpartition("/")
+    if head != folder or not name.casefold().endswith(f".{req.ext}".casefold()):
+        return False
+    own = name[: -len(req.ext) - 1]
+    if own.casefold() == stem.casefold():
+        return True
+    base, _, suffix = own.rpartition("_")
+    return base.casefold() == stem.casefold() and suffix.isdigit()

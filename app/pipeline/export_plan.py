@@ -1,40 +1,54 @@
-"""What an export would do, decided before anything is written: the plan (also the dry
-run), the archive folder's checks, and the manifest that records what was exported.
+"""What an export would do, decided before anything is written: the plan (also the dry run)
+that brings the archive in step with the library.
 
-Every file in the library gets a fate: exported (to which name, how its metadata goes in),
-or skipped with a reason a person can read. Exact copies are exported once, speaking with
-the most trusted capture time among them and carrying the union of their tags; a person's
-discards are respected; with the "only export reviewed files" setting, doubtful files wait.
-A file whose content the archive's manifest already lists is not exported again.
+Every file in the library gets a fate:
+  export   new in the archive: written under its name
+  update   in the archive, but its date, tags or name changed since: rewritten (or, when
+           its bytes stay the same, renamed and given a new sidecar); the old copy moves to
+           the archive's trash, so its old name is gone from the dated tree
+  retire   in the archive, but now left out: its copy moves to the archive's trash
+  skip     nothing to do, with the reason a person can read (up to date, left out,
+           waiting for review, changed in the archive by someone else, ...)
+
+Exact copies are exported once, speaking with the most trusted capture time among them
+and carrying the union of their tags. What a copy states about its date follows
+media/archive_dates.py. The manifest (export_manifest.py) says what the archive holds; a
+copy whose bytes no longer match it was changed by someone else and is never overwritten.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
-from ..media import archive_copy, naming
+from ..media import archive_copy, archive_dates, naming
 from ..media.metadata_writer import Stamp
-from ..models import File, FileTag, Job, Tag, db
-from ..vocab import Confidence, FileStatus, Precision
+from ..models import File, FileTag, Tag, db
+from ..vocab import Confidence, FileStatus
 from . import settings_store
+from .export_checks import ExportRefused, check_output, existing_ancestor
+from .export_manifest import (  # noqa: F401 - the archive's records, re-exported for callers
+    MANIFEST,
+    META_DIR,
+    append_jsonl,
+    append_manifest,
+    manifest_index,
+    meta_dir,
+    read_jsonl,
+    read_manifest,
+)
 
-log = logging.getLogger(__name__)
-
-META_DIR = ".mediaparser"
-MANIFEST = "manifest.jsonl"
 OVERHEAD_PER_FILE = 16 * 1024  # sidecar, grown metadata, manifest line: a generous estimate
 SPACE_MARGIN = 64 * 1024 * 1024  # never plan to fill a disk to the last byte
-MAX_LISTED = 50  # conflicts kept in a job's summary (the dry run lists them all)
+MAX_LISTED = 50  # conflicts and renames kept in a job's summary (the dry run lists them all)
+JPEG_MIMES = ("image/jpeg", "image/mpo")  # an MPF JPEG is a JPEG: its metadata can be written in
 
 # Settings keys (settings_store.FLAGS; the export page changes them).
 SETTING_ONLY_REVIEWED = "export_only_reviewed"  # files still needing review wait
@@ -42,112 +56,21 @@ SETTING_CLEANUP_IMPORT_ROOTS = "cleanup_import_roots"  # clean-up may move files
 
 # Why a file is not exported (codes for pages and tests; messages are for people).
 SKIP_REASONS = {
-    "already_exported": "already in the archive",
+    "already_exported": "already in the archive, up to date",
     "same_content": "same content as another file (exported once)",
-    "discarded": "discarded in duplicate review",
+    "discarded": "left out (set aside in review)",
     "waiting_review": "waiting for review",
+    "changed_in_archive": "changed in the archive by someone else (left as it is)",
     "unreadable": "could not be read when imported",
     "not_imported": "not imported (not a photo/video, or the import did not get to it)",
     "cancelled": "export cancelled before this file",
 }
-
-
-class ExportRefused(ValueError):
-    """An export that cannot start; the message says why."""
+ACTIONS = ("export", "update", "retire")  # what the job does; everything else is a skip
 
 
 def setting(key: str) -> bool:
     """An on/off setting from the settings store (the export page changes them)."""
     return settings_store.flag(key)
-
-
-# --- where the archive goes ---------------------------------------------------------------
-
-
-def check_output(path: str | Path, settings) -> Path:
-    """The archive folder, resolved; refuses places an archive must not go."""
-    output = Path(path).expanduser().resolve()
-    if output == Path(output.anchor):
-        raise ExportRefused("The archive cannot be the root of a disk; choose a folder")
-    if output.exists() and not output.is_dir():
-        raise ExportRefused(f"{output} is a file, not a folder")
-    storage, data = Path(settings.storage_dir).resolve(), Path(settings.instance_dir).resolve()
-    if output == storage or output.is_relative_to(storage):
-        raise ExportRefused(f"The archive cannot be inside MediaParser's storage ({storage})")
-    for inner, what in ((storage, "MediaParser's storage"), (data, "MediaParser's data folder")):
-        if inner.is_relative_to(output):
-            raise ExportRefused(
-                f"The archive cannot be a folder that holds {what} ({inner}); choose a folder of its own"
-            )
-    return output
-
-
-def _existing_ancestor(path: Path) -> Path:
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return path
-
-
-def meta_dir(output: Path) -> Path:
-    return output / META_DIR
-
-
-# --- the manifest -------------------------------------------------------------------------
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    """Every record of a JSON-lines file MediaParser wrote (the archive manifest, the trash
-    manifests), oldest first. Lines end only at "\\n" (a name may hold other line
-    separators); a line cut short by a crash, or damaged, is ignored."""
-    if not path.exists():
-        return []
-    records = []
-    with open(path, "rb") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError):
-                record = None
-            if isinstance(record, dict):
-                records.append(record)
-            else:
-                log.warning("%s line %d is not a complete record (cut short by a crash?): ignored", path, number)
-    return records
-
-
-def append_jsonl(path: Path, records: list[dict]) -> None:
-    """Add records to a JSON-lines file, flushed to the disk before this returns. A name
-    that is not valid UTF-8 (Python holds its bytes as lone surrogates) is written as a
-    JSON escape, so the file stays UTF-8 and the name reads back as the same bytes."""
-    if not records:
-        return
-    text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
-    data = text.encode("utf-8", "backslashreplace")  # only lone surrogates need it: "\\udcXX"
-    with open(path, "a+b") as fh:
-        fh.seek(0, os.SEEK_END)
-        if fh.tell():
-            fh.seek(-1, os.SEEK_END)
-            if fh.read(1) != b"\n":  # a line cut short by a full disk: start a fresh one
-                data = b"\n" + data
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def read_manifest(output: Path) -> list[dict]:
-    """Every manifest record, oldest first; a line cut short by a crash is ignored."""
-    return read_jsonl(meta_dir(output) / MANIFEST)
-
-
-def manifest_index(output: Path) -> dict[str, dict]:
-    """sha256 of the original -> its latest manifest record."""
-    return {r["sha256"]: r for r in read_manifest(output) if r.get("sha256")}
-
-
-def append_manifest(output: Path, records: list[dict]) -> None:
-    append_jsonl(meta_dir(output) / MANIFEST, records)
 
 
 @dataclass
@@ -158,20 +81,27 @@ class PlannedFile:
     sha256: str | None
     size: int
     mime: str | None
-    action: str  # export | skip
+    action: str  # export | update | retire | skip
     reason: str | None = None  # skip code (SKIP_REASONS)
     message: str | None = None  # for people
     target: str | None = None  # relative to the archive (posix)
     method: str | None = None  # embed | sidecar | copy
+    # What the copy states (archive_dates.stated): wall clock, offset, precision, its instant
     local: str | None = None
     offset: int | None = None
     precision: str | None = None
     utc: str | None = None
+    stated: str = "none"  # time | date | none
+    # The library's date it was exported with
     time_source: str | None = None
     confidence: str | None = None
     tags: list[str] = field(default_factory=list)
     alternates: list[str] = field(default_factory=list)  # other paths with the same bytes
     also: list[str] = field(default_factory=list)  # other names of the same picture (for the manifest)
+    # An update or retirement: the archive copy it replaces (output, sidecar, hashes)
+    previous: dict[str, Any] | None = None
+    changes: list[str] = field(default_factory=list)  # date | tags | name
+    reuse: bool = False  # the archive copy's bytes are the new copy's: only its name or sidecar change
 
     def stamp(self) -> Stamp:
         local = datetime.fromisoformat(self.local) if self.local else None
@@ -180,6 +110,13 @@ class PlannedFile:
     @property
     def sidecar(self) -> str | None:
         return f"{self.target}{archive_copy.SIDECAR_SUFFIX}" if self.method == "sidecar" and self.target else None
+
+    @property
+    def renamed(self) -> str | None:
+        """'old → new' for an update that changes the name."""
+        if self.action == "update" and self.previous and self.previous["output"] != self.target:
+            return f"{self.previous['output']} → {self.target}"
+        return None
 
     @classmethod
     def from_dict(cls, data: dict) -> PlannedFile:
@@ -198,7 +135,8 @@ class Plan:
 
     @property
     def to_export(self) -> list[PlannedFile]:
-        return [f for f in self.files if f.action == "export"]
+        """Every file the job works on (new, updated, retired)."""
+        return [f for f in self.files if f.action in ACTIONS]
 
     @property
     def enough_space(self) -> bool:
@@ -207,18 +145,29 @@ class Plan:
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = defaultdict(int)
         for f in self.files:
-            counts[f.action if f.action == "export" else f.reason] += 1
+            counts[f.action if f.action in ACTIONS else f.reason] += 1
         return dict(counts)
+
+    def in_step(self) -> str:
+        """ "N new, M updated, K retired": what the button that brings the archive up to
+        date does, exactly."""
+        c = self.counts()
+        return f"{c.get('export', 0):,} new, {c.get('update', 0):,} updated, {c.get('retire', 0):,} retired"
 
     def summary(self) -> dict:
         methods: dict[str, int] = defaultdict(int)
-        for f in self.to_export:
-            methods[f.method] += 1
+        for f in self.files:
+            if f.action in ("export", "update"):
+                methods[f.method] += 1
+        renames = [f.renamed for f in self.files if f.renamed]
         return {
             "output": str(self.output),
             "counts": self.counts(),
+            "in_step": self.in_step(),
             "methods": dict(methods),
-            "undated": sum(1 for f in self.to_export if f.local is None),
+            "undated": sum(1 for f in self.files if f.action in ("export", "update") and f.local is None),
+            "renames": renames[:MAX_LISTED],
+            "rename_count": len(renames),
             "bytes_needed": self.bytes_needed,
             "bytes_free": self.bytes_free,
             "enough_space": self.enough_space,
@@ -299,166 +248,227 @@ def _columns():
     )
 
 
-def build_plan(output: Path, settings) -> Plan:
-    """What an export into `output` would do, file by file. Reads the database, the
-    manifest and folder listings; writes nothing (this is also the dry run)."""
-    only_reviewed = setting(SETTING_ONLY_REVIEWED)
-    rows = db.session.execute(select(*_columns()).order_by(File.id)).all()
-    tags = _tags_by_file()
-    index = manifest_index(output)
-    plan = Plan(output=output, files=[])
-    to_name: list[tuple[PlannedFile, Any]] = []
-    for sha, group in _content_groups(rows, plan).items():
-        chosen = _plan_group(sha, group, tags, index, only_reviewed, plan)
-        if chosen is not None:
-            to_name.append(chosen)
-    _name_exports(to_name, plan, _DiskNames(output))
-    plan.files.sort(key=lambda f: f.file_id)
-    plan.bytes_needed = sum(f.size + OVERHEAD_PER_FILE for f in plan.to_export)
-    plan.bytes_free = shutil.disk_usage(_existing_ancestor(output)).free
-    plan.warnings += _placement_warnings(output, settings)
-    return plan
+class _Planner:
+    """Builds a plan: one fate per file, names for what is written."""
 
+    def __init__(self, output: Path, settings):
+        self.output = output
+        self.zone = settings.zone
+        self.only_reviewed = setting(SETTING_ONLY_REVIEWED)
+        self.tags = _tags_by_file()
+        self.index = manifest_index(output)
+        self.known = {r["output"].casefold() for r in self.index.values() if r.get("output")}
+        self.plan = Plan(output=output, files=[])
+        self.to_name: list[tuple[PlannedFile, naming.NameRequest]] = []
 
-def _skipped(row, reason: str, message: str) -> PlannedFile:
-    return PlannedFile(row.id, row.path, _display(row), row.sha256, row.size or 0, row.mime, "skip", reason, message)
+    def build(self) -> Plan:
+        rows = db.session.execute(select(*_columns()).order_by(File.id)).all()
+        for sha, group in self._content_groups(rows).items():
+            self._plan_group(sha, group)
+        self._name_exports(_DiskNames(self.output))
+        plan = self.plan
+        plan.files.sort(key=lambda f: f.file_id)
+        plan.bytes_needed = sum(
+            f.size + OVERHEAD_PER_FILE for f in plan.files if f.action in ("export", "update") and not f.reuse
+        )
+        plan.bytes_free = shutil.disk_usage(existing_ancestor(self.output)).free
+        return plan
 
+    def _skipped(self, row, reason: str, message: str) -> PlannedFile:
+        return PlannedFile(
+            row.id, row.path, _display(row), row.sha256, row.size or 0, row.mime, "skip", reason, message
+        )
 
-def _content_groups(rows, plan: Plan) -> dict[str, list]:
-    """Imported files by content (sha256); the rest are skipped, with the reason."""
-    groups: dict[str, list] = defaultdict(list)
-    for row in rows:
-        if row.status in (FileStatus.DONE, FileStatus.DUPLICATE) and row.sha256 and row.mime:
-            groups[row.sha256].append(row)
-        elif row.status == FileStatus.ERROR:
-            plan.files.append(
-                _skipped(row, "unreadable", f"Could not be read when imported: {row.error or 'unknown error'}")
+    def _content_groups(self, rows) -> dict[str, list]:
+        """Imported files by content (sha256); the rest are skipped, with the reason."""
+        groups: dict[str, list] = defaultdict(list)
+        files = self.plan.files
+        for row in rows:
+            if row.status in (FileStatus.DONE, FileStatus.DUPLICATE) and row.sha256 and row.mime:
+                groups[row.sha256].append(row)
+            elif row.status == FileStatus.ERROR:
+                message = f"Could not be read when imported: {row.error or 'unknown error'}"
+                files.append(self._skipped(row, "unreadable", message))
+            elif row.status == FileStatus.PENDING:
+                files.append(self._skipped(row, "not_imported", "Not imported yet: its import has not finished"))
+            else:
+                message = f"Not imported: {row.error or 'not a photo or video'}"
+                files.append(self._skipped(row, "not_imported", message))
+        return groups
+
+    def _plan_group(self, sha: str, group: list) -> None:
+        """The fate of every copy of one content: one exported, updated or retired (or
+        skipped as a whole), the others skipped."""
+        kept = [r for r in group if not r.discarded]
+        previous = self.index.get(sha)
+        left_out = [r for r in group if r.discarded]
+        retiring = left_out[0] if not kept and previous is not None else None
+        for row in left_out:
+            if row is not retiring:
+                self.plan.files.append(self._skipped(row, "discarded", "Left out: not exported"))
+        if retiring is not None:
+            self._retire(retiring, previous)
+        if not kept:
+            return
+        rep = min(kept, key=_representative_key)
+        for row in kept:
+            if row is not rep:
+                message = f"Same picture as {_display(rep)}: exported once"
+                self.plan.files.append(self._skipped(row, "same_content", message))
+        item = self._planned(sha, rep, group, sorted({t for r in kept for t in self.tags.get(r.id, [])}))
+        self.plan.files.append(item)
+        request = self._request(item, rep)
+        if self.only_reviewed and not _is_reviewed(rep):
+            item.action, item.reason = "skip", "waiting_review"
+            item.message = "Waiting for review: only reviewed files are exported (a setting)"
+            if previous is not None:
+                item.message += f"; the archive keeps its earlier copy {previous['output']}"
+            return
+        if previous is not None and not self._against_archive(item, request, previous):
+            return
+        item.method = ("embed" if item.mime in JPEG_MIMES else "sidecar") if item.stamp().needs_writing else "copy"
+        if item.previous is not None:
+            # the archive copy is the original's bytes with the same file time: linked, not copied
+            item.reuse = (
+                item.method != "embed"
+                and item.previous.get("output_sha256") == sha
+                and (previous.get("capture") or {}).get("utc") == item.utc
             )
-        elif row.status == FileStatus.PENDING:
-            plan.files.append(_skipped(row, "not_imported", "Not imported yet: its import has not finished"))
-        else:
-            plan.files.append(_skipped(row, "not_imported", f"Not imported: {row.error or 'not a photo or video'}"))
-    return groups
+        if item.target is None:
+            self.to_name.append((item, request))
 
+    def _planned(self, sha: str, rep, group: list, tags: list[str]) -> PlannedFile:
+        """`rep` speaking for all copies in `group`, with the copies' tags together, and
+        what its copy states about its date."""
+        said = archive_dates.stated(
+            rep.taken_local, rep.taken_offset, rep.taken_precision, rep.taken_source, rep.confidence, rep.time_decided
+        )
+        utc = None
+        if said.kind == "time" and rep.taken_at is not None:
+            utc = rep.taken_at.isoformat()
+        elif said.kind == "date":
+            utc = said.local.replace(tzinfo=self.zone).astimezone(UTC).isoformat()
+        return PlannedFile(
+            file_id=rep.id,
+            source=rep.path,
+            display=_display(rep),
+            sha256=sha,
+            size=rep.size or 0,
+            mime=rep.mime,
+            action="export",
+            local=said.local.isoformat() if said.local else None,
+            offset=said.offset,
+            precision=str(said.precision) if said.precision else None,
+            utc=utc,
+            stated=said.kind,
+            time_source=rep.taken_source,
+            confidence=rep.confidence,
+            tags=tags,
+            alternates=sorted({r.path for r in group if r.path != rep.path}),
+            also=sorted({_display(r) for r in group if r is not rep}),
+        )
 
-def _plan_group(sha: str, group: list, tags, index, only_reviewed: bool, plan: Plan) -> tuple[PlannedFile, Any] | None:
-    """The fate of every copy of one content: one exported (or skipped as a whole), the
-    others skipped. Returns (planned export, its row) when it still needs a name."""
-    kept = [r for r in group if not r.discarded]
-    for row in group:
-        if row.discarded:
-            plan.files.append(_skipped(row, "discarded", "Discarded in duplicate review: not exported"))
-    if not kept:
-        return None
-    rep = min(kept, key=_representative_key)
-    for row in kept:
-        if row is not rep:
-            plan.files.append(_skipped(row, "same_content", f"Same picture as {_display(rep)}: exported once"))
-    item = _planned_export(sha, rep, group, sorted({t for r in kept for t in tags.get(r.id, [])}))
-    plan.files.append(item)
-    if only_reviewed and not _is_reviewed(rep):
-        item.action, item.reason = "skip", "waiting_review"
-        item.message = "Waiting for review: only reviewed files are exported (a setting)"
-        return None
-    previous = index.get(sha)
-    if previous and _still_in_archive(plan.output, previous, item, plan):
-        item.action, item.reason, item.target = "skip", "already_exported", previous["output"]
-        item.message = f"Already in the archive as {previous['output']}"
-        return None
-    is_jpeg = item.mime == "image/jpeg"
-    item.method = ("embed" if is_jpeg else "sidecar") if item.stamp().needs_writing else "copy"
-    return item, rep
-
-
-def _planned_export(sha: str, rep, group: list, tags: list[str]) -> PlannedFile:
-    """`rep` speaking for all copies in `group`, with the copies' tags together."""
-    dated = bool(rep.taken_local)
-    return PlannedFile(
-        file_id=rep.id,
-        source=rep.path,
-        display=_display(rep),
-        sha256=sha,
-        size=rep.size or 0,
-        mime=rep.mime,
-        action="export",
-        local=rep.taken_local,
-        offset=rep.taken_offset if dated else None,
-        precision=(rep.taken_precision or Precision.SECOND) if dated else None,
-        utc=rep.taken_at.isoformat() if rep.taken_at and dated else None,
-        time_source=rep.taken_source if dated else None,
-        confidence=rep.confidence,
-        tags=tags,
-        alternates=sorted({r.path for r in group if r.path != rep.path}),
-        also=sorted({_display(r) for r in group if r is not rep}),
-    )
-
-
-def _name_exports(to_name: list[tuple[PlannedFile, Any]], plan: Plan, disk: _DiskNames) -> None:
-    """Archive names for the exports; a name that is taken by a file this export did not
-    write is a conflict people are told about."""
-    requests = [
-        naming.NameRequest(
+    def _request(self, item: PlannedFile, rep) -> naming.NameRequest:
+        return naming.NameRequest(
             key=item.file_id,
-            ext=(rep.ext or "bin").lower(),
+            ext=naming.archive_ext(rep.mime, rep.ext, rep.original_name),
             local=datetime.fromisoformat(item.local) if item.local else None,
             precision=item.precision,
             original_name=rep.original_name,
             sha256=item.sha256,
         )
-        for item, rep in to_name
-    ]
-    names = naming.assign(requests, disk.taken)
-    for (item, _rep), request in zip(to_name, requests, strict=True):
-        item.target = names[item.file_id]
-        if not disk.names(item.target.split("/", 1)[0]):
-            continue  # a new folder: nothing there to conflict with
-        folder, stem = naming.base_name(request)
-        plain = f"{folder}/{stem}.{request.ext}"
-        if item.target != plain and disk.taken(plain):
-            plan.conflicts.append(
-                f"{plain} already exists in the archive (not written by this export): "
-                f"{item.display} goes to {item.target} instead"
+
+    def _against_archive(self, item: PlannedFile, request: naming.NameRequest, previous: dict) -> bool:
+        """Compare the file with its copy in the archive: up to date (skipped), changed
+        (an update), changed by someone else (reported, left), or gone (written again).
+        Returns whether the file still needs writing."""
+        path = self.output / previous["output"]
+        if not path.exists():
+            self.plan.conflicts.append(
+                f"{item.display} was exported before as {previous['output']}, which is no longer in the archive: "
+                "it is exported again"
             )
-
-
-def _still_in_archive(output: Path, previous: dict, item: PlannedFile, plan: Plan) -> bool:
-    """Whether the earlier export of these bytes is still there (then it is skipped)."""
-    path = output / previous["output"]
-    if not path.exists():
-        plan.conflicts.append(
-            f"{item.display} was exported before as {previous['output']}, which is no longer in the archive: "
-            "it is exported again"
-        )
-        return False
-    if path.stat().st_size != previous.get("output_size"):
-        plan.conflicts.append(f"{previous['output']} was changed after it was exported: left as it is")
+            return True
+        changes = _changes(previous, item, request)
+        if not changes:
+            item.action, item.reason, item.target = "skip", "already_exported", previous["output"]
+            item.message = f"Already in the archive as {previous['output']}"
+            if path.stat().st_size != previous.get("output_size"):
+                self.plan.conflicts.append(f"{previous['output']} was changed after it was exported: left as it is")
+            return False
+        problem = archive_copy.changed_since(self.output, previous)
+        if problem:
+            item.action, item.reason, item.target = "skip", "changed_in_archive", previous["output"]
+            item.message = f"{problem}: left as it is, so its new {' and '.join(changes)} are not written"
+            self.plan.conflicts.append(f"{item.display}: {item.message}")
+            return False
+        item.action, item.changes, item.previous = "update", changes, _previous(previous)
+        if "name" not in changes:
+            item.target = previous["output"]
         return True
+
+    def _retire(self, row, previous: dict) -> None:
+        """A left-out file whose copy is in the archive: the copy moves to the archive's trash."""
+        item = self._skipped(row, "discarded", "")
+        item.target = previous["output"]
+        gone = not (self.output / previous["output"]).exists()
+        problem = None if gone else archive_copy.changed_since(self.output, previous)
+        if gone:
+            item.message = f"Left out; its copy {previous['output']} is no longer in the archive"
+        elif problem:
+            item.reason = "changed_in_archive"
+            item.message = f"Left out, but {problem}: left as it is"
+            self.plan.conflicts.append(f"{item.display}: {item.message}")
+        else:
+            item.action, item.reason, item.previous = "retire", None, _previous(previous)
+            item.message = f"Left out: its copy {previous['output']} moves to the archive's trash"
+        self.plan.files.append(item)
+
+    def _name_exports(self, disk: _DiskNames) -> None:
+        """Archive names for new and renamed copies; a name that is taken by a file this
+        archive did not write is a conflict people are told about."""
+        names = naming.assign([request for _item, request in self.to_name], disk.taken)
+        for item, request in self.to_name:
+            item.target = names[item.file_id]
+            if not disk.names(item.target.split("/", 1)[0]):
+                continue  # a new folder: nothing there to conflict with
+            folder, stem = naming.base_name(request)
+            plain = f"{folder}/{stem}.{request.ext}"
+            if item.target != plain and disk.taken(plain) and plain.casefold() not in self.known:
+                self.plan.conflicts.append(
+                    f"{plain} already exists in the archive (not written by this export): "
+                    f"{item.display} goes to {item.target} instead"
+                )
+
+
+def _previous(record: dict) -> dict[str, Any]:
+    keys = ("output", "sidecar", "output_sha256", "output_size", "sidecar_sha256", "method")
+    return {k: record.get(k) for k in keys}
+
+
+def _changes(previous: dict, item: PlannedFile, request: naming.NameRequest) -> list[str]:
+    """What differs between the archive copy (its manifest record) and what it should be."""
     capture = previous.get("capture") or {}
-    if (capture.get("local"), capture.get("offset"), sorted(previous.get("tags") or [])) != (
-        item.local,
-        item.offset,
-        sorted(item.tags),
-    ):
-        plan.conflicts.append(
-            f"{item.display}: its date or tags changed since it was exported as {previous['output']}; "
-            "the archive copy keeps what it had"
-        )
-    return True
+    was = (capture.get("local"), capture.get("offset"), capture.get("precision") if capture.get("local") else None)
+    changes = []
+    if was != (item.local, item.offset, item.precision):
+        changes.append("date")
+    if sorted(previous.get("tags") or []) != sorted(item.tags):
+        changes.append("tags")
+    if not naming.fits(previous["output"], request):
+        changes.append("name")
+    return changes
 
 
-def _placement_warnings(output: Path, settings) -> list[str]:
-    warnings = []
-    roots = {Path(p).resolve() for (p,) in db.session.execute(select(Job.params["path"].as_string())).all() if p}
-    for root in sorted(roots):
-        if output == root or output.is_relative_to(root):
-            warnings.append(
-                f"The archive is inside an imported folder ({root}): importing that folder again would see it"
-            )
-    return warnings
-
-
-# --- starting ------------------------------------------------------------------------------
+def build_plan(output: Path, settings) -> Plan:
+    """What an export into `output` would do, file by file. Reads the database, the
+    manifest and folder listings (and hashes copies it would replace); writes nothing
+    (this is also the dry run)."""
+    return _Planner(output, settings).build()
 
 
 def dry_run(output: str | Path, settings) -> Plan:
     return build_plan(check_output(output, settings), settings)
+
+
+__all__ = ["ExportRefused", "Plan", "PlannedFile", "build_plan", "check_output", "dry_run", "read_manifest"]

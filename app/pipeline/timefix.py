@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from ..media import confidence, timestamps
-from ..media.humantime import parse_human_time  # noqa: F401 - part of this module's API
+from ..media import confidence, geozone, timestamps
+from ..media.archive_dates import camera_made_name
+from ..media.humantime import parse_human_time, parse_typed_time  # noqa: F401 - part of this module's API
 from ..models import File, UserDecision, db, utcnow
 from ..vocab import Confidence, DecisionKind, FileStatus, Precision
 
@@ -46,6 +48,10 @@ TIME_FIELDS = (
 )
 CHUNK = 500
 MIN_OFFSET, MAX_OFFSET = -12 * 60, 14 * 60
+CAMERA_WINDOW_DAYS = 30  # a clock correction's default reach: this many days around the photo
+MAX_WINDOW_DAYS = 36500
+# Times from a camera's own clock: what a clock correction shifts (camera-made names too).
+CLOCK_SOURCES = ("exif:", "xmp:", "video:", "makernote", "xmp-sidecar")
 
 
 class TimeFixError(ValueError):
@@ -112,6 +118,19 @@ def _instant(local: datetime, offset_minutes: int | None, zone: ZoneInfo) -> dat
     return (local - timedelta(minutes=offset_minutes)).replace(tzinfo=UTC)
 
 
+def zone_of(f: File, household: ZoneInfo) -> ZoneInfo:
+    """Where a file's wall clock is read: the zone of the place its GPS position names, else
+    the household zone."""
+    meta = f.meta or {}
+    place = geozone.place_of(meta, meta.get("video"))
+    return ZoneInfo(place.zone) if place else household
+
+
+def offset_at(local: datetime, zone: ZoneInfo) -> int:
+    """The UTC offset (minutes) `zone` has at that wall-clock date: summer time included."""
+    return int(local.replace(tzinfo=zone).utcoffset().total_seconds() // 60)
+
+
 # --- actions ----------------------------------------------------------------------------------
 
 
@@ -119,9 +138,11 @@ def set_time(
     file_ids: Iterable[int], local: datetime, precision: str, offset_minutes: int | None = None, *, zone: ZoneInfo
 ) -> str:
     """Give files a time a person knows. `local` is the wall clock where they were taken;
-    `offset_minutes` its UTC offset when known (None: read in the household `zone`). A time
-    known only to the day (or month, year) is stored as that day at 00:00:00 with that
-    precision — never with an invented time of day."""
+    `offset_minutes` its UTC offset when the person typed one; otherwise each file takes the
+    offset its zone has at that date (summer time included): the zone of the place its GPS
+    position names, else the household `zone`. A time known only to the day (or month,
+    year) is stored as that day at 00:00:00 with that precision — never with an invented
+    time of day."""
     try:
         precision = Precision(precision)
     except ValueError:
@@ -136,19 +157,27 @@ def set_time(
     if not precision.has_time_of_day:
         offset_minutes = None  # a date alone has no meaningful offset
     local = precision.truncate(local)
-    instant = _instant(local, offset_minutes, zone)
-    if instant > datetime.now(UTC) + timedelta(days=1):
+    if _instant(local, offset_minutes, zone) > datetime.now(UTC) + timedelta(days=1):
         raise TimeFixError("That time is in the future.")
     batch = _new_batch()
     for f in _files(file_ids):
         old = snapshot(f)
-        f.taken_local, f.taken_offset, f.taken_at = local.isoformat(), offset_minutes, instant
+        offset = offset_minutes
+        if offset is None and precision.has_time_of_day:
+            offset = offset_at(local, zone_of(f, zone))
+        f.taken_local, f.taken_offset, f.taken_at = local.isoformat(), offset, _instant(local, offset, zone)
         f.taken_precision, f.taken_source = precision, "user"
         f.confidence, f.needs_review, f.time_decided = Confidence.HIGH, False, True
         f.time_notes = ["set by a person"]
-        _record(f, batch, "set", old)
+        _record(f, batch, "set", old, typed_offset=offset_minutes)
     db.session.commit()
     return batch
+
+
+def _moved(before: datetime, delta: timedelta, precision: str | None) -> datetime:
+    """A wall clock moved by `delta`, kept to its precision (sub-seconds stay with seconds)."""
+    p = Precision.of(precision)
+    return before + delta if p == Precision.SECOND else p.truncate(before + delta)
 
 
 def preview_shift(file_ids: Iterable[int], delta: timedelta) -> list[tuple[int, datetime | None, datetime | None]]:
@@ -156,14 +185,19 @@ def preview_shift(file_ids: Iterable[int], delta: timedelta) -> list[tuple[int, 
     rows = []
     for f in _files(file_ids):
         before = _local_of(f)
-        after = Precision.of(f.taken_precision).truncate(before + delta) if before else None
+        after = _moved(before, delta, f.taken_precision) if before else None
         rows.append((f.id, before, after))
     return rows
 
 
-def shift_times(file_ids: Iterable[int], delta: timedelta) -> str:
-    """Move files' times by `delta` (a camera whose clock was wrong). Precision and offset
-    are kept; files without a time are left alone."""
+def shift_times(
+    file_ids: Iterable[int], delta: timedelta, zone: ZoneInfo | None = None, *, action: str = "shift", **details: Any
+) -> str:
+    """Move files' times by `delta` (a camera whose clock was wrong), to the second. Each
+    file keeps its wall-clock meaning: its precision and its offset stay, and a time without
+    a known offset is read again in its zone (the place's, else the household `zone`), so a
+    shift across a summer-time change lands on the right instant. Files without a time are
+    left alone. `details` go into each decision's payload (what the person asked for)."""
     if not delta:
         raise TimeFixError("A shift of zero changes nothing.")
     batch = _new_batch()
@@ -172,12 +206,15 @@ def shift_times(file_ids: Iterable[int], delta: timedelta) -> str:
         if before is None or f.taken_at is None:
             continue
         old = snapshot(f)
-        after = Precision.of(f.taken_precision).truncate(before + delta)
+        after = _moved(before, delta, f.taken_precision)
         f.taken_local = after.isoformat()
-        f.taken_at = f.taken_at + (after - before)
+        if f.taken_offset is None and zone is not None:
+            f.taken_at = _instant(after, None, zone_of(f, zone))
+        else:
+            f.taken_at = f.taken_at + (after - before)
         f.confidence, f.needs_review, f.time_decided = Confidence.HIGH, False, True
         f.time_notes = [*(f.time_notes or []), f"shifted by {_signed(delta)} by a person (camera clock)"]
-        _record(f, batch, "shift", old, delta_seconds=delta.total_seconds())
+        _record(f, batch, action, old, delta_seconds=delta.total_seconds(), **details)
     db.session.commit()
     return batch
 
@@ -200,25 +237,78 @@ def suggest_shift(file_id: int, true_local: datetime, zone: ZoneInfo) -> timedel
     return true_local - current
 
 
-def same_camera_file_ids(file_id: int) -> list[int]:
-    """Files from the same camera (make and model) — and from the same import when the file
-    came from one — in time order: the files a clock shift applies to. A file whose camera
-    is unknown gets only itself."""
+@dataclass
+class CameraScope:
+    """The files a camera-clock correction applies to: every file from the same camera (make,
+    model and, where the camera writes one, its serial number) across all imports, whose
+    time came from that camera's clock, within `days` of the anchor photo (None: all)."""
+
+    make: str | None
+    model: str | None
+    serial: str | None
+    days: int | None
+    ids: list[int]
+    outside: int = 0  # same camera, outside the window
+    other_bodies: int = 0  # same make and model, another (or no) serial number
+    not_clock: int = 0  # same camera, but the time came from elsewhere (GPS, a person, a file date)
+
+    def describe(self) -> str:
+        name = " ".join(p for p in (self.make, self.model) if p) or "an unknown camera"
+        return f"{name} (serial number {self.serial})" if self.serial else name
+
+
+def camera_serial(f: File) -> str | None:
+    value = (f.meta or {}).get("serial")
+    return str(value).strip() or None if value else None
+
+
+def from_camera_clock(source: str | None) -> bool:
+    """Whether a time came from the camera's own clock (which a correction shifts), not from
+    GPS, a person, a folder or a file date."""
+    if not source:
+        return False
+    if source.startswith("filename:"):
+        return camera_made_name(source)
+    return source.startswith(CLOCK_SOURCES)
+
+
+def camera_files(file_id: int, days: int | None = CAMERA_WINDOW_DAYS) -> CameraScope:
+    """The files a correction of this file's camera clock applies to (see CameraScope), in
+    time order; always including the file itself."""
     f = db.session.get(File, file_id)
     if f is None:
         raise TimeFixError("That file does not exist (any more).")
-    if not f.camera_make and not f.camera_model:
-        return [f.id]
-    query = select(File.id).where(
+    if days is not None and not 0 <= days <= MAX_WINDOW_DAYS:
+        raise TimeFixError(f"The window must be between 0 and {MAX_WINDOW_DAYS} days.")
+    scope = CameraScope(f.camera_make, f.camera_model, camera_serial(f), days, [f.id])
+    if (not f.camera_make and not f.camera_model) or f.taken_at is None:
+        return scope
+    query = select(File.id, File.taken_at, File.taken_source, File.meta["serial"].as_string()).where(
         File.camera_make.is_(None) if f.camera_make is None else File.camera_make == f.camera_make,
         File.camera_model.is_(None) if f.camera_model is None else File.camera_model == f.camera_model,
         File.status.in_([str(FileStatus.DONE), str(FileStatus.DUPLICATE)]),
         File.discarded.is_(False),
+        File.taken_at.is_not(None),
+        File.id != f.id,
     )
-    if f.job_id is not None:
-        query = query.where(File.job_id == f.job_id)
-    ids = list(db.session.execute(query.order_by(File.taken_at, File.id)).scalars())
-    return ids if f.id in ids else [f.id, *ids]
+    window = timedelta(days=days) if days is not None else None
+    found = [(f.taken_at, f.id)]
+    for other_id, taken_at, source, serial in db.session.execute(query):
+        if (serial or None) != scope.serial:
+            scope.other_bodies += 1
+        elif not from_camera_clock(source):
+            scope.not_clock += 1
+        elif window is not None and abs(taken_at - f.taken_at) > window:
+            scope.outside += 1
+        else:
+            found.append((taken_at, other_id))
+    scope.ids = [i for _t, i in sorted(found)]
+    return scope
+
+
+def same_camera_file_ids(file_id: int) -> list[int]:
+    """Every file of this file's camera across the library (no time window)."""
+    return camera_files(file_id, None).ids
 
 
 def choose_candidate(file_id: int, source: str, zone: ZoneInfo) -> str:
@@ -233,7 +323,12 @@ def choose_candidate(file_id: int, source: str, zone: ZoneInfo) -> str:
         raise TimeFixError(f"This file has no date from {source!r}.")
     if picked.value is None:
         raise TimeFixError(f"The date from {source} cannot be used: {picked.rejected or 'it could not be read'}.")
-    choice = confidence.choose(candidates, zone, prefer=source)
+    # taken somewhere known: its clocks are read in that place's zone (as detection does)
+    place = geozone.place_of(f.meta or {}, (f.meta or {}).get("video"))
+    place_zone = ZoneInfo(place.zone) if place else zone
+    choice = confidence.choose(candidates, place_zone, prefer=source)
+    if place is not None:
+        choice = geozone.with_place(choice, place_zone, place.describe())
     batch = _new_batch()
     old = snapshot(f)
     f.taken_local = choice.local.isoformat() if choice.local else None
@@ -248,11 +343,16 @@ def choose_candidate(file_id: int, source: str, zone: ZoneInfo) -> str:
 
 def confirm(file_ids: Iterable[int]) -> str:
     """Accept the detected times as they are: no longer waiting for review, and never
-    changed by re-detection."""
+    changed by re-detection. A file whose only date is its file date ("No date") gets that
+    date as the person's: this is "use the file dates for these files"."""
     batch = _new_batch()
     for f in _files(file_ids):
         old = snapshot(f)
         f.needs_review, f.time_decided = False, True
+        if f.confidence == Confidence.NONE and f.taken_local:
+            # "use the file date": a hint becomes the person's date
+            f.confidence = Confidence.HIGH
+            f.time_notes = [*(f.time_notes or []), "confirmed by a person: the file date is right"]
         _record(f, batch, "confirm", old)
     db.session.commit()
     return batch

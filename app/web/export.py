@@ -22,6 +22,12 @@ from .security import ApiError
 
 bp = Blueprint("export", __name__)
 
+# What a copy says about when it was taken (media/archive_dates.py), in people's words.
+STATED = {
+    "time": "date and time",
+    "date": "the date only",
+    "none": "no date (undated/)",
+}
 PREVIEW_ROWS = 200  # rows of "what goes where" on the page; the API pages through all
 METHOD_TEXT = {
     "embed": "JPEG, date and tags written into the copy",
@@ -47,6 +53,10 @@ def _result(job: Job) -> dict:
     counts = exporter.result_counts(job)
     return {
         "counts": counts,
+        "in_step": (
+            f"{counts.get('exported', 0):,} new, {counts.get('updated', 0):,} updated, "
+            f"{counts.get('retired', 0):,} retired"
+        ),
         "skipped": {label: counts[reason] for reason, label in export_plan.SKIP_REASONS.items() if counts.get(reason)},
         "methods": {METHOD_TEXT[m]: counts[f"method_{m}"] for m in METHOD_TEXT if counts.get(f"method_{m}")},
         "cleanup": trash.cleanup_counts(job.id) if job.params.get("cleanup") else None,
@@ -55,8 +65,9 @@ def _result(job: Job) -> dict:
 
 def _plan_view(plan: export_plan.Plan) -> dict:
     summary = plan.summary()
-    exports = [f for f in plan.files if f.action == "export"]
-    skips = [f for f in plan.files if f.action != "export"]
+    exports = [f for f in plan.files if f.action in ("export", "update")]
+    retires = [f for f in plan.files if f.action == "retire"]
+    skips = [f for f in plan.files if f.action not in export_plan.ACTIONS]
     return {
         "summary": summary,
         "skipped": {
@@ -67,6 +78,11 @@ def _plan_view(plan: export_plan.Plan) -> dict:
         "methods": {METHOD_TEXT[m]: n for m, n in summary["methods"].items()},
         "needed": size_text(plan.bytes_needed),
         "free": size_text(plan.bytes_free),
+        "in_step": plan.in_step(),
+        "to_do": len(plan.to_export),
+        "renames": summary["renames"],
+        "more_renames": max(0, summary["rename_count"] - len(summary["renames"])),
+        "retires": retires[:PREVIEW_ROWS],
         "exports": exports[:PREVIEW_ROWS],
         "more_exports": max(0, len(exports) - PREVIEW_ROWS),
         "skips": skips[:PREVIEW_ROWS],
@@ -83,7 +99,7 @@ def page():
     preview, refused = None, None
     if request.args.get("preview"):
         try:
-            preview = _plan_view(export_plan.dry_run(output, settings))
+            preview = _plan_view(export_plan.dry_run(_checked(output, settings), settings))
         except export_plan.ExportRefused as exc:
             refused = str(exc)
     job = _latest_job(output)
@@ -99,6 +115,7 @@ def page():
         only_reviewed=settings_store.flag(export_plan.SETTING_ONLY_REVIEWED),
         cleanup_roots=settings_store.flag(export_plan.SETTING_CLEANUP_IMPORT_ROOTS),
         roots=settings.import_roots,
+        STATED=STATED,
     )
 
 
@@ -112,6 +129,15 @@ def options():
     )
     flash("Export options saved.", "success")
     return redirect(url_for("export.page"))
+
+
+def _checked(output, settings):
+    """The archive folder, if the web may write there (a folder chosen before the web's
+    output roots existed may not) and the export's own rules allow it."""
+    output = export_plan.check_output(output, settings)
+    if refusal := outputs.refusal(output, settings):
+        raise export_plan.ExportRefused(refusal)
+    return output
 
 
 def _start(cleanup: bool) -> Job:
@@ -147,7 +173,8 @@ def preview_json():
     except ValueError:
         raise ApiError("offset and limit must be numbers.") from None
     try:
-        plan = export_plan.dry_run(_output(), current_app.config["MEDIAPARSER"])
+        settings = current_app.config["MEDIAPARSER"]
+        plan = export_plan.dry_run(_checked(_output(), settings), settings)
     except export_plan.ExportRefused as exc:
         raise ApiError(str(exc), 409) from None
     files = plan.files[offset : offset + limit]
@@ -155,7 +182,11 @@ def preview_json():
         {
             **plan.summary(),
             "files": [
-                {k: getattr(f, k) for k in ("file_id", "display", "action", "reason", "message", "target", "method")}
+                {
+                    **{k: getattr(f, k) for k in ("file_id", "display", "action", "reason", "message", "target")},
+                    **{k: getattr(f, k) for k in ("method", "stated", "time_source", "confidence", "changes")},
+                    "previous": (f.previous or {}).get("output"),
+                }
                 for f in files
             ],
             "next_offset": offset + limit if offset + limit < len(plan.files) else None,

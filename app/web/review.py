@@ -10,6 +10,7 @@ from ..media.explain import explain_clues, readable_note
 from ..models import File, Job, Tag, db
 from ..pipeline import settings_store
 from . import queries, serving
+from .pagezone import page_zone
 from .queries import Cursor, Filters
 
 bp = Blueprint("review", __name__)
@@ -114,7 +115,8 @@ def detail(file_id: int):
         next_id=next_id,
         job=job,
         group_size=group_size,
-        candidates=explain_clues(file.time_candidates, file.taken_source, file.time_decided, zone),
+        # instants in the page's one zone: the file's own offset, else the household's
+        candidates=explain_clues(file.time_candidates, file.taken_source, file.time_decided, page_zone(file)),
         # why this confidence ("from <source>" is already said above them)
         notes=[readable_note(n) for n in file.time_notes or [] if not str(n).startswith("from ")],
         zone_name=str(zone),

@@ -9,7 +9,7 @@ from zoneinfo import available_timezones
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 
 from ..models import JobKind
-from ..pipeline import jobs, settings_store
+from ..pipeline import export_checks, jobs, settings_store
 from ..tasks import enqueue_job
 from . import outputs, queries
 from .review import household_zone
@@ -55,10 +55,12 @@ def _render(values: dict | None = None, error: str | None = None, status: int = 
 
 
 def _save(changes: dict) -> None:
-    """settings_store.save, refusing an export folder outside the web's output roots."""
+    """settings_store.save, refusing an export folder outside the web's output roots, or one
+    the archive must not go to (the export's own rules: export_checks.py)."""
     if "output_dir" in changes:
         folder = settings_store.clean({"output_dir": changes["output_dir"]})["output_dir"]
-        refusal = outputs.refusal(folder, current_app.config["MEDIAPARSER"])
+        settings = current_app.config["MEDIAPARSER"]
+        refusal = outputs.refusal(folder, settings) or export_checks.refusal(folder, settings)
         if refusal:
             raise settings_store.SettingError(refusal)
     settings_store.save(changes)

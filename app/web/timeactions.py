@@ -4,7 +4,7 @@ requests, calls it, and answers with counts and an undo batch."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from flask import Blueprint, flash, jsonify, redirect, request, url_for
@@ -14,12 +14,14 @@ from ..models import File, db
 from ..pipeline import timefix
 from ..vocab import Precision
 from ..wording import plural
-from . import queries
+from . import pagezone, queries
 from .filters import local_time
 from .review import household_zone
 from .security import ApiError
 
 bp = Blueprint("timeactions", __name__)
+bp.record_once(pagezone.register)
+bp.record_once(lambda state: state.app.add_template_global(timefix.CAMERA_WINDOW_DAYS, "camera_window_days"))
 
 MAX_SHIFT = timedelta(days=365 * 100)
 PREVIEW_ROWS = 50
@@ -70,10 +72,11 @@ def _delta(data: dict) -> timedelta:
     return delta
 
 
-def _parse_time(text: Any) -> tuple[datetime, str]:
+def _parse_time(text: Any) -> tuple[datetime, str, int | None]:
+    """(wall clock, precision, the UTC offset when the person typed one)."""
     if not isinstance(text, str) or not text.strip():
         raise ApiError("Type a date, for example “15 June 2019 14:30” or “2019-06”.")
-    return _call(timefix.parse_human_time, text.strip(), household_zone())
+    return _call(timefix.parse_typed_time, text.strip(), household_zone())
 
 
 def _offset(data: dict) -> int | None:
@@ -97,6 +100,19 @@ def _show(value) -> str:
     return local_time(str(value), Precision.SECOND)
 
 
+def shift_text(delta: timedelta) -> str:
+    """A shift in words, to the second: "1 h 59 min 40 s" (never rounded)."""
+    seconds = round(abs(delta.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [plural(days, "day")] if days else []
+    parts += [f"{hours} h"] if hours else []
+    parts += [f"{minutes} min"] if minutes else []
+    parts += [f"{secs} s"] if secs or not parts else []
+    return " ".join(parts)
+
+
 def _preview(ids: list[int], delta: timedelta) -> dict:
     rows = _call(timefix.preview_shift, ids, delta)
     shown = rows[:PREVIEW_ROWS]
@@ -107,6 +123,9 @@ def _preview(ids: list[int], delta: timedelta) -> dict:
         "count": len(rows),
         "rows": [{"id": fid, "name": names.get(fid, ""), "before": _show(b), "after": _show(a)} for fid, b, a in shown],
         "minutes": delta.total_seconds() / 60,
+        "seconds": delta.total_seconds(),
+        "shift": shift_text(delta),
+        "later": delta.total_seconds() > 0,
     }
 
 
@@ -166,8 +185,9 @@ def choose():
 def set_time():
     data = _json()
     ids = _selection(data)
-    local, precision = _parse_time(data.get("text"))
-    batch = _call(timefix.set_time, ids, local, precision, _offset(data), zone=household_zone())
+    local, precision, typed = _parse_time(data.get("text"))
+    offset = typed if typed is not None else _offset(data)
+    batch = _call(timefix.set_time, ids, local, precision, offset, zone=household_zone())
     shown = local_time(local.isoformat(), precision)
     return _done(len(ids), batch, f"Set the date of {_files(len(ids))} to {shown}.")
 
@@ -182,39 +202,75 @@ def shift_preview():
 def shift():
     data = _json()
     ids, delta = _selection(data), _delta(data)
-    batch = _call(timefix.shift_times, ids, delta)
+    batch = _call(timefix.shift_times, ids, delta, household_zone())
     return _done(len(ids), batch, f"Shifted the dates of {_files(len(ids))}.")
 
 
-def _taken_at(data: dict) -> tuple[int, timedelta, list[int]]:
-    """'This photo was taken at …': the shift that makes it right, and the files it applies to."""
+def _days(data: dict) -> int | None:
+    """The correction's window: ±N days around the photo ("all": the camera's whole life)."""
+    value = data.get("days", timefix.CAMERA_WINDOW_DAYS)
+    if value in ("all", None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ApiError("The window is a number of days (or “all”).") from None
+
+
+def _taken_at(data: dict) -> tuple[int, timedelta, timefix.CameraScope]:
+    """'This photo was taken at …': the exact shift that makes it right (to the second), and
+    the files it applies to: this one, or every file from its camera within the window."""
     file_id = _file_id(data)
-    local, _precision = _parse_time(data.get("text"))
+    local, _precision, typed = _parse_time(data.get("text"))
+    if typed is not None:
+        local = local.replace(tzinfo=timezone(timedelta(minutes=typed)))
     delta = _call(timefix.suggest_shift, file_id, local, household_zone())
     scope = data.get("scope", "camera")
     if scope not in ("camera", "file"):
         raise ApiError("Apply to this file or to every file from its camera?")
-    ids = list(_call(timefix.same_camera_file_ids, file_id)) if scope == "camera" else [file_id]
-    if file_id not in ids:
-        ids.append(file_id)
-    return file_id, delta, sorted(set(ids))
+    if scope == "camera":
+        return file_id, delta, _call(timefix.camera_files, file_id, _days(data))
+    f = db.session.get(File, file_id)
+    return file_id, delta, timefix.CameraScope(f.camera_make, f.camera_model, None, None, [file_id])
+
+
+def _scope_view(scope: timefix.CameraScope) -> dict:
+    return {
+        "camera": scope.describe(),
+        "days": scope.days,
+        "outside": scope.outside,
+        "other_bodies": scope.other_bodies,
+        "not_clock": scope.not_clock,
+    }
 
 
 @bp.route("/api/time/taken-at/preview", methods=["POST"])
 def taken_at_preview():
-    _file_id_, delta, ids = _taken_at(_json())
+    _file_id_, delta, scope = _taken_at(_json())
     if not delta:
         return jsonify({"count": 0, "rows": [], "minutes": 0, "message": "That is already the date it has."})
-    return jsonify(_preview(ids, delta))
+    return jsonify({**_preview(scope.ids, delta), **_scope_view(scope)})
 
 
 @bp.route("/api/time/taken-at", methods=["POST"])
 def taken_at():
-    _file_id_, delta, ids = _taken_at(_json())
+    file_id, delta, scope = _taken_at(_json())
     if not delta:
         raise ApiError("That is already the date it has: nothing to change.")
-    batch = _call(timefix.shift_times, ids, delta)
-    return _done(len(ids), batch, f"Corrected the dates of {_files(len(ids))} from this camera.")
+    batch = _call(
+        timefix.shift_times,
+        scope.ids,
+        delta,
+        household_zone(),
+        action="camera_clock",
+        anchor=file_id,
+        camera=scope.describe(),
+        window_days=scope.days,
+    )
+    count = len(scope.ids)
+    where = "from this camera" if count > 1 else ""
+    message = f"Corrected the dates of {_files(count)} {where} by {shift_text(delta)}.".replace("  ", " ")
+    return _done(count, batch, message)
 
 
 @bp.route("/api/time/undo", methods=["POST"])

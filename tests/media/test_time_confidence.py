@@ -356,7 +356,8 @@ def test_coarse_best_takes_a_finer_agreeing_time():
 
 def test_mtime_is_the_weakest_and_shown_in_household_zone():
     _, choice = detect(mtime=datetime(2019, 6, 15, 12, 30, tzinfo=UTC))
-    assert (choice.iso(), choice.source, choice.confidence) == ("2019-06-15T14:30:00+02:00", "mtime", LOW)
+    # a file time alone is a hint: kept (and shown in the household zone), but "No date"
+    assert (choice.iso(), choice.source, choice.confidence) == ("2019-06-15T14:30:00+02:00", "mtime", NONE)
     _, choice = detect(name="IMG_20190615_143000.jpg", mtime=datetime(2021, 1, 1, tzinfo=UTC))
     assert choice.source == "filename:android" and choice.confidence == MEDIUM  # mtime never disagrees
 

@@ -25,7 +25,7 @@ from app import create_app
 from app.media import jpeg
 from app.media.metadata_writer import PythonWriter, Stamp
 from app.models import db
-from app.pipeline import export_plan, exporter, importer, jobs
+from app.pipeline import export_batch, export_plan, exporter, importer, jobs
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool is not installed")
@@ -74,16 +74,16 @@ def exported(corpus, _template_db, tmp_path_factory):
         runs = {}
         for name, writer in (("exiftool", None), ("python", PythonWriter)):
             output = base / f"archive-{name}"
-            original = exporter.open_writer
+            original = export_batch.open_writer
             if writer:
-                exporter.open_writer = writer
+                export_batch.open_writer = writer
             try:
                 export = exporter.start_export(output, settings)
                 assert jobs.run(export.id) == "completed"
                 db.session.refresh(export)
                 runs[name] = (output, exporter.result_counts(export))
             finally:
-                exporter.open_writer = original
+                export_batch.open_writer = original
         first_tree = archive_tree(runs["exiftool"][0])
         again = exporter.start_export(runs["exiftool"][0], settings)
         jobs.run(again.id)

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from app.media import archive_copy
 from app.media.metadata_writer import PythonWriter
 from app.models import File, Job, JobItem, db
-from app.pipeline import export_plan, exporter, importer, jobs, settings_store, trash
+from app.pipeline import export_batch, export_plan, exporter, importer, jobs, settings_store, trash
 
 needs_exiftool = pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool is not installed")
 
@@ -69,7 +69,7 @@ def library(app, tmp_path):
     for folder in (holiday, grandma):
         folder.mkdir(parents=True)
     burst = jpeg_bytes("2019:06:15 14:30:05", "red", subsec="12", offset="+02:00")
-    (holiday / "IMG_0001.JPEG").write_bytes(burst)
+    (holiday / "IMG_0001.JPG").write_bytes(burst)
     (grandma / "same as IMG_0001.jpg").write_bytes(burst)  # exact duplicate, another tag
     (holiday / "IMG_0002.jpg").write_bytes(jpeg_bytes("2019:06:15 14:30:05", "blue", subsec="45", offset="+02:00"))
     png = io.BytesIO()
@@ -110,7 +110,7 @@ def test_export_names_skips_and_manifest(app, library, tmp_path):
     plan = export_plan.dry_run(output, app.config["MEDIAPARSER"])
     assert not output.exists()  # a dry run writes nothing
     reasons = {f.display: f.reason for f in plan.files if f.action == "skip"}
-    copies = {"photos/Grandma/same as IMG_0001.jpg", "photos/2019-06 Holiday/IMG_0001.JPEG"}
+    copies = {"photos/Grandma/same as IMG_0001.jpg", "photos/2019-06 Holiday/IMG_0001.JPG"}
     [(copy, _)] = [(d, r) for d, r in reasons.items() if r == "same_content"]  # which copy speaks: import order
     assert copy in copies
     assert reasons == {copy: "same_content", "photos/discard me.jpg": "discarded", "photos/broken.jpg": "unreadable"}
@@ -137,7 +137,7 @@ def test_export_names_skips_and_manifest(app, library, tmp_path):
         "utc": "2019-06-15T12:30:05.120000+00:00",
     }
     assert (first["time_source"], first["confidence"], first["method"]) == ("exif:DateTimeOriginal", "high", "embed")
-    assert first["sha256"] == hashlib.sha256((library / "2019-06 Holiday/IMG_0001.JPEG").read_bytes()).hexdigest()
+    assert first["sha256"] == hashlib.sha256((library / "2019-06 Holiday/IMG_0001.JPG").read_bytes()).hexdigest()
     assert first["output_sha256"] == files["2019/20190615_143005.jpg"][0]
     assert records["2019/20190616_101010.png"]["sidecar"] == "2019/20190616_101010.png.xmp"
     # the copy's file time is the capture instant; an undated copy keeps the original's
@@ -193,7 +193,7 @@ def test_dry_run_reports_conflicts_and_space(app, library, tmp_path):
     (output / "2019" / "20190615_143005.JPG").write_bytes(b"someone else's photo")
     plan = export_plan.dry_run(output, app.config["MEDIAPARSER"])
     targets = {f.sha256: f.target for f in plan.files if f.action == "export"}
-    sha = hashlib.sha256((library / "2019-06 Holiday/IMG_0001.JPEG").read_bytes()).hexdigest()
+    sha = hashlib.sha256((library / "2019-06 Holiday/IMG_0001.JPG").read_bytes()).hexdigest()
     assert targets[sha] == "2019/20190615_143005_120.jpg"
     assert any("20190615_143005.jpg already exists" in c for c in plan.conflicts)
     assert plan.bytes_needed > sum(f.size for f in plan.to_export) and plan.bytes_free > 0 and plan.enough_space
@@ -215,7 +215,7 @@ def test_refuses_storage_and_parallel_exports(app, library, tmp_path):
 
 def test_full_disk_fails_the_job_then_a_rerun_finishes(app, library, tmp_path, monkeypatch):
     output = tmp_path / "archive"
-    monkeypatch.setattr(exporter, "BATCH_FILES", 1)
+    monkeypatch.setattr(export_batch, "BATCH_FILES", 1)
     real_write = os.write
     written = []
 
@@ -227,7 +227,7 @@ def test_full_disk_fails_the_job_then_a_rerun_finishes(app, library, tmp_path, m
         return real_write(fd, data)
 
     monkeypatch.setattr(archive_copy.os, "write", fill_up)
-    monkeypatch.setattr(exporter, "open_writer", PythonWriter)  # it writes through os.write
+    monkeypatch.setattr(export_batch, "open_writer", PythonWriter)  # it writes through os.write
     job = run_export(app, output)
     assert job.status == "failed"
     assert "disk is full" in job.message and "run the export again" in job.message
@@ -247,7 +247,7 @@ def test_full_disk_fails_the_job_then_a_rerun_finishes(app, library, tmp_path, m
 
 
 def test_pause_resume_and_cancel(app, library, tmp_path, monkeypatch):
-    monkeypatch.setattr(exporter, "BATCH_FILES", 1)
+    monkeypatch.setattr(export_batch, "BATCH_FILES", 1)
     output = tmp_path / "archive"
     job = exporter.start_export(output, app.config["MEDIAPARSER"])
     seen = []
@@ -281,12 +281,12 @@ def test_pause_resume_and_cancel(app, library, tmp_path, monkeypatch):
 
 def test_copy_renamed_by_a_killed_job_is_adopted_not_duplicated(app, library, tmp_path, monkeypatch):
     output = tmp_path / "archive"
-    real_append = exporter.append_manifest
+    real_append = export_batch.append_manifest
 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt  # stands for SIGKILL between rename and manifest: nothing after runs
 
-    monkeypatch.setattr(exporter, "append_manifest", killed)
+    monkeypatch.setattr(export_batch, "append_manifest", killed)
     job = exporter.start_export(output, app.config["MEDIAPARSER"])
     with pytest.raises(KeyboardInterrupt):
         jobs.run(job.id)
@@ -296,7 +296,7 @@ def test_copy_renamed_by_a_killed_job_is_adopted_not_duplicated(app, library, tm
     # the person cancels the dead job instead of letting it resume, then exports again
     db.session.execute(Job.__table__.update().where(Job.id == job.id).values(lease_owner=None, status="cancelled"))
     db.session.commit()
-    monkeypatch.setattr(exporter, "append_manifest", real_append)
+    monkeypatch.setattr(export_batch, "append_manifest", real_append)
     job2 = run_export(app, output)
     assert job2.status == "completed"
     final = tree(output)
@@ -318,7 +318,7 @@ def test_cleanup_moves_exported_originals_to_trash_and_restore_puts_them_back(ap
     trash_dir = library.parent / "photos" / trash.TRASH_DIR / f"export-{job.id}"
     assert (trash_dir / trash.TRASH_MANIFEST).exists()
     lines = [json.loads(x) for x in (trash_dir / trash.TRASH_MANIFEST).read_text().splitlines()]
-    assert {Path(x["original"]).name for x in lines} >= {"IMG_0001.JPEG", "same as IMG_0001.jpg"}
+    assert {Path(x["original"]).name for x in lines} >= {"IMG_0001.JPG", "same as IMG_0001.jpg"}
 
     report = trash.restore(output)
     assert len(report["restored"]) == 6 and report["left"] == []
@@ -327,7 +327,7 @@ def test_cleanup_moves_exported_originals_to_trash_and_restore_puts_them_back(ap
 
 
 def test_cleanup_leaves_import_roots_alone_unless_allowed(app, library, tmp_path):
-    settings = app.config["MEDIAPARSER"].with_overrides(import_roots=(library.parent.resolve(),))
+    settings = app.config["MEDIAPARSER"].with_overrides(import_roots=(library.resolve(),))
     app.config["MEDIAPARSER"] = settings
     job = run_export(app, tmp_path / "archive", cleanup=True)
     assert trash.cleanup_counts(job.id)["moved"] == 0

@@ -26,6 +26,7 @@ def files():
             taken_local=f"2019-06-0{i + 1}T12:00:00",
             camera_make=cameras[i][0],
             camera_model=cameras[i][1],
+            taken_source="exif:DateTimeOriginal" if cameras[i][0] else None,
         )
         for i in range(4)
     ]
@@ -90,7 +91,7 @@ def test_typed_times_are_read_in_the_settings_page_zone(client, files):
     r = post(client, "/api/time/set", {"selection": {"ids": [f.id]}, "text": "2019-06-15 14:30"})
     assert r.status_code == 200
     assert fresh(f).taken_at == datetime(2019, 6, 15, 5, 30, tzinfo=UTC)  # 14:30 in Tokyo (+09:00)
-    assert fresh(f).taken_offset is None
+    assert fresh(f).taken_offset == 540  # the zone's offset at that date is stored with it
 
 
 def test_shift_preview_then_apply(client, files):

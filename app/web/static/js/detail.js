@@ -1,5 +1,5 @@
 // File detail: confirm, choose a clue, type a date, correct a camera's clock, tags; ← → keys.
-import { api, el, formatMinutes, reloadWith, toast } from "./common.js";
+import { api, el, reloadWith, toast } from "./common.js";
 
 const root = document.getElementById("detail");
 const fileId = Number(root.dataset.file);
@@ -23,25 +23,38 @@ for (const button of document.querySelectorAll(".use-candidate")) {
     act("/api/time/choose", { file_id: fileId, source: button.dataset.source }, TIME_UNDO));
 }
 
+// The offset comes from what is typed ("14:30 +02:00"), else from the zone at that date.
 document.getElementById("set-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  const offset = root.dataset.offset === "" ? null : Number(root.dataset.offset);
-  act("/api/time/set", { selection, text: document.getElementById("set-text").value, offset }, TIME_UNDO);
+  act("/api/time/set", { selection, text: document.getElementById("set-text").value }, TIME_UNDO);
 });
 
-// "This photo was taken at ...": preview first, then apply to the camera's files (or this one).
+// "This photo was taken at ...": preview first, then apply to the camera's files within the
+// window (or this one). The shift is exact, to the second, and shown as such.
 const takenText = document.getElementById("taken-text");
+const takenDays = document.getElementById("taken-days");
 const takenPreview = document.getElementById("taken-preview");
+const takenBody = (scope) => ({ file_id: fileId, text: takenText.value, scope, days: takenDays.value === "" ? "all" : Number(takenDays.value) });
+
+function scopeText(data) {
+  const left = [];
+  if (data.outside) left.push(`${data.outside} taken more than ${data.days} days away`);
+  if (data.other_bodies) left.push(`${data.other_bodies} from another camera of the same model`);
+  if (data.not_clock) left.push(`${data.not_clock} whose date did not come from the camera's clock`);
+  const window = data.days === null ? "at any time" : `within ${data.days} days of this photo`;
+  return `Camera: ${data.camera}, photos taken ${window}, from every import.` + (left.length ? ` Not changed: ${left.join(", ")}.` : "");
+}
+
 document.getElementById("taken-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   try {
-    const data = await api("/api/time/taken-at/preview", { method: "POST", body: { file_id: fileId, text: takenText.value, scope: "camera" } });
+    const data = await api("/api/time/taken-at/preview", { method: "POST", body: takenBody("camera") });
     const body = takenPreview.querySelector("tbody");
     body.replaceChildren(...data.rows.map((r) => el("tr", {}, el("td", { text: r.name }), el("td", { text: r.before }), el("td", { text: r.after }))));
-    const amount = formatMinutes(data.minutes);
     document.getElementById("taken-summary").textContent = data.count
-      ? `The camera was ${amount} ${data.minutes > 0 ? "behind" : "ahead"}. ${data.count} file${data.count === 1 ? "" : "s"} from this camera would change${data.count > data.rows.length ? ` (first ${data.rows.length} shown)` : ""}:`
+      ? `The camera was ${data.shift} ${data.later ? "behind" : "ahead"}. ${data.count} file${data.count === 1 ? "" : "s"} from this camera would change${data.count > data.rows.length ? ` (first ${data.rows.length} shown)` : ""}:`
       : data.message || "Nothing would change.";
+    document.getElementById("taken-scope").textContent = data.count ? scopeText(data) : "";
     takenPreview.hidden = false;
     document.getElementById("taken-apply").hidden = !data.count;
   } catch (err) {
@@ -49,9 +62,9 @@ document.getElementById("taken-form").addEventListener("submit", async (event) =
   }
 });
 document.getElementById("taken-apply").addEventListener("click", () =>
-  act("/api/time/taken-at", { file_id: fileId, text: takenText.value, scope: "camera" }, TIME_UNDO));
+  act("/api/time/taken-at", takenBody("camera"), TIME_UNDO));
 document.getElementById("taken-one").addEventListener("click", () =>
-  act("/api/time/taken-at", { file_id: fileId, text: takenText.value, scope: "file" }, TIME_UNDO));
+  act("/api/time/taken-at", takenBody("file"), TIME_UNDO));
 
 // tags
 const tagText = document.getElementById("tag-text");
