@@ -56,6 +56,9 @@ class Settings:
     workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
     # Pillow's decompression-bomb limit; 0 means Pillow's default (about 89 MP).
     max_image_pixels: int = 0
+    # Memory ceiling of each import analysis process, in MB; 0: from the machine's available
+    # memory and core count (media/batch.py plan). Fewer processes run when memory is short.
+    worker_memory_mb: int = 0
     debug: bool = False
     # Web security (app/web/guards.py, app/web/outputs.py): host names the web answers to
     # (empty: localhost and the bound address), folders the web may export to, whether a
@@ -112,6 +115,9 @@ class Settings:
         upload_mb = env.get("MEDIAPARSER_MAX_UPLOAD_MB", "").strip()
         if upload_mb and not upload_mb.isdigit():
             raise ConfigError(f"MEDIAPARSER_MAX_UPLOAD_MB must be a whole number of megabytes, not {upload_mb!r}")
+        worker_mb = env.get("MEDIAPARSER_WORKER_MEMORY_MB", "").strip()
+        if worker_mb and not worker_mb.isdigit():
+            raise ConfigError(f"MEDIAPARSER_WORKER_MEMORY_MB must be a whole number of megabytes, not {worker_mb!r}")
 
         values = dict(
             instance_dir=instance_dir,
@@ -126,6 +132,7 @@ class Settings:
             host=env.get("MEDIAPARSER_HOST", "127.0.0.1").strip() or "127.0.0.1",
             port=port,
             max_image_pixels=int(env.get("MEDIAPARSER_MAX_IMAGE_PIXELS", "0") or 0),
+            worker_memory_mb=int(worker_mb or 0),
             debug=env.get("MEDIAPARSER_DEBUG", "") in ("1", "true", "yes"),
             allowed_hosts=tuple(
                 h.strip().lower() for h in env.get("MEDIAPARSER_ALLOWED_HOSTS", "").split(",") if h.strip()

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 
 from app import create_app
 from app.models import File, FileTag, Job, Tag, db
-from app.pipeline import importer, jobs, storage
+from app.pipeline import import_process, importer, jobs, storage
 from tests.conftest import make_settings
 
 
@@ -59,10 +59,13 @@ def test_folder_import_records_everything(app, tmp_path):
     photo(root / "2019-06 Holiday" / "beach {anna,sea}.jpg", colour=(20, 90, 200), taken="2019:06:16 10:00:00")
     (root / "2019-06 Holiday" / "notes.txt").write_text("packing list")
     (root / ".hidden.jpg").write_bytes(b"\xff\xd8\xff")
+    (root / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")  # what a Mac leaves behind: left out quietly
     job = importer.start_folder_import(root, roots=None)
     assert jobs.run(job.id) == "completed"
     rows = files_by_name()
-    assert set(rows) == {"IMG_20190615_143000.jpg", "beach {anna,sea}.jpg", "notes.txt"}
+    assert set(rows) == {"IMG_20190615_143000.jpg", "beach {anna,sea}.jpg", "notes.txt", ".hidden.jpg"}
+    hidden = rows.pop(".hidden.jpg")
+    assert hidden.status == "skipped" and "hidden file" in hidden.error and hidden.sha256 is None
     first = rows["IMG_20190615_143000.jpg"]
     assert first.status == "done" and first.relative_dir == "Family/2019-06 Holiday"
     assert first.taken_local == "2019-06-15T14:30:00" and first.taken_source.startswith("filename")
@@ -72,7 +75,7 @@ def test_folder_import_records_everything(app, tmp_path):
     assert beach.confidence == "high" and beach.taken_local == "2019-06-16T10:00:00"
     assert {t.name for t in beach.tags} == {"anna", "sea", "family", "holiday"}
     assert rows["notes.txt"].status == "skipped" and "Not a photo" in rows["notes.txt"].error
-    assert_each_file_once(job, set(rows))
+    assert_each_file_once(job, {*rows, ".hidden.jpg"})
 
 
 def test_exact_duplicates_are_recorded_against_the_first_copy(app, tmp_path):
@@ -156,8 +159,8 @@ def test_corpus_bad_files_go_through_cleanly(app, corpus):
 
 
 def _slow_batches(monkeypatch):
-    monkeypatch.setattr(importer, "BATCH_FILES", 2)
-    monkeypatch.setattr(importer, "BATCH_SECONDS", 0.0)
+    monkeypatch.setattr(import_process, "BATCH_FILES", 2)
+    monkeypatch.setattr(import_process, "BATCH_SECONDS", 0.0)
 
 
 def test_pause_and_resume_between_files(app, tmp_path, monkeypatch):
