@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from PIL import Image
 from sqlalchemy import func, select, text
 
 from app import create_app
+from app.media import batch
 from app.models import File, FileTag, Job, Tag, db
 from app.pipeline import import_process, importer, jobs, storage
 from tests.conftest import make_settings
@@ -331,3 +333,47 @@ def test_uploaded_files_are_imported_with_their_names_folders_and_times(app, set
     assert job.status == "pending"
     assert jobs.run(job.id) == "completed"
     assert files_by_name()["late.jpg"].status == "done"
+
+
+def _stack_depth() -> int:
+    frame, depth = sys._getframe(), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    return depth
+
+
+def test_files_trickling_in_during_an_upload_import_are_taken_up_by_one_loop_and_one_pool(app, settings, monkeypatch):
+    """A browser still uploading while the worker catches up: the same loop and the same pool
+    of analysis processes take the new files up (no call of itself per catch-up, no new pool)."""
+    _slow_batches(monkeypatch)
+    pools = []
+    real_init = batch.AnalysisPool.__init__
+
+    def counting_init(self, *args, **kwargs):
+        pools.append(self)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(batch.AnalysisPool, "__init__", counting_init)
+    job = storage.upload_job()
+    sent = []
+
+    def upload(n: int) -> None:
+        for _ in range(n):
+            i = len(sent)
+            data = _jpeg_bytes((i % 256, (i * 7) % 256, (i * 13) % 256))
+            stored = storage.store_upload(io.BytesIO(data), settings)
+            sent.append(storage.add_upload(job, stored, f"t{i:03d}.jpg", f"Trickle/t{i:03d}.jpg", None).id)
+
+    depths = []
+
+    def trickle(j):
+        depths.append(_stack_depth())
+        if len(sent) < 160:
+            upload(2)
+
+    upload(2)
+    assert jobs.run(job.id, on_progress=trickle) == "completed"
+    assert len(sent) == 160 and len(depths) > 60
+    assert max(depths) - min(depths) <= 2, f"the import called itself: stack depth {min(depths)}..{max(depths)}"
+    assert len(pools) == 1
+    assert_each_file_once(job, {f"t{i:03d}.jpg" for i in range(160)})
