@@ -9,6 +9,7 @@ import shutil
 import signal
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -104,11 +105,13 @@ def _assert_each_file_once(job, source) -> dict[str, File]:
 
 
 def _assert_nothing_left(killer: OomKiller) -> None:
-    """The pool's processes all ended with the job (the fork server stays for the next one)."""
+    """The pool's processes all ended with the job: what stays below this process are its own
+    children, the fork server and multiprocessing's resource tracker, kept for the next import."""
     time.sleep(0.2)
-    alive = set(descendants(os.getpid())) & killer.seen
-    workers = [p for p in alive if "mediaparser" in open(f"/proc/{p}/cmdline").read() or p in killer.killed]
-    assert not [p for p in workers if "forkserver" not in open(f"/proc/{p}/cmdline").read()]
+    children = {int(p) for p in Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()}
+    below = set(descendants(os.getpid()))
+    assert below - children == set(), "analysis processes outlived the import"
+    assert not below & set(killer.killed)
 
 
 def test_a_killed_analysis_process_fails_nothing_and_the_file_is_retried_alone(pool_app, tmp_path):
