@@ -86,12 +86,17 @@ def run(task: Task) -> tuple[int, media.Analysis]:
     )
 
 
+def _not_now(signum, frame) -> None:
+    """A stop signal meant for the whole process group: the parent ends this process."""
+
+
 def serve(conn: connection.Connection, setup: Setup) -> None:
     """An analysis process's entry point: set the process up, say ready, then answer tasks
     until the parent sends None or goes away."""
-    # Ctrl-C and SIGTERM reach the whole process group: the parent decides when we stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # Ctrl-C and SIGTERM reach the whole process group: the parent decides when we stop. Not
+    # SIG_IGN: that would be inherited by exiftool and ffmpeg, whose parent-death signal is SIGTERM.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _not_now)
     process_setup.die_with_parent()  # the fork server
     if setup.parent_pid:
         process_setup.watch_parent(setup.parent_pid)  # the import's process

@@ -19,31 +19,9 @@ from app.models import DuplicateGroup, File, db
 from app.pipeline import import_process, importer, jobs
 from tests.conftest import make_settings
 from tests.hostile_helpers import jpeg, png_bomb
+from tests.process_helpers import descendants
 
 BIG_RSS = 180 * 1024 * 1024  # only a process decoding the big picture gets here
-
-
-def descendants(pid: int) -> dict[int, int]:
-    """{pid: resident bytes} of every process below `pid`."""
-    parents, rss = {}, {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry)] = int(fields[1])
-        rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    found, frontier = {}, [pid]
-    while frontier:
-        parent = frontier.pop()
-        for child, its_parent in parents.items():
-            if its_parent == parent and child not in found:
-                found[child] = rss[child]
-                frontier.append(child)
-    return found
 
 
 class OomKiller(threading.Thread):
