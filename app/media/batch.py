@@ -116,7 +116,7 @@ def serve(conn: connection.Connection, setup: Setup) -> None:
 # --- how many processes, and how much memory each ---------------------------------------------
 
 MIN_MEMORY = 512 * MB  # a 12-megapixel HEIC needs about 150 MB; below this, pictures fail
-MAX_MEMORY = 2048 * MB  # enough for any real photo; more only lets a bomb take more
+MAX_MEMORY = 1024 * MB  # enough for real photos (a 48-megapixel HEIC takes about 500 MB); more only feeds bombs
 SHARE = 0.75  # of the memory available now: the rest stays for the web pages, database and disk cache
 
 

@@ -24,7 +24,7 @@ GB = 1024 * MB
 @pytest.mark.parametrize(
     ("cores", "memory_mb", "available", "expected"),
     [
-        (2, 0, 24 * GB, (2, 2 * GB)),  # plenty: one process per core, at the upper bound
+        (2, 0, 24 * GB, (2, 1 * GB)),  # plenty: one process per core, at the upper bound
         (4, 0, 3 * GB, (4, 576 * MB)),  # the available memory shared by the cores
         (8, 0, 1 * GB, (1, 512 * MB)),  # short of memory: fewer processes than cores
         (4, 1024, 2 * GB, (1, 1 * GB)),  # a ceiling set by the admin: as many as fit
