@@ -280,7 +280,8 @@ class AnalysisPool:
             self._replace(w, out, None)
 
     def _replace(self, w: _Worker, out: list[Finished], why: str | None) -> None:
-        why = why or _ended(w.process)
+        ended = _ended(w.process)  # and reaped
+        why = why or ended
         w.conn.close()
         self._workers.remove(w)
         if not w.ready:

@@ -34,6 +34,7 @@ JUNK_FOLDERS = frozenset(
         ".documentrevisions-v100", ".appledouble", "__macosx", ".caches", ".@__thumb",
     }
 )  # fmt: skip
+OWN_TRASH = ".mediaparser-trash"  # pipeline/trash.py: originals moved aside after a verified export
 TRASH_FOLDERS = frozenset({".trash", ".trashes", "$recycle.bin", "#recycle", ".recycle", ".recycle.bin"})
 
 
@@ -61,6 +62,13 @@ def _is_trash(name: str) -> bool:
 
 def _hidden_folder(path: str, name: str) -> Entry | None:
     """None to walk into it; an Entry to report instead; JUNK to leave it out."""
+    if name == OWN_TRASH:
+        return Entry(
+            path,
+            True,
+            FileStatus.SKIPPED,
+            "MediaParser's own trash (originals moved there after an export): not imported",
+        )
     if _is_trash(name):
         return Entry(path, True, FileStatus.SKIPPED, "A trash folder: its files were deleted, so they are not imported")
     if name.lower() in JUNK_FOLDERS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import sys
 from datetime import UTC, datetime
@@ -377,3 +378,26 @@ def test_files_trickling_in_during_an_upload_import_are_taken_up_by_one_loop_and
     assert max(depths) - min(depths) <= 2, f"the import called itself: stack depth {min(depths)}..{max(depths)}"
     assert len(pools) == 1
     assert_each_file_once(job, {f"t{i:03d}.jpg" for i in range(160)})
+
+
+def test_an_import_stopped_by_a_problem_can_be_resumed_from_the_jobs_page(app, client, tmp_path, monkeypatch):
+    for i in range(4):
+        photo(tmp_path / "in" / f"r{i}.jpg", colour=(i * 50, 10, 10))
+    job = importer.start_folder_import(tmp_path / "in", roots=None)
+    real = import_process.analyze
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the disk went away")
+
+    monkeypatch.setattr(import_process, "analyze", broken)
+    assert jobs.run(job.id) == "failed"
+    db.session.refresh(job)
+    assert job.status == "failed" and "disk went away" in job.message and job.done < job.total
+    monkeypatch.setattr(import_process, "analyze", real)
+    page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page)[1]
+    answer = client.post(f"/api/jobs/{job.id}/resume", json={}, headers={"X-CSRFToken": token})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    db.session.refresh(job)
+    assert job.status == "completed" and "disk went away" not in (job.message or "")
+    assert_each_file_once(job, {f"r{i}.jpg" for i in range(4)})

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from app import create_app
 from app.models import DuplicateGroup, File, db
+from app.media import batch
 from app.pipeline import import_process, importer, jobs
 from tests.conftest import make_settings
 from tests.hostile_helpers import jpeg, png_bomb
@@ -121,3 +122,17 @@ def test_a_file_that_kills_its_process_twice_stays_failed_with_a_sentence(pool_a
     assert all(r.status == "done" for r in rows.values())
     _assert_nothing_left(killer)
     assert jobs.resume(job.id, failed_too=True) is False  # completed: nothing to resume
+
+
+def test_a_file_that_never_finishes_is_given_up_and_its_process_replaced(tmp_path, monkeypatch):
+    monkeypatch.setattr(batch, "TASK_SECONDS", 0.0)  # every file takes "too long"
+    jpeg(tmp_path / "slow.jpg")
+    setup = batch.Setup(frozenset(), "UTC", str(tmp_path / "thumbs"), parent_pid=os.getpid())
+    with batch.AnalysisPool(setup, 1) as pool:
+        before = pool.pids()
+        pool.submit(batch.Task(1, str(tmp_path / "slow.jpg"), "slow.jpg", "", None))
+        ends = []
+        while pool.in_flight:
+            ends += pool.collect(1)
+        assert [end.crashed for end in ends] == ["timed out"]
+        assert pool.pids() != before and pool.started == 2
