@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app import create_app
-from app.models import DuplicateGroup, File, db
 from app.media import batch
+from app.models import DuplicateGroup, File, db
 from app.pipeline import import_process, importer, jobs
 from tests.conftest import make_settings
 from tests.hostile_helpers import jpeg, png_bomb
