@@ -106,3 +106,8 @@ def peak_memory(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+def children(pid: int) -> set[int]:
+    """The living processes whose parent is `pid` (started by any of its threads)."""
+    return {child for child, (parent, state, _) in _proc_table().items() if parent == pid and state != "Z"}

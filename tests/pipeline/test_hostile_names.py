@@ -130,3 +130,20 @@ def test_every_bad_name_is_one_line_and_the_rest_imports(app, client, hostile):
         assert detail.status_code == 200
         assert row.original_name.split("\n")[0] in detail.get_data(as_text=True)
     assert readable_name("new\nline.jpg") == "new\u240aline.jpg"
+
+
+def test_a_folder_whose_own_name_is_not_text_imports_and_round_trips_through_json(app, client, tmp_path):
+    folder = tmp_path / os.fsdecode(b"Urlaub \xfc")
+    jpeg(folder / "a.jpg")
+    job = importer.start_folder_import(folder, roots=None)
+    assert jobs.run(job.id) == "completed"
+    row = db.session.execute(select(File).where(File.job_id == job.id)).scalar_one()
+    assert row.status == "done" and row.relative_dir == "Urlaub \ufffd"
+    db.session.expire_all()
+    assert os.fsencode(db.session.get(File, row.id).path) == os.fsencode(str(folder / "a.jpg"))
+    # the job keeps the folder in JSON: the undecodable byte goes out escaped and comes back
+    answer = client.get(f"/api/jobs/{job.id}")
+    assert answer.status_code == 200 and b"\\udcfc" in answer.data
+    assert json.loads(answer.data)["title"] == f"Import of folder {folder}"
+    assert client.get("/jobs").status_code == 200
+    assert "Urlaub \ufffd" in client.get(f"/jobs/{job.id}").get_data(as_text=True)

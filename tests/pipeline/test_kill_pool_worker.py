@@ -9,7 +9,6 @@ import shutil
 import signal
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -20,7 +19,7 @@ from app.models import DuplicateGroup, File, db
 from app.pipeline import import_process, importer, jobs
 from tests.conftest import make_settings
 from tests.hostile_helpers import jpeg, png_bomb
-from tests.process_helpers import descendants
+from tests.process_helpers import children, descendants
 
 BIG_RSS = 180 * 1024 * 1024  # only a process decoding the big picture gets here
 
@@ -87,9 +86,8 @@ def _assert_nothing_left(killer: OomKiller) -> None:
     """The pool's processes all ended with the job: what stays below this process are its own
     children, the fork server and multiprocessing's resource tracker, kept for the next import."""
     time.sleep(0.2)
-    children = {int(p) for p in Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()}
     below = set(descendants(os.getpid()))
-    assert below - children == set(), "analysis processes outlived the import"
+    assert below - children(os.getpid()) == set(), "analysis processes outlived the import"
     assert not below & set(killer.killed)
 
 

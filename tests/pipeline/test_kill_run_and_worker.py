@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import REPO
-from tests.process_helpers import alive, descendants, free_port, query, start, wait_for, worker_env
+from tests.process_helpers import alive, children, descendants, free_port, query, start, wait_for, worker_env
 
 pytestmark = pytest.mark.e2e
 
@@ -65,15 +65,11 @@ def _kill_mid_import(process: subprocess.Popen, db: Path, log: Path) -> tuple[in
 
     job_id, *_ = wait_for(mid_job, 180, "the import to be under way", log)
     below = descendants(process.pid)
-    grandchildren = [p for p in below if p not in _children(process.pid)]
+    grandchildren = [p for p in below if p not in children(process.pid)]
     assert grandchildren, f"no analysis processes below {process.pid}: {below}"
     os.kill(process.pid, signal.SIGKILL)
     process.wait(10)
     return job_id, set(below)
-
-
-def _children(pid: int) -> set[int]:
-    return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
 
 
 def _assert_nothing_left(pids: set[int], log: Path) -> None:
