@@ -11,6 +11,7 @@ tried once more alone, in a fresh process of its own.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -44,7 +45,6 @@ class Importing:
     setup: batch.Setup
     workers: int
     recorder: Recorder
-    pools: int = 0  # analysis pools started (one for the phase, one more for lone retries)
     peak_memory: int = 0  # the most memory one analysis process held, in bytes
     crashes_in_a_row: int = 0
 
@@ -71,13 +71,20 @@ def prepare(ctx: jobs.JobContext) -> Importing:
     return Importing(ctx, setup, workers, Recorder(ctx, settings.zone, sha_owner))
 
 
-def _pool(run: Importing, size: int) -> batch.AnalysisPool:
+@contextlib.contextmanager
+def _pool(run: Importing, size: int) -> Iterator[batch.AnalysisPool]:
+    """A pool of `size` analysis processes for the block; processes that cannot be started make
+    the job stop with a reason (it can be resumed: nothing is lost)."""
     try:
-        pool = batch.AnalysisPool(run.setup, size)
+        with batch.AnalysisPool(run.setup, size) as pool:
+            yield pool
+            run.peak_memory = max(run.peak_memory, pool.peak_memory)
     except batch.PoolBroken as exc:
         raise jobs.JobError(f"{exc}. Nothing was lost: resume the import to go on.") from exc
-    run.pools += 1
-    return pool
+
+
+def _log_peak(run: Importing) -> None:
+    log.info("import %s: analysis processes held at most %s", run.ctx.job.id, size_text(run.peak_memory))
 
 
 # --- which files --------------------------------------------------------------------------------
@@ -136,8 +143,9 @@ def process(ctx: jobs.JobContext) -> JobControl:
             if control == JobControl.RUN:
                 control = ctx.checkpoint()
             if control != JobControl.RUN or not _unattempted(ctx.job.id, attempted):
-                _log_peak(run, pool)
-                return control
+                break
+    _log_peak(run)
+    return control
 
 
 def analyze_files(ctx: jobs.JobContext, file_ids: Iterable[int]) -> JobControl:
@@ -147,15 +155,10 @@ def analyze_files(ctx: jobs.JobContext, file_ids: Iterable[int]) -> JobControl:
     run = prepare(ctx)
     with _pool(run, run.workers) as pool:
         control = analyze(run, pool, tasks_for(ctx.job.id, ids))
-        _log_peak(run, pool)
     if control == JobControl.RUN:
         control = retry_crashed(run, ids)
+    _log_peak(run)
     return control
-
-
-def _log_peak(run: Importing, pool: batch.AnalysisPool) -> None:
-    run.peak_memory = max(run.peak_memory, pool.peak_memory)
-    log.info("import %s: analysis processes held at most %s", run.ctx.job.id, size_text(run.peak_memory))
 
 
 def analyze(run: Importing, pool: batch.AnalysisPool, tasks: Iterator[batch.Task]) -> JobControl:
@@ -232,5 +235,4 @@ def retry_crashed(run: Importing, file_ids: Iterable[int] | None = None) -> JobC
                         _flush(run, pool, [end])
                     elif not jobs.SHUTDOWN.is_set():
                         run.recorder.mark_failed(file_id, CRASHED_AGAIN)
-        _log_peak(run, pool)
     return JobControl.RUN

@@ -401,3 +401,20 @@ def test_an_import_stopped_by_a_problem_can_be_resumed_from_the_jobs_page(app, c
     db.session.refresh(job)
     assert job.status == "completed" and "disk went away" not in (job.message or "")
     assert_each_file_once(job, {f"r{i}.jpg" for i in range(4)})
+
+
+def test_a_share_of_an_import_can_be_analyzed_by_itself(app, settings, tmp_path):
+    """What a queue task running part of an import calls: only the files it is given."""
+    for i in range(6):
+        photo(tmp_path / "in" / f"s{i}.jpg", colour=(10, i * 40, 200))
+    job = importer.start_folder_import(tmp_path / "in", roots=None)
+    ctx = jobs.JobContext(job, "test", settings)
+    importer.discover(ctx)
+    ids = db.session.execute(select(File.id).where(File.job_id == job.id).order_by(File.id)).scalars().all()
+    assert import_process.analyze_files(ctx, ids[:2]) == "run"
+    statuses = dict(db.session.execute(select(File.id, File.status).where(File.job_id == job.id)).all())
+    assert [statuses[i] for i in ids] == ["done", "done", "pending", "pending", "pending", "pending"]
+    assert import_process.analyze_files(ctx, ids) == "run"
+    assert {s for _, s in db.session.execute(select(File.id, File.status).where(File.job_id == job.id))} == {"done"}
+    db.session.refresh(job)
+    assert job.done == 6  # each counted once
