@@ -62,10 +62,9 @@ def hostile(tmp_path, monkeypatch) -> Path:
     jpeg(root / ".hidden.jpg", (10, 10, 10))
     (root / "._plain.jpg").write_bytes(b"\x00\x05\x16\x07AppleDouble")
     (root / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
-    deepest = build_deep_tree(root / "deep")
+    assert build_deep_tree(root / "deep") > 10
     yield root
     (root / "locked").chmod(0o755)
-    assert deepest
 
 
 def test_every_bad_name_is_one_line_and_the_rest_imports(app, client, hostile):
