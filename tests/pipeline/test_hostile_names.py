@@ -146,3 +146,13 @@ def test_a_folder_whose_own_name_is_not_text_imports_and_round_trips_through_jso
     assert json.loads(answer.data)["title"] == f"Import of folder {folder}"
     assert client.get("/jobs").status_code == 200
     assert "Urlaub \ufffd" in client.get(f"/jobs/{job.id}").get_data(as_text=True)
+
+
+def test_a_name_exiftool_cannot_be_sent_does_not_stop_exiftool(tmp_path):
+    from app.media import exiftool_reader
+
+    odd = jpeg(tmp_path / os.fsdecode(b"DSC_\xff.jpg"))
+    plain = jpeg(tmp_path / "DSC_1.jpg")
+    assert exiftool_reader.maker_dates(odd) == {}
+    assert not exiftool_reader._state["broken"]
+    assert exiftool_reader.raw_facts(plain) != {} or not exiftool_reader.available()
