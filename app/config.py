@@ -36,6 +36,13 @@ def _lease_seconds(env: dict[str, str]) -> dict[str, float]:
         raise ConfigError(f"MEDIAPARSER_LEASE_SECONDS must be a number of seconds, not {text!r}") from None
 
 
+def _megabytes(env: dict[str, str], name: str) -> int | None:
+    text = env.get(name, "").strip()
+    if text and not text.isdigit():
+        raise ConfigError(f"{name} must be a whole number of megabytes, not {text!r}")
+    return int(text) if text else None
+
+
 def _system_timezone() -> str:
     tz = os.environ.get("TZ", "").strip()
     if tz and not tz.startswith(":"):
@@ -66,6 +73,9 @@ class Settings:
     workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
     # Pillow's decompression-bomb limit; 0 means Pillow's default (about 89 MP).
     max_image_pixels: int = 0
+    # Memory ceiling of each import analysis process, in MB; 0: from the machine's available
+    # memory and core count (media/batch.py plan). Fewer processes run when memory is short.
+    worker_memory_mb: int = 0
     debug: bool = False
     # Web security (app/web/guards.py, app/web/outputs.py): host names the web answers to
     # (empty: localhost and the bound address), folders the web may export to, whether a
@@ -122,9 +132,7 @@ class Settings:
         except ValueError:
             raise ConfigError(f"MEDIAPARSER_PORT must be a number, not {port_text!r}") from None
         workers_text = env.get("MEDIAPARSER_WORKERS", "").strip()
-        upload_mb = env.get("MEDIAPARSER_MAX_UPLOAD_MB", "").strip()
-        if upload_mb and not upload_mb.isdigit():
-            raise ConfigError(f"MEDIAPARSER_MAX_UPLOAD_MB must be a whole number of megabytes, not {upload_mb!r}")
+        upload_mb = _megabytes(env, "MEDIAPARSER_MAX_UPLOAD_MB")
 
         values = dict(
             instance_dir=instance_dir,
@@ -139,6 +147,7 @@ class Settings:
             host=env.get("MEDIAPARSER_HOST", "127.0.0.1").strip() or "127.0.0.1",
             port=port,
             max_image_pixels=int(env.get("MEDIAPARSER_MAX_IMAGE_PIXELS", "0") or 0),
+            worker_memory_mb=_megabytes(env, "MEDIAPARSER_WORKER_MEMORY_MB") or 0,
             debug=env.get("MEDIAPARSER_DEBUG", "") in ("1", "true", "yes"),
             allowed_hosts=tuple(
                 h.strip().lower() for h in env.get("MEDIAPARSER_ALLOWED_HOSTS", "").split(",") if h.strip()
@@ -149,8 +158,8 @@ class Settings:
             trust_proxy=env.get("MEDIAPARSER_TRUST_PROXY", "") in ("1", "true", "yes"),
             embedded_worker=env.get("MEDIAPARSER_EMBEDDED_WORKER", "1").strip().lower() not in ("0", "false", "no"),
         )
-        if upload_mb:
-            values["max_upload_bytes"] = int(upload_mb) * 1000**2
+        if upload_mb is not None:
+            values["max_upload_bytes"] = upload_mb * 1000**2
         values.update(_lease_seconds(env))
         if workers_text:
             values["workers"] = max(1, int(workers_text))

@@ -7,6 +7,7 @@ Perceptual hashes are signed 64-bit integers so SQLite and PostgreSQL BIGINT hol
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -125,6 +126,43 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC)
 
 
+# A noncharacter (never in a real name) escapes what UTF-8 text cannot hold: the undecodable
+# bytes of a file name, which Python gives as lone surrogates (U+DC80..U+DCFF).
+_FS_ESC = "\ufdd0"
+_FS_ESCAPED = re.compile("\ufdd0(\ufdd0|[0-9A-F]{4})")
+
+
+def store_fs_text(text: str) -> str:
+    """A path as text the database accepts; `load_fs_text` gives the same str back, so
+    `os.fsencode` gives the same bytes back."""
+    if text.isascii() or (_FS_ESC not in text and not any(0xD800 <= ord(c) <= 0xDFFF for c in text)):
+        return text
+    return "".join(
+        _FS_ESC + _FS_ESC if c == _FS_ESC else f"{_FS_ESC}{ord(c):04X}" if 0xD800 <= ord(c) <= 0xDFFF else c
+        for c in text
+    )
+
+
+def load_fs_text(text: str) -> str:
+    if text.isascii() or _FS_ESC not in text:
+        return text
+    return _FS_ESCAPED.sub(lambda m: _FS_ESC if m.group(1) == _FS_ESC else chr(int(m.group(1), 16)), text)
+
+
+class FsText(TypeDecorator):
+    """Text holding a file system path exactly, undecodable bytes included (Linux names are
+    bytes); in Python it is the str `os.fsdecode` gives, so it opens the file."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else store_fs_text(value)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else load_fs_text(value)
+
+
 class Job(db.Model):
     __tablename__ = "job"
 
@@ -195,7 +233,7 @@ class File(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
 
     # Where the bytes are: the original for folder imports, the stored copy for uploads.
-    path: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(FsText)
     source: Mapped[str] = mapped_column(String(10), default=FileSource.FOLDER)
     original_name: Mapped[str] = mapped_column(Text)
     # Folder path the person gave (relative to the import root, or the browser's relative path).

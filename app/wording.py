@@ -46,4 +46,33 @@ def plural(n: int, word: str, words: str | None = None) -> str:
 
 def display_path(relative_dir: str | None, name: str) -> str:
     """The folder and name a person gave a file: what pages show as its origin."""
-    return f"{relative_dir}/{name}" if relative_dir else name
+    return readable_name(f"{relative_dir}/{name}" if relative_dir else name)
+
+
+def _needs_care(text: str) -> bool:
+    return not text.isascii() or not text.isprintable()
+
+
+def printable_text(text: str) -> str:
+    """`text` without the undecodable bytes of a file name (surrogate escapes: they cannot be
+    sent to a browser), each shown as the replacement character (\N{REPLACEMENT CHARACTER})."""
+    if text.isascii():
+        return text
+    return "".join("\N{REPLACEMENT CHARACTER}" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
+
+
+def readable_name(text: str) -> str:
+    """A file or folder name as pages show it: undecodable bytes as the replacement character,
+    and control characters (a newline in a name) as their visible symbols (\u240a)."""
+    if not _needs_care(text):
+        return text
+    return "".join(
+        "\N{REPLACEMENT CHARACTER}"
+        if 0xD800 <= ord(ch) <= 0xDFFF
+        else chr(0x2400 + ord(ch))
+        if ord(ch) < 0x20
+        else "\u2421"
+        if ch == "\x7f"
+        else ch
+        for ch in text
+    )

@@ -2,6 +2,7 @@
 
     python bench/import_bench.py                 # N=300
     python bench/import_bench.py --n 300 --n 1000
+    python bench/import_bench.py --bomb          # decompression bombs: peak memory per worker
 
 For each N (each in a fresh process, so peak memory is its own) it generates N JPEGs
 deterministically (4032x3024, camera EXIF, a few phone-style names and exact duplicates;
@@ -49,7 +50,7 @@ def generate(folder: Path, n: int) -> list[Path]:
     import numpy as np
     from PIL import Image
 
-    marker = folder / f".complete-{n}"
+    marker = folder.with_name(f"{folder.name}.complete")  # beside it: not imported with it
     if marker.exists():
         return sorted(p for p in folder.rglob("*.jpg"))
     shutil.rmtree(folder, ignore_errors=True)
@@ -119,6 +120,7 @@ class ProcessSampler(threading.Thread):
         self.every, self.stop_flag = every, threading.Event()
         self.peak_total = self.peak_worker = 0.0
         self.worker_cpu: dict[int, float] = {}  # descendant pid -> CPU seconds, last seen
+        self.worker_peak: dict[int, float] = {}  # descendant pid -> resident high-water mark, MB
 
     @staticmethod
     def _read(pid: str) -> tuple[int, float, float] | None:
@@ -141,9 +143,11 @@ class ProcessSampler(threading.Thread):
             frontier += kids
         own_rss = stats[me][1] if me in stats else 0.0
         self.peak_total = max(self.peak_total, own_rss + sum(stats[p][1] for p in mine))
-        self.peak_worker = max([self.peak_worker, *(stats[p][1] for p in mine)])
         for pid in mine:
             self.worker_cpu[pid] = stats[pid][2]
+            # the kernel's high-water mark catches a peak between two samples
+            self.worker_peak[pid] = max(self.worker_peak.get(pid, 0.0), _hwm_mb(pid), stats[pid][1])
+        self.peak_worker = max([self.peak_worker, *self.worker_peak.values()])
 
     def run(self) -> None:
         while not self.stop_flag.wait(self.every):
@@ -155,9 +159,21 @@ class ProcessSampler(threading.Thread):
         self.sample()
 
 
+def _hwm_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024 / 1e6
+    except OSError:
+        pass
+    return 0.0
+
+
 def run_one(n: int, reference: bool) -> dict:
     from app import create_app, database
     from app.config import Settings
+    from app.media import batch
     from app.models import db
     from app.pipeline import importer, jobs
 
@@ -203,7 +219,7 @@ def run_one(n: int, reference: bool) -> dict:
             "dataset_mb": round(size_mb),
             "outcome": outcome,
             "statuses": summary,
-            "workers": settings.workers,
+            "workers": batch.plan(settings.workers, settings.worker_memory_mb, batch.available_memory())[0],
             "import_s": round(import_seconds, 2),
             "import_files_per_s": round(len(paths) / import_seconds, 1),
             "peak_rss_main_mb": round(own_mb),
@@ -226,13 +242,129 @@ def run_one(n: int, reference: bool) -> dict:
         shutil.rmtree(work, ignore_errors=True)
 
 
+# --- decompression bombs -------------------------------------------------------------------------
+
+
+def _png(path: Path, width: int, height: int, colour_type: int) -> None:
+    """A black PNG: a few hundred KB that promise width x height pixels."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\x00" * (1 + width * {2: 3, 6: 4}[colour_type])
+    packer, parts, step = zlib.compressobj(9), [], max(1, (1 << 22) // len(row))
+    for start in range(0, height, step):
+        parts.append(packer.compress(row * min(step, height - start)))
+    parts.append(packer.flush())
+    header = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(parts)) + chunk(b"IEND", b"")
+    )
+
+
+def generate_bombs(folder: Path) -> list[Path]:
+    """The files that took gigabytes per worker: a 0.7 MB PNG of 177 megapixels, the same with
+    transparency, a 48-megapixel one that fits, a JPEG header of 65,000 x 65,000, and a few photos."""
+    from PIL import Image
+
+    marker = folder.with_name(f"{folder.name}.complete")
+    if not marker.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        _png(folder / "bomb_177mp.png", 15_400, 11_500, 2)
+        _png(folder / "bomb_177mp_alpha.png", 15_400, 11_500, 6)
+        _png(folder / "large_48mp.png", 8000, 6000, 2)
+        out = io.BytesIO()
+        Image.new("RGB", (64, 48), (9, 9, 9)).save(out, "JPEG")
+        data = bytearray(out.getvalue())
+        sof = data.find(b"\xff\xc0")
+        data[sof + 5 : sof + 9] = (65000).to_bytes(2, "big") * 2
+        (folder / "huge_header.jpg").write_bytes(bytes(data))
+        for i in range(6):
+            Image.new("RGB", (1600, 1200), (40 * i, 90, 200 - 30 * i)).save(folder / f"photo_{i}.jpg", "JPEG")
+        marker.touch()
+    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+
+
+def run_bombs(memory_mb: int) -> dict:
+    from app import create_app, database
+    from app.config import Settings
+    from app.media import batch
+    from app.models import File, db
+    from app.pipeline import importer, jobs
+
+    folder = Path(tempfile.gettempdir()) / "mediaparser-bench" / "bombs"
+    paths = generate_bombs(folder)
+    work = Path(tempfile.mkdtemp(prefix="mediaparser-bench-"))
+    env = {"MEDIAPARSER_DATA_DIR": str(work / "data"), "MEDIAPARSER_QUEUE": "memory", "SECRET_KEY": "bench"}
+    if memory_mb:
+        env["MEDIAPARSER_WORKER_MEMORY_MB"] = str(memory_mb)
+    try:
+        settings = Settings.from_env(env=env)
+        workers, ceiling = batch.plan(settings.workers, settings.worker_memory_mb, batch.available_memory())
+        app = create_app(settings)
+        database.upgrade(app)
+        with app.app_context():
+            job = importer.start_folder_import(folder, roots=None)
+            sampler = ProcessSampler(every=0.05)
+            sampler.start()
+            started = time.perf_counter()
+            outcome = jobs.run(job.id)
+            seconds = time.perf_counter() - started
+            sampler.stop()
+            files = {
+                f.original_name: (f.status, f.error)
+                for f in db.session.execute(db.select(File).where(File.job_id == job.id)).scalars()
+            }
+        return {
+            "outcome": outcome,
+            "seconds": round(seconds, 1),
+            "workers": workers,
+            "ceiling_mb": round(ceiling / 1e6),
+            "peak_worker_mb": round(max(sampler.worker_peak.values(), default=0)),
+            "files": {name: files.get(p.name) for p in paths for name in [p.name]},
+            "sizes_kb": {p.name: round(p.stat().st_size / 1000) for p in paths},
+        }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main_bombs() -> int:
+    print(f"MediaParser import benchmark, decompression bombs ({os.cpu_count()} cores)")
+    for memory_mb in (0, 640):
+        cmd = [sys.executable, __file__, "--child", "--bomb", "--worker-memory", str(memory_mb)]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            print(out.stderr)
+            return 1
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        how = f"MEDIAPARSER_WORKER_MEMORY_MB={memory_mb}" if memory_mb else "memory ceiling from the machine"
+        print(
+            f"\n{how}: {r['workers']} workers, {r['ceiling_mb']} MB each; import {r['outcome']} in {r['seconds']} s\n"
+            f"  peak memory of the largest analysis process: {r['peak_worker_mb']} MB"
+        )
+        for name, (status, error) in r["files"].items():
+            if not name.startswith("photo_"):
+                print(f"  {name} ({r['sizes_kb'][name]} KB): {status}" + (f" - {error[:110]}" if error else ""))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, action="append", help="number of camera JPEGs (repeatable)")
     parser.add_argument("--no-reference", action="store_true")
+    parser.add_argument("--bomb", action="store_true", help="import decompression bombs; print peak memory")
+    parser.add_argument("--worker-memory", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sizes = args.n or [300]
+    if args.bomb:
+        if args.child:
+            print(json.dumps(run_bombs(args.worker_memory)))
+            return 0
+        return main_bombs()
     if args.child:
         print(json.dumps(run_one(sizes[0], not args.no_reference)))
         return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +38,7 @@ from . import (
     timestamps,
     video,
     videocheck,
+    walk,
 )
 
 try:  # HEIC/HEIF support; AVIF is built into Pillow >= 11.2
@@ -114,6 +116,13 @@ def decode_error_text(exc: BaseException, mime: str | None) -> str:
     """A sentence a person can act on; the library's own words only as a detail at the end."""
     kind = (mime or "image").split("/")[-1].upper()
     text = str(exc)
+    if isinstance(exc, thumbnails.TooLarge):
+        return (
+            f"This {kind} picture is {exc.pixels / 1e6:,.0f} megapixels: too large to open within the memory "
+            f"MediaParser gives one file (at most about {exc.limit / 1e6:,.0f} megapixels for this kind of "
+            "picture). The file may be damaged or made to overload computers; if it is a real picture, "
+            "give MediaParser more memory per file (MEDIAPARSER_WORKER_MEMORY_MB) and import it again"
+        )
     if isinstance(exc, Image.DecompressionBombError):
         sizes = [int(n) for n in re.findall(r"\d+", text)]
         if len(sizes) >= 2:
@@ -142,7 +151,9 @@ def _image_stats(small: Image.Image) -> tuple[int, float]:
     return (r << 16) | (g << 8) | b, round(luminance, 2)
 
 
-def _analyze_image(result: Analysis, data: bytes | None, path: Path, thumb_root: Path | None) -> None:
+def _analyze_image(
+    result: Analysis, data: bytes | None, path: Path, thumb_root: Path | None, decode_bytes: int | None = None
+) -> None:
     with warnings.catch_warnings():
         # Pillow warns about odd metadata; those files still decode, and a damaged one raises.
         warnings.simplefilter("ignore")
@@ -161,7 +172,7 @@ def _analyze_image(result: Analysis, data: bytes | None, path: Path, thumb_root:
             # Decode before reading EXIF through Pillow: a failed metadata read can leave a
             # damaged image looking loaded.
             try:
-                upright = thumbnails.decode_reduced(image)
+                upright = thumbnails.decode_reduced(image, max_bytes=decode_bytes)
             except Exception as exc:  # noqa: BLE001
                 result.status, result.error = FileStatus.ERROR, decode_error_text(exc, result.mime)
                 result.meta, _ = exif.read_exif(data or b"", result.mime or "")
@@ -252,29 +263,45 @@ def analyze(
     thumb_root: Path | None = None,
     known_sha256: frozenset[str] | set[str] = frozenset(),
     now: datetime | None = None,
+    decode_bytes: int | None = None,
 ) -> Analysis:
     """Analyze one file. `name`/`relative_dir` are what the person gave (dates and tags come
     from them); `mtime` overrides the file's own (a browser upload's lastModified).
     A file whose sha256 is in `known_sha256` comes back as status DUPLICATE undecoded.
-    Pictures over Pillow's pixel limit, which the process's entry point sets, are refused."""
+    Pictures over Pillow's pixel limit, which the process's entry point sets, are refused, and
+    so are pictures whose full decode would need more than `decode_bytes` of memory."""
     path = Path(path)
     result = Analysis(path=str(path), name=name or path.name, relative_dir=relative_dir)
     try:
-        _run(result, path, zone, mtime, thumb_root, known_sha256, now)
+        _run(result, path, zone, mtime, thumb_root, known_sha256, now, decode_bytes)
     except Exception as exc:  # noqa: BLE001 - last line of defence: one file never stops a job
         result.status = FileStatus.ERROR
         result.error = f"Unexpected problem reading this file ({type(exc).__name__}: {str(exc)[:160]})"
     return result
 
 
-def _run(result, path, zone, mtime, thumb_root, known_sha256, now) -> None:
+def _nonblocking(path, flags: int) -> int:
+    return os.open(path, flags | os.O_NONBLOCK)
+
+
+def _open_regular(path: Path) -> tuple[os.stat_result, bytes] | None:
+    """The file's status and first bytes; None when it is not a regular file. Opened without
+    blocking, so a named pipe put in a file's place is never waited on."""
+    with open(path, "rb", buffering=0, opener=_nonblocking) as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        os.set_blocking(fh.fileno(), True)
+        return st, fh.read(probe.HEAD_BYTES)
+
+
+def _run(result, path, zone, mtime, thumb_root, known_sha256, now, decode_bytes) -> None:
     try:
-        st = path.stat()
-        if not path.is_file():
+        opened = _open_regular(path)
+        if opened is None:
             result.status, result.error = FileStatus.SKIPPED, "Not a regular file"
             return
-        with open(path, "rb") as fh:
-            head = fh.read(probe.HEAD_BYTES)
+        st, head = opened
     except PermissionError:
         result.status, result.error = FileStatus.ERROR, "Permission denied: MediaParser may not read this file"
         return
@@ -316,7 +343,7 @@ def _run(result, path, zone, mtime, thumb_root, known_sha256, now) -> None:
     if media_type.is_raw:
         _analyze_raw(result, data, path, thumb_root)
     elif media_type.kind == MediaKind.IMAGE:
-        _analyze_image(result, data, path, thumb_root)
+        _analyze_image(result, data, path, thumb_root, decode_bytes)
     else:
         _analyze_video(result, path, thumb_root)
     _maker_note_dates(result.meta, data, result.mime, path)
@@ -435,9 +462,8 @@ def read_time_facts(path: str | Path, mime: str | None, name: str | None = None)
 
 
 def iter_media_paths(root: Path):
-    """Files under `root`, sorted for a stable order; hidden files and folders left out."""
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for filename in sorted(filenames):
-            if not filename.startswith("."):
-                yield Path(dirpath) / filename
+    """Files under `root` to analyze, sorted for a stable order (media/walk.py: hidden files
+    and folders, links out of `root`, pipes and devices left out)."""
+    for entry in walk.walk(root):
+        if entry.status is None:
+            yield Path(entry.path)

@@ -53,8 +53,14 @@ def _process():
     return et
 
 
+def _askable(arg: str) -> bool:
+    """A newline would end the question early; a name's undecodable bytes cannot be sent as
+    text (and would stop exiftool for the whole process): such files are not asked about."""
+    return "\n" not in arg and (arg.isascii() or not any(0xD800 <= ord(c) <= 0xDFFF for c in arg))
+
+
 def _ask(*args: str, raw: bool = False):
-    if not available() or _state["broken"] or any("\n" in a for a in args):
+    if not available() or _state["broken"] or not all(_askable(a) for a in args):
         return None
     with _lock:
         try:

@@ -13,7 +13,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 SMALL = 320  # grid thumbnail: longest side, px (sharp on 2x screens at 160 px cells)
 LARGE = 1024  # detail-page preview
@@ -21,23 +21,73 @@ JPEG_QUALITY = 82
 SIZES = {"s": SMALL, "l": LARGE}
 
 
-def decode_reduced(image: Image.Image, longest: int = LARGE) -> Image.Image:
-    """Decode `image` at the smallest scale that still gives `longest` px, upright, in RGB."""
+class TooLarge(ValueError):
+    """A picture whose full decode would not fit the memory one file may use."""
+
+    def __init__(self, kind: str, pixels: int, limit: int):
+        super().__init__(f"{kind} of {pixels} pixels over the limit of {limit}")
+        self.kind, self.pixels, self.limit = kind, pixels, limit
+
+
+# Memory a decoded pixel takes at the peak of analyze's decode, measured on 24-megapixel
+# files (the file's own bytes not counted): Pillow keeps 3-channel pictures in 4 bytes, a
+# shrunk picture with transparency takes a premultiplied copy first, ...
+_MODE_BYTES = {"1": 2, "L": 2, "P": 2, "I;16": 3, "I;16L": 3, "I;16B": 3, "LA": 8, "La": 8, "PA": 8, "RGBA": 8}
+# ... and what the format's decoder holds besides (its own output buffer, YUV planes).
+_DECODER_BYTES = {"HEIF": 6, "AVIF": 6, "WEBP": 12}
+
+
+def decode_bytes_needed(image: Image.Image) -> int:
+    """About how much memory decoding `image` at its (drafted) size takes at its peak."""
+    w, h = image.size
+    return w * h * (_MODE_BYTES.get(image.mode, 4) + _DECODER_BYTES.get(image.format or "", 0))
+
+
+def check_fits(image: Image.Image, max_bytes: int | None) -> None:
+    """Refuse, before decoding, a picture that would need more than `max_bytes`."""
+    if max_bytes and decode_bytes_needed(image) > max_bytes:
+        w, h = image.size
+        per_pixel = decode_bytes_needed(image) // max(1, w * h)
+        raise TooLarge(image.format or "image", w * h, max_bytes // max(1, per_pixel))
+
+
+def decode_reduced(image: Image.Image, longest: int = LARGE, max_bytes: int | None = None) -> Image.Image:
+    """Decode `image` at the smallest scale that still gives `longest` px, upright, in RGB.
+
+    JPEG decodes at 1/2, 1/4 or 1/8 scale directly (draft); other formats decode in full, so a
+    picture whose full decode needs more than `max_bytes` is refused (TooLarge) before any
+    pixel is read, and a large one is shrunk right after decoding, before any other copy."""
     if image.format == "JPEG" or image.format == "MPO":
         w, h = image.size
         scale = longest / max(w, h)
         if scale < 1:
             # draft keeps both sides >= the request; ask for ~90 % so 4032 px -> 1008 (1/4) is allowed
             image.draft("RGB", (max(1, int(w * scale * 0.9)), max(1, int(h * scale * 0.9))))
+    check_fits(image, max_bytes)
     image.load()
-    upright = ImageOps.exif_transpose(image)
-    if upright.mode not in ("RGB", "L"):
-        upright = flatten(upright)
-    elif upright.mode == "L":
-        upright = upright.convert("RGB")
-    if max(upright.size) > longest:
-        upright.thumbnail((longest, longest), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return upright
+    turn = _TRANSPOSE.get(image.getexif().get(0x0112))
+    picture = _shrink(image, longest) if max(image.size) >= 2 * longest else image
+    if turn is not None:
+        picture = picture.transpose(turn)
+    if picture.mode not in ("RGB", "L"):
+        picture = flatten(picture)
+    elif picture.mode == "L":
+        picture = picture.convert("RGB")
+    elif picture is image:
+        picture = image.copy()  # the caller closes `image`
+    if max(picture.size) > longest:
+        picture.thumbnail((longest, longest), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return picture
+
+
+def _shrink(image: Image.Image, longest: int) -> Image.Image:
+    """A copy at most half as large as `image` and no smaller than `longest` (box average by
+    an integer factor: cheap, and the full-size picture is not copied)."""
+    factor = max(image.size) // longest
+    if image.mode in ("1", "P", "PA", "I;16", "I;16L", "I;16B"):  # modes that cannot be averaged
+        w, h = image.size
+        return image.resize((max(1, w // factor), max(1, h // factor)), Image.Resampling.NEAREST)
+    return image.reduce(factor)
 
 
 # EXIF orientation -> the turn that makes the picture upright

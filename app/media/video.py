@@ -26,6 +26,7 @@ from typing import Any
 
 from PIL import Image
 
+from ..process_setup import child_preexec
 from . import avchd, quicktime, sidecars
 
 PROBE_TIMEOUT = 60
@@ -60,6 +61,7 @@ def _ffprobe_run(path: Path) -> dict[str, Any]:
         ],
         capture_output=True,
         stdin=subprocess.DEVNULL,  # never read the caller's input (a piped list of paths)
+        preexec_fn=child_preexec(),  # ends with the analysis process that started it
         timeout=PROBE_TIMEOUT,
         check=False,
     )
@@ -201,6 +203,7 @@ def poster_frame(path: str | Path, duration: float | None = None) -> Image.Image
                 ],
                 capture_output=True,
                 stdin=subprocess.DEVNULL,  # ffmpeg reads keys ('q') from stdin unless told not to
+                preexec_fn=child_preexec(),
                 timeout=PROBE_TIMEOUT,
                 check=False,
             )

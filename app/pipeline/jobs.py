@@ -96,9 +96,12 @@ def pause(job_id: int) -> bool:
     return _transition(job_id, ACTIVE_JOB_STATES, JobStatus.PAUSED)
 
 
-def resume(job_id: int) -> bool:
-    """Back to pending; the caller enqueues it (tasks.enqueue_job)."""
-    return _transition(job_id, (JobStatus.PAUSED,), JobStatus.PENDING)
+def resume(job_id: int, failed_too: bool = False) -> bool:
+    """Back to pending; the caller enqueues it (tasks.enqueue_job). With `failed_too`, a
+    failed job too (an import: its per-file state lets it continue where it stopped)."""
+    if _transition(job_id, (JobStatus.PAUSED,), JobStatus.PENDING):
+        return True
+    return failed_too and _transition(job_id, (JobStatus.FAILED,), JobStatus.PENDING, finished_at=None, message=None)
 
 
 def cancel(job_id: int) -> bool:

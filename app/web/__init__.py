@@ -32,6 +32,7 @@ def init_app(app: Flask) -> None:
 
     # Templates and static files live beside the blueprints (app/web/), not in app/.
     app.jinja_loader = jinja2.FileSystemLoader(str(HERE / "templates"))
+    app.jinja_env.finalize = _printable
     app.static_folder = str(HERE / "static")
     if "static" not in app.view_functions:
         app.add_url_rule("/static/<path:filename>", endpoint="static", view_func=app.send_static_file)
@@ -46,3 +47,16 @@ def init_app(app: Flask) -> None:
     for module in (review, upload, folders, jobs_pages, timeactions, dupes, tags, settings_page, export):
         app.register_blueprint(module.bp)
     register_filters(app)
+
+
+def _printable(value):
+    """Every value a page shows: a file name's undecodable bytes would make the page fail."""
+    if isinstance(value, str) and not value.isascii():
+        from markupsafe import Markup
+
+        from ..wording import printable_text
+
+        fixed = printable_text(value)
+        if fixed != value:
+            return Markup(fixed) if isinstance(value, Markup) else fixed
+    return value

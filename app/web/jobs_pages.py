@@ -52,12 +52,17 @@ def describe(job: Job) -> dict:
     data["title"] = title
     data["status_text"] = STATUS_TEXT.get(job.status, job.status)
     data["can_pause"] = job.status in (JobStatus.PENDING, JobStatus.RUNNING)
-    data["can_resume"] = job.status == JobStatus.PAUSED
+    data["can_resume"] = job.status == JobStatus.PAUSED or _resumable_failure(job)
     data["can_cancel"] = job.status in (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.PAUSED)
     data["problems"] = (job.errors or 0) + (job.skipped or 0)
     data["url"] = url_for("jobs.detail_page", job_id=job.id)
     data.pop("params", None)
     return data
+
+
+def _resumable_failure(job: Job) -> bool:
+    """A failed import goes on where it stopped: its files keep their own state."""
+    return job.status == JobStatus.FAILED and job.kind == JobKind.IMPORT
 
 
 def _job(job_id: int) -> Job:
@@ -99,20 +104,12 @@ def problems(job: Job, after: int = 0) -> tuple[list[dict], int | None]:
     """Files of the job that failed or were skipped, with the reason (keyset by id)."""
     if job.kind == JobKind.IMPORT:
         rows = db.session.execute(
-            select(File.id, File.original_name, File.relative_dir, File.status, File.error)
+            select(File.id, File.original_name, File.relative_dir, File.status, File.error, File.meta)
             .where(File.job_id == job.id, File.status.in_([FileStatus.ERROR, FileStatus.SKIPPED]), File.id > after)
             .order_by(File.id)
             .limit(PROBLEMS_PAGE + 1)
         ).all()
-        out = [
-            {
-                "id": r.id,
-                "name": display_path(r.relative_dir, r.original_name),
-                "status": "Could not be read" if r.status == FileStatus.ERROR else "Skipped",
-                "reason": r.error or "",
-            }
-            for r in rows
-        ]
+        out = [_import_problem(r) for r in rows]
     else:
         rows = db.session.execute(
             select(JobItem.id, JobItem.status, JobItem.message, File.original_name, File.relative_dir)
@@ -137,6 +134,22 @@ def problems(job: Job, after: int = 0) -> tuple[list[dict], int | None]:
     more = len(out) > PROBLEMS_PAGE
     out = out[:PROBLEMS_PAGE]
     return out, (out[-1]["id"] if more else None)
+
+
+def _import_problem(r) -> dict:
+    """One line of an import's problems: a file, or a whole folder (its name ends in /)."""
+    folder = bool((r.meta or {}).get("folder"))
+    if folder:
+        status = "Folder not read" if r.status == FileStatus.ERROR else "Folder skipped"
+    else:
+        status = "Could not be read" if r.status == FileStatus.ERROR else "Skipped"
+    return {
+        "id": r.id,
+        "name": display_path(r.relative_dir, r.original_name) + ("/" if folder else ""),
+        "folder": folder,
+        "status": status,
+        "reason": r.error or "",
+    }
 
 
 def _after() -> int:
@@ -166,8 +179,8 @@ def _pause(job: Job) -> str:
 
 
 def _resume(job: Job) -> str:
-    if not jobs.resume(job.id):
-        raise ApiError("Only a paused job can be resumed.", 409)
+    if not jobs.resume(job.id, failed_too=_resumable_failure(job)):
+        raise ApiError("Only a paused job, or an import that stopped by a problem, can be resumed.", 409)
     enqueue_job(job.id)
     return "Resumed."
 

@@ -9,58 +9,19 @@ import os
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
+from tests.process_helpers import free_port as _free_port
+from tests.process_helpers import query as _query
+from tests.process_helpers import start as _start
+from tests.process_helpers import wait_for as _wait_for
+from tests.process_helpers import worker_env as _env
 
 pytestmark = pytest.mark.e2e
-
-
-def _env(data: Path, **extra) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAPARSER_")}
-    env.update(
-        MEDIAPARSER_DATA_DIR=str(data),
-        MEDIAPARSER_QUEUE=f"sqlite:///{data / 'queue.db'}",
-        MEDIAPARSER_TIMEZONE="Europe/Berlin",
-        MEDIAPARSER_WORKERS="2",
-        MEDIAPARSER_LEASE_SECONDS="10",  # a killed worker's job is taken over 10 s after its last heartbeat
-        PYTHONUNBUFFERED="1",
-        **extra,
-    )
-    return env
-
-
-def _start(script: str, env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, str(REPO / script)],
-        cwd=REPO,
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: the pool processes die with it
-    )
-
-
-def _query(db: Path, sql: str, *args):
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
-        return conn.execute(sql, args).fetchall()
-
-
-def _wait_for(predicate, timeout: float, what: str, log: Path | None = None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    tail = log.read_text()[-3000:] if log and log.exists() else ""
-    pytest.fail(f"timed out after {timeout} s waiting for {what}\n{tail}")
 
 
 def test_killed_worker_resumes_and_processes_every_file_once(corpus, tmp_path):
@@ -126,12 +87,6 @@ def test_killed_worker_resumes_and_processes_every_file_once(corpus, tmp_path):
     integrity = _query(db, "PRAGMA integrity_check")[0][0]
     assert integrity == "ok"
     assert "resuming jobs" in log.read_text()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_run_py_serves_on_the_configured_address_and_stops_on_sigterm(tmp_path):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,8 +16,9 @@ from PIL import Image
 from sqlalchemy import func, select, text
 
 from app import create_app
+from app.media import batch
 from app.models import File, FileTag, Job, Tag, db
-from app.pipeline import importer, jobs, storage
+from app.pipeline import import_process, importer, jobs, storage
 from tests.conftest import make_settings
 
 
@@ -60,10 +63,13 @@ def test_folder_import_records_everything(app, tmp_path):
     photo(root / "2019-06 Holiday" / "beach {anna,sea}.jpg", colour=(20, 90, 200), taken="2019:06:16 10:00:00")
     (root / "2019-06 Holiday" / "notes.txt").write_text("packing list")
     (root / ".hidden.jpg").write_bytes(b"\xff\xd8\xff")
+    (root / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")  # what a Mac leaves behind: left out quietly
     job = importer.start_folder_import(root, roots=None)
     assert jobs.run(job.id) == "completed"
     rows = files_by_name()
-    assert set(rows) == {"IMG_20190615_143000.jpg", "beach {anna,sea}.jpg", "notes.txt"}
+    assert set(rows) == {"IMG_20190615_143000.jpg", "beach {anna,sea}.jpg", "notes.txt", ".hidden.jpg"}
+    hidden = rows.pop(".hidden.jpg")
+    assert hidden.status == "skipped" and "hidden file" in hidden.error and hidden.sha256 is None
     first = rows["IMG_20190615_143000.jpg"]
     assert first.status == "done" and first.relative_dir == "Family/2019-06 Holiday"
     assert first.taken_local == "2019-06-15T14:30:00" and first.taken_source.startswith("filename")
@@ -73,7 +79,7 @@ def test_folder_import_records_everything(app, tmp_path):
     assert beach.confidence == "high" and beach.taken_local == "2019-06-16T10:00:00"
     assert {t.name for t in beach.tags} == {"anna", "sea", "family", "holiday"}
     assert rows["notes.txt"].status == "skipped" and "Not a photo" in rows["notes.txt"].error
-    assert_each_file_once(job, set(rows))
+    assert_each_file_once(job, {*rows, ".hidden.jpg"})
 
 
 def test_exact_duplicates_are_recorded_against_the_first_copy(app, tmp_path):
@@ -157,8 +163,8 @@ def test_corpus_bad_files_go_through_cleanly(app, corpus):
 
 
 def _slow_batches(monkeypatch):
-    monkeypatch.setattr(importer, "BATCH_FILES", 2)
-    monkeypatch.setattr(importer, "BATCH_SECONDS", 0.0)
+    monkeypatch.setattr(import_process, "BATCH_FILES", 2)
+    monkeypatch.setattr(import_process, "BATCH_SECONDS", 0.0)
 
 
 def test_pause_and_resume_between_files(app, tmp_path, monkeypatch):
@@ -329,3 +335,87 @@ def test_uploaded_files_are_imported_with_their_names_folders_and_times(app, set
     assert job.status == "pending"
     assert jobs.run(job.id) == "completed"
     assert files_by_name()["late.jpg"].status == "done"
+
+
+def _stack_depth() -> int:
+    frame, depth = sys._getframe(), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    return depth
+
+
+def test_files_trickling_in_during_an_upload_import_are_taken_up_by_one_loop_and_one_pool(app, settings, monkeypatch):
+    """A browser still uploading while the worker catches up: the same loop and the same pool
+    of analysis processes take the new files up (no call of itself per catch-up, no new pool)."""
+    _slow_batches(monkeypatch)
+    pools = []
+    real_init = batch.AnalysisPool.__init__
+
+    def counting_init(self, *args, **kwargs):
+        pools.append(self)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(batch.AnalysisPool, "__init__", counting_init)
+    job = storage.upload_job()
+    sent = []
+
+    def upload(n: int) -> None:
+        for _ in range(n):
+            i = len(sent)
+            data = _jpeg_bytes((i % 256, (i * 7) % 256, (i * 13) % 256))
+            stored = storage.store_upload(io.BytesIO(data), settings)
+            sent.append(storage.add_upload(job, stored, f"t{i:03d}.jpg", f"Trickle/t{i:03d}.jpg", None).id)
+
+    depths = []
+
+    def trickle(j):
+        depths.append(_stack_depth())
+        if len(sent) < 160:
+            upload(2)
+
+    upload(2)
+    assert jobs.run(job.id, on_progress=trickle) == "completed"
+    assert len(sent) == 160 and len(depths) > 60
+    assert max(depths) - min(depths) <= 2, f"the import called itself: stack depth {min(depths)}..{max(depths)}"
+    assert len(pools) == 1
+    assert_each_file_once(job, {f"t{i:03d}.jpg" for i in range(160)})
+
+
+def test_an_import_stopped_by_a_problem_can_be_resumed_from_the_jobs_page(app, client, tmp_path, monkeypatch):
+    for i in range(4):
+        photo(tmp_path / "in" / f"r{i}.jpg", colour=(i * 50, 10, 10))
+    job = importer.start_folder_import(tmp_path / "in", roots=None)
+    real = import_process.analyze
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the disk went away")
+
+    monkeypatch.setattr(import_process, "analyze", broken)
+    assert jobs.run(job.id) == "failed"
+    db.session.refresh(job)
+    assert job.status == "failed" and "disk went away" in job.message and job.done < job.total
+    monkeypatch.setattr(import_process, "analyze", real)
+    page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page)[1]
+    answer = client.post(f"/api/jobs/{job.id}/resume", json={}, headers={"X-CSRFToken": token})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    db.session.refresh(job)
+    assert job.status == "completed" and "disk went away" not in (job.message or "")
+    assert_each_file_once(job, {f"r{i}.jpg" for i in range(4)})
+
+
+def test_a_share_of_an_import_can_be_analyzed_by_itself(app, settings, tmp_path):
+    """What a queue task running part of an import calls: only the files it is given."""
+    for i in range(6):
+        photo(tmp_path / "in" / f"s{i}.jpg", colour=(10, i * 40, 200))
+    job = importer.start_folder_import(tmp_path / "in", roots=None)
+    ctx = jobs.JobContext(job, "test", settings)
+    importer.discover(ctx)
+    ids = db.session.execute(select(File.id).where(File.job_id == job.id).order_by(File.id)).scalars().all()
+    assert import_process.analyze_files(ctx, ids[:2]) == "run"
+    statuses = dict(db.session.execute(select(File.id, File.status).where(File.job_id == job.id)).all())
+    assert [statuses[i] for i in ids] == ["done", "done", "pending", "pending", "pending", "pending"]
+    assert import_process.analyze_files(ctx, ids) == "run"
+    assert {s for _, s in db.session.execute(select(File.id, File.status).where(File.job_id == job.id))} == {"done"}
+    db.session.refresh(job)
+    assert job.done == 6  # each counted once

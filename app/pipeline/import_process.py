@@ -1,0 +1,238 @@
+"""The import's process phase: pending files analyzed by the analysis processes, recorded by
+one writer in batches.
+
+One pool of processes serves the whole phase: files that arrive while it runs (a browser
+still uploading) are taken up by the same loop. When an analysis process dies (the kernel's
+out-of-memory killer, a crash in a decoder library), the file it was reading fails with a
+sentence, a new process takes its place, and once the other files are done that file is
+tried once more alone, in a fresh process of its own.
+
+`analyze_files()` is the part a queue task can call for a share of an import's files."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+
+from sqlalchemy import func, select
+
+from ..media import batch
+from ..models import File, FileStatus, JobControl, db
+from ..wording import size_text
+from . import jobs
+from .recorder import Recorder
+
+log = logging.getLogger(__name__)
+
+BATCH_SECONDS = 0.5  # commit at least this often, so progress and pauses are prompt
+BATCH_FILES = 64
+PREFETCH = 256  # pending files read per query
+
+CRASHED = "The analysis process ran out of memory or crashed while reading this file"
+CRASHED_AGAIN = CRASHED + ", also when it was tried again on its own"
+TIMED_OUT = f"Reading this file did not finish within {batch.TASK_SECONDS // 60} minutes, so it was stopped"
+
+
+@dataclass
+class Importing:
+    """What one run of the phase shares: the job, the analysis processes' set-up, the writer."""
+
+    ctx: jobs.JobContext
+    setup: batch.Setup
+    workers: int
+    recorder: Recorder
+    peak_memory: int = 0  # the most memory one analysis process held, in bytes
+    crashes_in_a_row: int = 0
+
+
+def prepare(ctx: jobs.JobContext) -> Importing:
+    settings = ctx.settings
+    sha_owner = dict(
+        db.session.execute(
+            select(File.sha256, func.min(File.id))
+            .where(File.sha256.is_not(None), File.exact_of_id.is_(None), File.status != FileStatus.PENDING)
+            .group_by(File.sha256)
+        ).all()
+    )
+    workers, memory = batch.plan(settings.workers, settings.worker_memory_mb, batch.available_memory())
+    setup = batch.Setup(
+        known=frozenset(sha_owner),
+        zone=settings.timezone,
+        thumb_root=str(settings.thumbnails_dir),
+        max_image_pixels=settings.max_image_pixels,
+        memory_bytes=memory,
+        parent_pid=os.getpid(),
+    )
+    log.info("import %s: %d analysis processes, %s of memory each", ctx.job.id, workers, size_text(memory))
+    return Importing(ctx, setup, workers, Recorder(ctx, settings.zone, sha_owner))
+
+
+@contextlib.contextmanager
+def _pool(run: Importing, size: int) -> Iterator[batch.AnalysisPool]:
+    """A pool of `size` analysis processes for the block; processes that cannot be started make
+    the job stop with a reason (it can be resumed: nothing is lost)."""
+    try:
+        with batch.AnalysisPool(run.setup, size) as pool:
+            yield pool
+            run.peak_memory = max(run.peak_memory, pool.peak_memory)
+    except batch.PoolBroken as exc:
+        raise jobs.JobError(f"{exc}. Nothing was lost: resume the import to go on.") from exc
+
+
+def _log_peak(run: Importing) -> None:
+    log.info("import %s: analysis processes held at most %s", run.ctx.job.id, size_text(run.peak_memory))
+
+
+# --- which files --------------------------------------------------------------------------------
+
+
+def _tasks(rows) -> list[batch.Task]:
+    return [batch.Task(r.id, r.path, r.original_name, r.relative_dir, r.mtime) for r in rows]
+
+
+def _select_pending(job_id: int):
+    return select(File.id, File.path, File.original_name, File.relative_dir, File.mtime).where(
+        File.job_id == job_id, File.status == FileStatus.PENDING
+    )
+
+
+def pending_tasks(job_id: int, attempted: set[int]) -> Iterator[batch.Task]:
+    """Pending files of the job in id order, read a page at a time as they are needed (files
+    added meanwhile come last, so they are found too); each file once per phase."""
+    last = 0
+    while True:
+        rows = db.session.execute(_select_pending(job_id).where(File.id > last).order_by(File.id).limit(PREFETCH)).all()
+        if not rows:
+            return
+        last = rows[-1].id
+        for task in _tasks(rows):
+            if task.file_id not in attempted:
+                attempted.add(task.file_id)
+                yield task
+
+
+def _unattempted(job_id: int, attempted: set[int]) -> bool:
+    ids = db.session.execute(select(File.id).where(File.job_id == job_id, File.status == FileStatus.PENDING))
+    return any(file_id not in attempted for file_id in ids.scalars())
+
+
+def tasks_for(job_id: int, file_ids: Iterable[int]) -> Iterator[batch.Task]:
+    """The pending ones among `file_ids` (a queue task's share of an import)."""
+    ids = sorted(set(file_ids))
+    for start in range(0, len(ids), PREFETCH):
+        chunk = ids[start : start + PREFETCH]
+        yield from _tasks(db.session.execute(_select_pending(job_id).where(File.id.in_(chunk)).order_by(File.id)))
+
+
+# --- the loop -----------------------------------------------------------------------------------
+
+
+def process(ctx: jobs.JobContext) -> JobControl:
+    """Analyze every pending file of the import, and the files added while it runs."""
+    run = prepare(ctx)
+    attempted: set[int] = set()
+    with _pool(run, run.workers) as pool:
+        while True:
+            control = analyze(run, pool, pending_tasks(ctx.job.id, attempted))
+            if control == JobControl.RUN:
+                control = retry_crashed(run)
+            if control == JobControl.RUN:
+                control = ctx.checkpoint()
+            if control != JobControl.RUN or not _unattempted(ctx.job.id, attempted):
+                break
+    _log_peak(run)
+    return control
+
+
+def analyze_files(ctx: jobs.JobContext, file_ids: Iterable[int]) -> JobControl:
+    """Analyze and record the pending ones among `file_ids`, then retry alone those whose
+    analysis process crashed: what a queue task running a share of an import calls."""
+    ids = list(file_ids)
+    run = prepare(ctx)
+    with _pool(run, run.workers) as pool:
+        control = analyze(run, pool, tasks_for(ctx.job.id, ids))
+    if control == JobControl.RUN:
+        control = retry_crashed(run, ids)
+    _log_peak(run)
+    return control
+
+
+def analyze(run: Importing, pool: batch.AnalysisPool, tasks: Iterator[batch.Task]) -> JobControl:
+    """Feed `tasks` to the pool, record results in batches, stop between files when a
+    checkpoint says so (what is running finishes, nothing new starts)."""
+    control, more = JobControl.RUN, True
+    finished: list[batch.Finished] = []
+    last_flush = time.monotonic()
+    while True:
+        while control == JobControl.RUN and more and pool.has_room():
+            task = next(tasks, None)
+            more = task is not None
+            if more:
+                pool.submit(task)
+        if not pool.in_flight:
+            break
+        for end in pool.collect(BATCH_SECONDS):
+            if end.crashed is None:
+                finished.append(end)
+                run.crashes_in_a_row = 0
+            else:
+                _crashed(run, end)
+        if finished and (len(finished) >= BATCH_FILES or time.monotonic() - last_flush >= BATCH_SECONDS):
+            _flush(run, pool, finished)
+            finished, last_flush = [], time.monotonic()
+            control = run.ctx.checkpoint()
+    if finished:
+        _flush(run, pool, finished)
+    return control
+
+
+def _flush(run: Importing, pool: batch.AnalysisPool, finished: list[batch.Finished]) -> None:
+    tasks = {end.task.file_id: end.task for end in finished}
+    again = run.recorder.record([(end.task.file_id, end.analysis) for end in finished])
+    for file_id in again:
+        pool.submit(replace(tasks[file_id], use_known=False))
+
+
+def _crashed(run: Importing, end: batch.Finished) -> None:
+    if jobs.SHUTDOWN.is_set():
+        return  # this process is being stopped, and its helpers with it: the file stays pending
+    run.crashes_in_a_row += 1
+    if run.crashes_in_a_row > 2 * run.workers + 3:
+        raise jobs.JobError(
+            "The analysis processes keep stopping, file after file (the last one: "
+            f"{end.crashed}). Nothing was lost: resume the import when the computer has more free memory."
+        )
+    run.recorder.mark_failed(end.task.file_id, TIMED_OUT if end.crashed == "timed out" else CRASHED)
+
+
+def retry_crashed(run: Importing, file_ids: Iterable[int] | None = None) -> JobControl:
+    """Each file whose analysis process crashed, once more, alone, in a fresh process."""
+    query = select(File.id).where(File.job_id == run.ctx.job.id, File.status == FileStatus.ERROR, File.error == CRASHED)
+    ids = list(db.session.execute(query.order_by(File.id)).scalars())
+    if file_ids is not None:
+        wanted = set(file_ids)
+        ids = [i for i in ids if i in wanted]
+    if not ids:
+        return JobControl.RUN
+    with _pool(run, 1) as pool:
+        for file_id in ids:
+            control = run.ctx.checkpoint()
+            if control != JobControl.RUN:
+                return control
+            if not run.recorder.reopen(file_id, CRASHED):
+                continue
+            task = next(tasks_for(run.ctx.job.id, [file_id]), None)
+            if task is None:
+                continue
+            pool.submit(task)
+            while pool.in_flight:
+                for end in pool.collect(BATCH_SECONDS):
+                    if end.crashed is None:
+                        _flush(run, pool, [end])
+                    elif not jobs.SHUTDOWN.is_set():
+                        run.recorder.mark_failed(file_id, CRASHED_AGAIN)
+    return JobControl.RUN
