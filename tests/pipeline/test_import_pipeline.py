@@ -409,6 +409,8 @@ def test_a_share_of_an_import_can_be_analyzed_by_itself(app, settings, tmp_path)
     for i in range(6):
         photo(tmp_path / "in" / f"s{i}.jpg", colour=(10, i * 40, 200))
     job = importer.start_folder_import(tmp_path / "in", roots=None)
+    job.lease_owner = "test"  # as the runner that took the job holds it
+    db.session.commit()
     ctx = jobs.JobContext(job, "test", settings)
     importer.discover(ctx)
     ids = db.session.execute(select(File.id).where(File.job_id == job.id).order_by(File.id)).scalars().all()
