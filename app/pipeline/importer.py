@@ -39,6 +39,7 @@ from ..models import (
     Tag,
     db,
     insert_ignore,
+    tag_key,
     utcnow,
 )
 from . import jobs
@@ -309,8 +310,9 @@ class _Recorder:
     def _add_tags(self, tagged: list[tuple[int, dict[str, str]]]) -> None:
         """Tags from names and folders, for a whole batch: one INSERT of many rows."""
         for name in {name for _, found in tagged for name in found} - set(self.tag_ids):
-            db.session.execute(insert_ignore(Tag).values(name=name, created_at=utcnow()))
-            self.tag_ids[name] = db.session.execute(select(Tag.id).where(Tag.name == name)).scalar_one()
+            # one tag whatever its case: "Holiday" finds "holiday" (models.tag_key)
+            db.session.execute(insert_ignore(Tag).values(name=name, key=tag_key(name), created_at=utcnow()))
+            self.tag_ids[name] = db.session.execute(select(Tag.id).where(Tag.key == tag_key(name))).scalar_one()
         rows = [
             {"file_id": file_id, "tag_id": self.tag_ids[name], "source": source}
             for file_id, found in tagged
@@ -340,6 +342,8 @@ def time_columns(candidates, choice) -> dict:
         "confidence": choice.confidence,
         "time_notes": choice.notes,
         "needs_review": choice.confidence in (Confidence.LOW, Confidence.NONE),
+        # why it needs a look (the most pressing reason); None when it does not
+        "review_reason": (choice.reasons or [None])[0] if choice.confidence <= Confidence.LOW else None,
     }
 
 
