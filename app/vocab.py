@@ -156,8 +156,8 @@ class ReviewReason(StrEnum):
     own explanation and batch answer on the triage page. Ordered from the most to the least
     pressing: a file with several reasons is filed under the first."""
 
-    NO_DATE = "no_date"  # no usable clue at all
     PLACEHOLDER = "placeholder"  # a device's default date was all there was (clock never set)
+    NO_DATE = "no_date"  # no usable clue at all
     ONLY_FILE_TIME = "only_file_time"  # only the file's modification time (or an upload's lastModified)
     SOURCES_DISAGREE = "sources_disagree"  # credible clues differ and no time zone explains it
     ZONE_MIXUP = "zone_mixup"  # clues differ by whole hours: a time-zone mix-up

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from ..media import confidence, timestamps
+from ..media.clues import source_label
 from ..media.humantime import parse_human_time  # noqa: F401 - part of this module's API
 from ..models import File, UserDecision, db
 from ..vocab import TIME_DECISIONS, Confidence, DecisionKind, FileStatus, Precision
@@ -226,9 +227,10 @@ def choose_candidate(file_id: int, source: str, zone: ZoneInfo) -> str:
     candidates = [timestamps.Candidate.from_dict(d) for d in (f.time_candidates or [])]
     picked = next((c for c in candidates if c.source == source), None)
     if picked is None:
-        raise TimeFixError(f"This file has no date from {source!r}.")
+        raise TimeFixError(f"This file has no date from “{source_label(source)}”.")
     if picked.value is None:
-        raise TimeFixError(f"The date from {source} cannot be used: {picked.rejected or 'it could not be read'}.")
+        why = picked.rejected or "it could not be read"
+        raise TimeFixError(f"The date from “{source_label(source)}” cannot be used: {why}.")
     choice = confidence.choose(candidates, zone, prefer=source)
     batch = _new_batch()
     old = snapshot(f)
