@@ -160,6 +160,10 @@ class File(db.Model):
         Index("ix_file_review", "needs_review", "taken_at", "id"),
         Index("ix_file_group", "group_id", "id"),
         Index("ix_file_review_reason", "review_reason", "taken_at", "id"),
+        # filters that keep the grid's capture-time order: one index range each
+        Index("ix_file_confidence_taken", "confidence", "taken_at", "id"),
+        Index("ix_file_discarded_taken", "discarded", "taken_at", "id"),
+        Index("ix_file_job_taken", "job_id", "taken_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -206,7 +210,7 @@ class File(db.Model):
     taken_offset: Mapped[int | None] = mapped_column(Integer)  # minutes east of UTC, None = unknown
     taken_precision: Mapped[str | None] = mapped_column(String(10))
     taken_source: Mapped[str | None] = mapped_column(String(60))
-    confidence: Mapped[str] = mapped_column(String(10), default=Confidence.NONE, index=True)
+    confidence: Mapped[str] = mapped_column(String(10), default=Confidence.NONE)
     # Every candidate: [{source, timestamp, precision, offset, rejected, ...}] for the review page.
     time_candidates: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     time_notes: Mapped[list[str] | None] = mapped_column(JSON)  # why this confidence
@@ -218,7 +222,7 @@ class File(db.Model):
 
     # Duplicate group this file belongs to (for fast pages), and the people's verdict.
     group_id: Mapped[int | None] = mapped_column(ForeignKey("duplicate_group.id", ondelete="SET NULL"))
-    discarded: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    discarded: Mapped[bool] = mapped_column(Boolean, default=False)
     # Degrees clockwise a person turned the picture (0, 90, 180, 270): written into the exported
     # copy's orientation (pipeline/decisions.export_orientation), never into the original.
     rotation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

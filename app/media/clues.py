@@ -154,8 +154,32 @@ def source_label(source: str) -> str:
         return _PERSON_LABELS[source]
     head, _, detail = source.partition(":")
     if head == "filename" and detail:
-        return f"File name ({detail.replace('_', ' ')} pattern)"
+        return f"File name ({_NAME_PATTERNS.get(detail, detail.replace('_', ' ') + ' pattern')})"
     return rule(source).label
+
+
+# How people know the file-name patterns (media/filenames.py names them).
+_NAME_PATTERNS = {
+    "whatsapp": "WhatsApp",
+    "whatsapp_export": "WhatsApp export",
+    "whatsapp_ios": "WhatsApp on an iPhone",
+    "signal": "Signal",
+    "telegram": "Telegram",
+    "pixel": "Google Pixel phone",
+    "android": "Android phone",
+    "android_dashed": "Android phone",
+    "samsung": "Samsung phone",
+    "screenshot_macos": "Mac screenshot",
+    "screenshot_windows": "Windows screenshot",
+    "dji": "DJI drone",
+    "nextcloud": "Nextcloud upload",
+    "epoch_ms": "a computer timestamp",
+    "epoch_s": "a computer timestamp",
+    "dated": "a date someone typed",
+    "dated_time": "a date and time someone typed",
+    "compact_date": "a date",
+    "compact_time": "a date and time",
+}
 
 
 # --- noise rules: clues that look like evidence but are not ------------------------------------

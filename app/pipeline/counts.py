@@ -63,15 +63,36 @@ def states() -> list[tuple[State, int]]:
     return [(State.parse(key), n) for key, n in rows]
 
 
-def days() -> list[tuple[str, int]]:
-    """(YYYY-MM-DD, files taken that day) for files on the timeline (imported, not left out,
-    with a date), oldest first."""
+def _per_day():
+    """(day, n) rows of files on the timeline (imported, not left out, with a date)."""
     if _live():
-        query = select(FileDayCount.day, FileDayCount.n).where(FileDayCount.n > 0).order_by(FileDayCount.day)
-    else:
-        day = func.substr(File.taken_local, 1, 10)
-        query = select(day, func.count()).where(text(_ON_TIMELINE_SQL)).group_by(day).order_by(day)
-    return [(d, n) for d, n in db.session.execute(query).all()]
+        return select(FileDayCount.day.label("day"), FileDayCount.n.label("n")).where(FileDayCount.n > 0).subquery()
+    day = func.substr(File.taken_local, 1, 10)
+    return select(day.label("day"), func.count().label("n")).where(text(_ON_TIMELINE_SQL)).group_by(day).subquery()
+
+
+def days() -> list[tuple[str, int]]:
+    """(YYYY-MM-DD, files taken that day), oldest first."""
+    per_day = _per_day()
+    return [(d, n) for d, n in db.session.execute(select(per_day.c.day, per_day.c.n).order_by(per_day.c.day))]
+
+
+def months() -> list[tuple[str, int]]:
+    """(YYYY-MM, files taken that month), oldest first: summed by the database."""
+    per_day = _per_day()
+    month = func.substr(per_day.c.day, 1, 7)
+    return [(m, n) for m, n in db.session.execute(select(month, func.sum(per_day.c.n)).group_by(month).order_by(month))]
+
+
+def busy_days(at_least: int, also: tuple[str, ...] = ()) -> tuple[list[tuple[str, int]], float]:
+    """The days holding at least `at_least` files (and the days in `also` that hold any), and
+    how many files a day with files holds on average."""
+    per_day = _per_day()
+    rows = db.session.execute(
+        select(per_day.c.day, per_day.c.n).where((per_day.c.n >= at_least) | per_day.c.day.in_(also))
+    ).all()
+    days_with_files, files = db.session.execute(select(func.count(), func.sum(per_day.c.n)).select_from(per_day)).one()
+    return sorted((d, n) for d, n in rows), (files or 0) / max(days_with_files or 0, 1)
 
 
 def recount() -> None:
@@ -153,12 +174,14 @@ def matching(
     reason: str = "",
     kind: str = "",
     left_out: bool = False,
+    dated: bool | None = None,
 ) -> int:
     """How many visible files match a filter made only of these fields (the grid's count
-    for such filters comes from here, not from the table)."""
+    for such filters comes from here, not from the table); `dated`: only those with (True)
+    or without (False) a capture time."""
     total = 0
     for state, n in states():
-        if not state.visible or state.left_out != left_out:
+        if not state.visible or state.left_out != left_out or (dated is not None and state.dated != dated):
             continue
         if (review or reason) and not state.needs_review:
             continue

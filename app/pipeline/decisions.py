@@ -211,8 +211,9 @@ class Action:
     payload: dict[str, Any]
 
 
-def recent(limit: int = 8, scan: int = 400) -> list[Action]:
-    """The newest actions (batches), newest first, with how many files each touched."""
+def recent(limit: int = 8, scan: int = 400, undos: bool = False) -> list[Action]:
+    """The newest actions (batches), newest first, with how many files each touched; undos
+    themselves only when asked for (the action they reverted is marked `undone`)."""
     rows = list(
         db.session.execute(
             select(
@@ -229,6 +230,8 @@ def recent(limit: int = 8, scan: int = 400) -> list[Action]:
         if r.batch not in first:
             order.append(r.batch)
             first[r.batch] = r
+    if not undos:
+        order = [b for b in order if not _is_undo(first[b])]
     order = order[:limit]
     if not order:
         return []
@@ -252,11 +255,15 @@ def recent(limit: int = 8, scan: int = 400) -> list[Action]:
             files=sizes[b],
             created_at=first[b].created_at,
             undone=b in undone,
-            is_undo=(first[b].payload or {}).get("action") == "undo" or first[b].kind == DecisionKind.UNDO,
+            is_undo=_is_undo(first[b]),
             payload=first[b].payload or {},
         )
         for b in order
     ]
+
+
+def _is_undo(row) -> bool:
+    return row.kind == DecisionKind.UNDO or (row.payload or {}).get("action") == "undo"
 
 
 def _undone_batches(batches: list[str]) -> set[str]:

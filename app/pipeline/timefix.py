@@ -227,7 +227,7 @@ def choose_candidate(file_id: int, source: str, zone: ZoneInfo) -> str:
     candidates = [timestamps.Candidate.from_dict(d) for d in (f.time_candidates or [])]
     picked = next((c for c in candidates if c.source == source), None)
     if picked is None:
-        raise TimeFixError(f"This file has no date from “{source_label(source)}”.")
+        raise TimeFixError("This file has no such date clue. Reload the page to see its clues.")
     if picked.value is None:
         why = picked.rejected or "it could not be read"
         raise TimeFixError(f"The date from “{source_label(source)}” cannot be used: {why}.")

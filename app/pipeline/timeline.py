@@ -5,7 +5,6 @@ counts the database keeps current (app/pipeline/counts.py), never by counting fi
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,8 +13,8 @@ from ..wording import MONTH_NAMES
 from . import counts
 
 SPIKE_MIN = 100  # a day with at least this many files ...
-SPIKE_FACTOR = 10  # ... and this many times a typical busy day is suspicious
-_RESET_DAYS = {d.date().isoformat() for d in CLOCK_RESET_DAYS}
+SPIKE_FACTOR = 10  # ... and this many times an average day with files is suspicious
+RESET_DAYS = tuple(sorted(d.date().isoformat() for d in CLOCK_RESET_DAYS))
 
 
 @dataclass(frozen=True)
@@ -40,15 +39,11 @@ class Spike:
     why: str
 
 
-def spikes(by_day: list[tuple[str, int]]) -> list[Spike]:
-    """Days that look wrong, most files first."""
-    if not by_day:
-        return []
-    busy = sorted(n for _, n in by_day)
-    typical = busy[int(0.9 * (len(busy) - 1))] if len(busy) >= 10 else statistics.median(busy)
+def spikes(candidates: list[tuple[str, int]], typical: float) -> list[Spike]:
+    """Of the busy days and device start dates, the ones that look wrong, most files first."""
     found = []
-    for day, n in by_day:
-        if day in _RESET_DAYS:
+    for day, n in candidates:
+        if day in RESET_DAYS:
             found.append(Spike(day, n, "a device's start date: its clock was probably never set"))
         elif n >= SPIKE_MIN and n >= SPIKE_FACTOR * max(typical, 1):
             found.append(Spike(day, n, f"{n:,} files on one day: often the day they were copied"))
@@ -58,12 +53,18 @@ def spikes(by_day: list[tuple[str, int]]) -> list[Spike]:
 def months(by_day: list[tuple[str, int]] | None = None) -> tuple[list[Month], list[Spike]]:
     """Every month from the first to the last dated file (empty months too, so the bar shows
     gaps), and the suspicious days. Months before 1990 or after today are only listed when
-    they hold files (a 1970 start date must not stretch the bar over decades)."""
-    by_day = counts.days() if by_day is None else by_day
-    found = spikes(by_day)
-    per_month: dict[str, int] = {}
-    for day, n in by_day:
-        per_month[day[:7]] = per_month.get(day[:7], 0) + n
+    they hold files (a 1970 start date must not stretch the bar over decades). `by_day`
+    (tests): the day counts to use instead of the library's."""
+    if by_day is None:
+        per_month = dict(counts.months())
+        busy, typical = counts.busy_days(SPIKE_MIN, RESET_DAYS)
+    else:
+        per_month = {}
+        for day, n in by_day:
+            per_month[day[:7]] = per_month.get(day[:7], 0) + n
+        typical = sum(n for _, n in by_day) / max(len(by_day), 1)
+        busy = [(d, n) for d, n in by_day if n >= SPIKE_MIN or d in RESET_DAYS]
+    found = spikes(busy, typical)
     if not per_month:
         return [], found
     why = {s.day[:7]: s.why for s in found}

@@ -286,6 +286,8 @@ def page(
     if after is not None:
         start = parts.index(after.dated)
     for part in parts[start:]:
+        if f.counted and not _counted(f, dated=part):
+            continue  # the counts say this part is empty: do not walk an index to find out
         need = limit + 1 - len(rows)
         q = _tile_select(cond, driven)
         if part:
@@ -332,11 +334,14 @@ def _utc_param(value: datetime):
     return literal(value, UTCDateTime())
 
 
+def _counted(f: Filters, dated: bool | None = None) -> int:
+    return counts.matching(f.review, f.confidence, f.reason, f.kind, left_out=f.dup == "removed", dated=dated)
+
+
 def count(f: Filters, zone: ZoneInfo) -> tuple[int, bool]:
     """(how many files match, whether there are more than that: a count capped at COUNT_CAP)."""
     if f.counted:
-        n = counts.matching(f.review, f.confidence, f.reason, f.kind, left_out=f.dup == "removed")
-        return n, False
+        return _counted(f), False
     driven = _tag_driven(f)
     inner = select(File.id)
     if driven:

@@ -15,6 +15,7 @@ from ..models import File, Job, Tag, db
 from ..pipeline import settings_store, timeline
 from ..pipeline.triage import REASONS
 from . import queries, serving
+from .filters import local_time
 from .queries import Cursor, Filters
 
 bp = Blueprint("review", __name__)
@@ -37,7 +38,6 @@ def grid():
     after = after or _jump(f, zone)
     rows, next_cursor = queries.page(f, zone, after)
     tags = db.session.execute(select(Tag.name).order_by(Tag.key).limit(500)).scalars().all()
-    months, spikes = timeline.months()
     return render_template(
         "review.html",
         f=f,
@@ -49,9 +49,21 @@ def grid():
         badges=queries.badges_html,
         confidences=queries.CONFIDENCES,
         reasons=REASONS,
-        bar=timeline_bar(months),
-        spikes=spikes,
         month=request.args.get("month", ""),
+    )
+
+
+@bp.route("/api/timeline")
+def timeline_json():
+    """The timeline bar (the grid draws it after the tiles: the page never waits for it)."""
+    months, spikes = timeline.months()
+    return jsonify(
+        {
+            **timeline_bar(months),
+            "spikes": [
+                {"day": s.day, "files": s.files, "why": s.why, "label": local_time(s.day, "day")} for s in spikes
+            ],
+        }
     )
 
 

@@ -148,8 +148,13 @@ def test_grid_has_month_headings_a_timeline_and_jumps(client):
     html = client.get("/photos").get_data(as_text=True)
     assert re.findall(r'<li class="month-head" data-month="([\d-]+)"', html) == ["2018-01", "2018-02", "2019-06"]
     assert "January 2018" in html and "Select this month" in html
-    assert html.count("<a class=\"m") == 18  # every month from the first to the last, empty ones too
-    assert 'data-year="2018"' in html
+    bar = client.get("/api/timeline").get_json()
+    assert len(bar["months"]) == 18  # every month from the first to the last, empty ones too
+    assert [m["year_label"] for m in bar["months"] if m["year_label"]] == [2018, 2019]
+    assert bar["months"][0] == {
+        "month": "2018-01", "height": 10, "spike": None, "title": "January 2018: 3 files", "year_label": 2018
+    }  # fmt: skip
+    assert bar["months"][2]["height"] == 0 and bar["spikes"] == []
     jumped = client.get("/photos", query_string={"month": "2019-06"}).get_data(as_text=True)
     assert re.findall(r'class="month-head" data-month="([\d-]+)"', jumped) == ["2019-06"]
     newest = client.get("/photos", query_string={"month": "2018-02", "order": "desc"}).get_data(as_text=True)
@@ -304,7 +309,7 @@ def test_pages_never_show_internal_source_keys(client):
     )
     db.session.commit()
     html = client.get(f"/files/{row.id}").get_data(as_text=True)
-    visible = re.sub(r'<[^>]*>', " ", html)  # text only, not attributes
+    visible = re.sub(r"<[^>]*>", " ", html)  # text only, not attributes
     keys = re.findall(r"\b(?:xmp|png|video|exif)(?:-sidecar)?:\w+|\bmakernote\b|xmp-sidecar", visible)
     assert not keys, keys
     wrong = post(client, "/api/time/choose", {"file_id": row.id, "source": "exif:DateTimeOriginal"}).get_json()

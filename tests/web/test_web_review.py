@@ -173,7 +173,7 @@ def test_detail_page_shows_candidates_metadata_and_neighbours(client):
     assert "Camera: when the photo was taken" in text and "Chosen: the most trustworthy clue" in text
     assert "Agrees with the chosen time" in text and "Not used: camera default date" in text
     # notes name sources in people's words; the "from" note is not repeated
-    assert "“File name (android pattern)” (2019-06-07 09:00:00) is 1.8 days later" in text
+    assert "“File name (Android phone)” (2019-06-07 09:00:00) is 1.8 days later" in text
     assert "filename:android" not in text
     assert "from exif:" not in text
     assert "Canon EOS 40D" in text and "4000 × 3000" in text and "2.4 MB" in text and "holiday" in text

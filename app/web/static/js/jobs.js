@@ -37,8 +37,11 @@ function render(card, job) {
   }
   const none = document.querySelector('[data-field="no-problems"]');
   if (none && FINAL.has(job.status) && none.dataset.final) none.textContent = none.dataset.final;
-  // the list of failed files is server-rendered: reload once when a job ends with problems
-  if (before !== job.status && FINAL.has(job.status) && job.problems && document.querySelector('[data-field="no-problems"]')) {
+  // the list of failed files and an import's tags are server-rendered: reload once when a job
+  // ends with problems, or when an import ends on its own page
+  const ended = before !== job.status && FINAL.has(job.status);
+  const ownPage = document.getElementById("problems");
+  if (ended && ownPage && ((job.problems && document.querySelector('[data-field="no-problems"]')) || job.kind === "import")) {
     window.location.reload();
   }
 }

@@ -227,6 +227,36 @@ async function countMatches() {
 }
 countMatches();
 
+// --- the timeline bar: one column per month (its height: how many files), red where a day
+// looks wrong; a click starts the grid at that month, keeping the filters -------------------
+async function drawTimeline() {
+  const nav = document.getElementById("timeline");
+  if (!nav) return;
+  try {
+    const data = await api(nav.dataset.url);
+    if (data.months.length < 2) return;
+    const base = new URLSearchParams(grid ? grid.dataset.filter : "");
+    const bars = el("div", { class: "bars" });
+    for (const m of data.months) {
+      base.set("month", m.month);
+      const cls = ["m", m.spike ? "spike" : "", m.month === nav.dataset.month ? "here" : "", m.year_label ? "year-start" : ""];
+      const link = el("a", { class: cls.filter(Boolean).join(" "), href: `?${base}`, title: m.title, "aria-label": m.title },
+        el("span", { class: `bar h${m.height}` }));
+      if (m.year_label) link.dataset.year = m.year_label;
+      bars.append(link);
+    }
+    nav.replaceChildren(bars);
+    if (data.spikes.length) {
+      nav.append(el("ul", { class: "spikes" }, ...data.spikes.slice(0, 4).map((s) =>
+        el("li", {}, el("a", { href: `?from=${s.day}&to=${s.day}`, text: s.label }), `: ${s.why}`))));
+    }
+    nav.hidden = false;
+  } catch {
+    /* the grid works without it */
+  }
+}
+drawTimeline();
+
 // --- auto-apply filters that are choices (text fields wait for Enter / Show) -------------
 const filters = document.getElementById("filters");
 filters?.addEventListener("change", (event) => {
