@@ -164,6 +164,9 @@ class File(db.Model):
         Index("ix_file_confidence_taken", "confidence", "taken_at", "id"),
         Index("ix_file_discarded_taken", "discarded", "taken_at", "id"),
         Index("ix_file_job_taken", "job_id", "taken_at", "id"),
+        Index("ix_file_kind_taken", "media_kind", "taken_at", "id"),
+        # files of duplicate groups in capture order without reading their rows (the grid's filter)
+        Index("ix_file_group_taken", "group_id", "status", "discarded", "taken_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -186,7 +189,7 @@ class File(db.Model):
     # Exact duplicate of an earlier file (same sha256): not processed again.
     exact_of_id: Mapped[int | None] = mapped_column(ForeignKey("file.id", ondelete="SET NULL"))
     mime: Mapped[str | None] = mapped_column(String(60))
-    media_kind: Mapped[str | None] = mapped_column(String(10), index=True)  # image | video
+    media_kind: Mapped[str | None] = mapped_column(String(10))  # image | video
     ext: Mapped[str | None] = mapped_column(String(10))  # from the real type, lower case
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)

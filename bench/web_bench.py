@@ -1,6 +1,9 @@
 """How fast the review pages answer with 100,000 files in the library.
 
-    python bench/web_bench.py [--files 100000] [--repeat 60]
+    python bench/web_bench.py [--files 100000] [--repeat 60] [--keep DIR]
+
+--keep DIR fills DIR's database once and times it again on later runs (a million rows take
+minutes to insert); without it a temporary folder is filled and removed.
 
 Fills a fresh database (made by the real migrations, SQLite in WAL mode, so the triggers that
 keep the counts run for every row) with generated file rows (no real images are needed: pages
@@ -108,6 +111,18 @@ def fill(n: int, seed: int = 7) -> dict:
     return {"ids": ids, "groups": groups}
 
 
+def existing() -> dict:
+    """The ids a earlier fill made (--keep)."""
+    from sqlalchemy import select
+
+    from app.models import DuplicateGroup, File, db
+
+    return {
+        "ids": list(db.session.execute(select(File.id).order_by(File.id)).scalars()),
+        "groups": list(db.session.execute(select(DuplicateGroup.id).order_by(DuplicateGroup.id)).scalars()),
+    }
+
+
 def timed(client, url: str, repeat: int) -> tuple[float, float, int]:
     for _ in range(3):  # warm caches and compiled templates
         client.get(url)
@@ -127,9 +142,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=60)
+    parser.add_argument("--keep", type=Path, help="fill this folder's database once and reuse it")
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="mediaparser-webbench-"))
+    tmp = args.keep or Path(tempfile.mkdtemp(prefix="mediaparser-webbench-"))
+    reuse = bool(args.keep and (args.keep / "mediaparser.db").exists())
     os.environ.update(
         MEDIAPARSER_DATA_DIR=str(tmp),
         MEDIAPARSER_QUEUE="memory",
@@ -144,8 +161,9 @@ def main() -> int:
     database.upgrade(app)
     with app.app_context():
         t0 = time.perf_counter()
-        data = fill(args.files)
+        data = existing() if reuse else fill(args.files)
         fill_s = time.perf_counter() - t0
+        args.files = len(data["ids"])
         # a cursor about 90% of the way through the capture-time order
         deep_row = db.session.execute(
             db.select(File.id, File.taken_at)
@@ -170,6 +188,8 @@ def main() -> int:
         ("grid: filtered (needs review + doubtful/no date)", "/photos?review=1&confidence=low&confidence=none"),
         ("grid: filtered (reason: camera vs folder)", "/photos?reason=camera_vs_folder"),
         ("grid: filtered (no date)", "/photos?confidence=none"),
+        ("grid: filtered (doubtful or no date)", "/photos?confidence=low&confidence=none"),
+        ("grid: filtered (in any duplicate group, newest first)", "/photos?dup=any&order=desc"),
         ("grid: filtered (tag, rare)", "/photos?tag=grandma%27s+birthday"),
         ("grid: filtered (tag, common)", "/photos?tag=family"),
         ("grid: filtered (tag + date range)", "/photos?tag=family&from=2012-01-01&to=2014-12-31"),
@@ -205,7 +225,8 @@ def main() -> int:
     )
     with app.app_context():
         db.engine.dispose()
-    shutil.rmtree(tmp, ignore_errors=True)
+    if not args.keep:
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

@@ -44,7 +44,7 @@ SETTING_CLEANUP_IMPORT_ROOTS = "cleanup_import_roots"  # clean-up may move files
 SKIP_REASONS = {
     "already_exported": "already in the archive",
     "same_content": "same content as another file (exported once)",
-    "discarded": "discarded in duplicate review",
+    "discarded": "left out (by you, or as a duplicate)",
     "waiting_review": "waiting for review",
     "unreadable": "could not be read when imported",
     "not_imported": "not imported (not a photo/video, or the import did not get to it)",
@@ -347,7 +347,9 @@ def _plan_group(sha: str, group: list, tags, index, only_reviewed: bool, plan: P
     kept = [r for r in group if not r.discarded]
     for row in group:
         if row.discarded:
-            plan.files.append(_skipped(row, "discarded", "Discarded in duplicate review: not exported"))
+            plan.files.append(
+                _skipped(row, "discarded", "Left out of the archive (by you, or as a duplicate): not exported")
+            )
     if not kept:
         return None
     rep = min(kept, key=_representative_key)

@@ -8,7 +8,7 @@ an OFFSET, so page 500 costs what page 1 costs; the (taken_at, id) and
 A tag filter walks the tag's own (tag, taken_at, file) index (file_tag.taken_at is kept in
 step by triggers on SQLite), so "tag + date range" is one index range too. Counts come from
 the state counts the database keeps (app/pipeline/counts.py) where the filter allows, and are
-otherwise counted up to COUNT_CAP ("more than 10,000").
+otherwise counted up to COUNT_CAP ("more than 5,000").
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from .filters import confidence_help, confidence_label
 from .security import ApiError
 
 PAGE_SIZE = 120
-COUNT_CAP = 10_000  # beyond this a filter that no count serves says "more than 10,000"
+COUNT_CAP = 5_000  # beyond this a filter that no count serves says "more than 5,000"
 CONFIDENCES = tuple(sorted(Confidence, reverse=True))  # high, medium, low, none: as the filter lists them
 DUP_CHOICES = {
     "": "All files",
@@ -188,7 +188,8 @@ def _conditions(f: Filters, zone: ZoneInfo, driven: bool = False) -> list:
     if f.dup == "open":
         cond.append(File.group_id.in_(select(DuplicateGroup.id).where(DuplicateGroup.status == "open")))
     elif f.dup == "any":
-        cond.append(File.group_id.is_not(None))
+        # the same as "group_id IS NOT NULL", in a form the planner sees is selective
+        cond.append(File.group_id.in_(select(DuplicateGroup.id)))
     elif f.dup == "none":
         cond.append(File.group_id.is_(None))
     if f.tag and driven:
@@ -302,6 +303,11 @@ def page(
             if after is not None and not after.dated:
                 q = q.where(ident > after.id if ascending else ident < after.id)
             order = (ident.asc(),) if ascending else (ident.desc(),)
+        if f.dup in ("open", "any") and not driven:
+            # the group's files in capture order come from one covering index: pick the page's
+            # ids there, then read only those rows
+            ids = q.with_only_columns(File.id).order_by(*order).limit(need)
+            q = _tile_select([File.id.in_(ids.scalar_subquery())], driven)
         rows += db.session.execute(q.order_by(*order).limit(need)).all()
         after = None  # the next part starts from its beginning
         if len(rows) > limit:

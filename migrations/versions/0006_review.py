@@ -91,6 +91,11 @@ def upgrade():
     op.create_index("ix_file_confidence_taken", "file", ["confidence", "taken_at", "id"], unique=False)
     op.create_index("ix_file_discarded_taken", "file", ["discarded", "taken_at", "id"], unique=False)
     op.create_index("ix_file_job_taken", "file", ["job_id", "taken_at", "id"], unique=False)
+    op.drop_index("ix_file_media_kind", table_name="file")
+    op.create_index("ix_file_kind_taken", "file", ["media_kind", "taken_at", "id"], unique=False)
+    op.create_index(
+        "ix_file_group_taken", "file", ["group_id", "status", "discarded", "taken_at", "id"], unique=False
+    )
     op.add_column("tag", sa.Column("key", sa.String(length=100), nullable=True))
     op.execute("UPDATE tag SET key = lower(name)")  # names were stored in lower case until now
     op.create_index("ix_tag_key", "tag", ["key"], unique=True)
@@ -130,6 +135,9 @@ def downgrade():
     op.drop_column("file_tag", "taken_at")
     op.drop_index("ix_tag_key", table_name="tag")
     op.drop_column("tag", "key")
+    op.drop_index("ix_file_group_taken", table_name="file")
+    op.drop_index("ix_file_kind_taken", table_name="file")
+    op.create_index("ix_file_media_kind", "file", ["media_kind"], unique=False)
     op.drop_index("ix_file_job_taken", table_name="file")
     op.drop_index("ix_file_discarded_taken", table_name="file")
     op.drop_index("ix_file_confidence_taken", table_name="file")

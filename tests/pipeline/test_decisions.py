@@ -204,3 +204,30 @@ def test_every_decision_kind_in_the_log_is_revertible(library):
     decisions._load_reverters()
     person_kinds = set(DecisionKind) - {DecisionKind.UNDO}
     assert person_kinds <= set(decisions._REVERTERS)
+
+
+def test_the_export_counts_a_left_out_file_as_left_out(app, library, tmp_path):
+    from app.pipeline import export_plan
+
+    for i, row in enumerate(library):
+        row.sha256 = f"{i:064x}"
+    db.session.commit()
+    decisions.set_left_out([library[0].id], True)
+    plan = export_plan.dry_run(tmp_path / "archive", app.config["MEDIAPARSER"])
+    reasons = {f.file_id: f.reason for f in plan.files if f.action == "skip"}
+    assert reasons == {library[0].id: "discarded"}
+    assert export_plan.SKIP_REASONS["discarded"].startswith("left out")
+
+
+def test_the_count_triggers_exist_after_every_migration(app):
+    """A later migration that re-creates `file` would drop them silently: the counts would
+    stop following the library (and the grid skips parts the counts call empty)."""
+    names = set(db.session.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+    assert {
+        "file_state_count_insert",
+        "file_state_count_update",
+        "file_state_count_delete",
+        "file_day_count_update",
+        "file_tag_taken_insert",
+        "file_tag_taken_update",
+    } <= names
