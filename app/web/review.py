@@ -75,7 +75,8 @@ def timeline_bar(months: list[timeline.Month], labels: int = 8) -> dict:
     step = max(1, math.ceil(len(years) / labels))
     shown = set(years[::step])
     columns, seen = [], set()
-    for m in months:
+    room = int(len(months) * 0.94)  # a label starting nearer the right edge would be cut off
+    for i, m in enumerate(months):
         height = 0 if not m.files else max(1, math.ceil(10 * math.log1p(m.files) / math.log1p(top)))
         first = m.year not in seen
         seen.add(m.year)
@@ -86,7 +87,7 @@ def timeline_bar(months: list[timeline.Month], labels: int = 8) -> dict:
                 "height": height,
                 "spike": m.spike,
                 "title": title,
-                "year_label": m.year if first and m.year in shown else None,
+                "year_label": m.year if first and m.year in shown and (i <= room or i == 0) else None,
             }
         )
     return {"months": columns}

@@ -248,6 +248,46 @@ def test_phone_menu_selection_bar_and_hints(phone, shots):
     shots(phone, "review-phone-selection", full_page=False)
 
 
+def test_a_tile_without_a_preview_keeps_its_badges_clear_of_the_text(phone, server, shots):
+    import sqlite3
+
+    with sqlite3.connect(server["data"] / "mediaparser.db") as con:  # a video whose preview failed
+        key = con.execute("SELECT thumb_key FROM file WHERE original_name = 'DSC_0900.JPG'").fetchone()[0]
+        con.execute("UPDATE file SET thumb_key = NULL, media_kind = 'video' WHERE original_name = 'DSC_0900.JPG'")
+    phone.goto("/photos?q=DSC_0900")
+    tile = phone.locator(".tile").first
+    badges = tile.locator(".badges").bounding_box()
+    text = tile.locator(".nothumb span").first.bounding_box()
+    assert badges["y"] + badges["height"] <= text["y"], (badges, text)
+    shots(phone, "review-phone-no-preview", full_page=False)
+    with sqlite3.connect(server["data"] / "mediaparser.db") as con:
+        con.execute("UPDATE file SET thumb_key = ?, media_kind = 'image' WHERE original_name = 'DSC_0900.JPG'", (key,))
+
+
+def test_a_file_over_the_upload_limit_is_refused_by_the_page_and_the_job_says_so(browser, tmp_path, shots):
+    with running_server(tmp_path / "small", MEDIAPARSER_MAX_UPLOAD_MB="1") as small:
+        context = browser.new_context(base_url=small["url"], viewport=DESKTOP)
+        console = Console(context)
+        page = context.new_page()
+        big = tmp_path / "big.jpg"
+        big.write_bytes(b"\xff\xd8\xff\xe0" + b"\0" * 1_500_000)
+        ok = tmp_path / "ok.jpg"
+        from tests.web_helpers import jpeg
+
+        ok.write_bytes(jpeg("green"))
+        page.goto("/upload")
+        page.set_input_files("#pick-files", [str(big), str(ok)])
+        expect(page.locator("#filelist")).to_contain_text("larger than the upload limit of 1.0 MB")
+        expect(page.locator("#n-refused")).to_have_text("1")
+        expect(page.locator("#review-link")).to_be_visible(timeout=60_000)
+        shots(page, "review-upload-too-large")
+        page.locator("#job-link").click()
+        expect(page.locator("#problems")).to_contain_text("big.jpg")
+        expect(page.locator("#problems")).to_contain_text("larger than the upload limit")
+        context.close()
+        assert console.errors == []
+
+
 def test_every_page_after_the_import_on_desktop_and_phone(desktop, phone, shots):
     visit_every_page(desktop, shots, "desktop")
     visit_every_page(phone, shots, "phone")

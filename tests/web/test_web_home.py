@@ -322,3 +322,11 @@ def test_plural_words_everywhere(client):
     db.session.commit()
     assert "1 of 1 file" in client.get("/jobs").get_data(as_text=True)
     assert "1 files" not in client.get("/jobs").get_data(as_text=True)
+
+
+def test_an_impossible_typed_date_is_refused_without_suggesting_another(client):
+    rows = _library()
+    response = post(client, "/api/time/set", {"selection": {"ids": [rows[0].id]}, "text": "32/13/2019"})
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert "2019-13-32" not in error and "is not a date" in error
