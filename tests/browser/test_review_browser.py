@@ -68,6 +68,12 @@ def phone(browser, server):
     assert console.errors == []
 
 
+def opened(page):
+    """After a click that opens a file: its page and its script are ready."""
+    page.wait_for_url(re.compile(r"/files/\d+"))
+    page.wait_for_load_state()
+
+
 def visit_every_page(page, shots, suffix: str) -> None:
     for url in PAGES:
         page.goto(url)
@@ -165,6 +171,7 @@ def test_timeline_jumps_to_a_month(desktop, shots):
     target = desktop.locator('#timeline a.m[title^="June 2019"]')
     target.click()
     expect(desktop).to_have_url(re.compile(r"month=2019-06"))
+    desktop.wait_for_load_state()
     expect(desktop.locator(".month-head").first).to_have_attribute("data-month", "2019-06")
     expect(desktop.locator('#timeline a.m.here[title^="June 2019"]')).to_have_count(1)
     # select the whole month from its heading
@@ -192,6 +199,7 @@ def test_leave_out_a_selection_and_undo(desktop, shots):
 def test_turn_a_picture_and_undo(desktop, shots):
     desktop.goto("/photos?q=DSC_0500")
     desktop.locator(".tile a.open").first.click()
+    opened(desktop)
     desktop.get_by_role("button", name="Turn right").click()
     expect(desktop.locator("#toast")).to_contain_text("Turned 1 picture right")
     expect(desktop.locator("#picture")).to_have_class(re.compile("rot-90"))
@@ -293,6 +301,7 @@ def test_every_page_after_the_import_on_desktop_and_phone(desktop, phone, shots)
     visit_every_page(phone, shots, "phone")
     desktop.goto("/photos?reason=day_only_name")
     desktop.locator(".tile a.open").first.click()
+    opened(desktop)
     expect(desktop.locator("#review-reason")).to_contain_text("Only the day a messaging app sent it")
     shots(desktop, "review-detail-desktop")
     phone.goto(desktop.url)
