@@ -8,6 +8,10 @@ kinds registers how to revert one of its rows (`reverter`), and the undo is itse
 Leaving out, taking back in and turning pictures live here; dates are app/pipeline/timefix.py,
 duplicates app/pipeline/duplicate_review.py, tags app/pipeline/tagging.py — they record their
 rows through `record` and delegate their undo to this module.
+
+A new kind of decision either registers its reverter, or records the `File` columns it
+changed as {"old": {column: value}, "new": {column: value}} (JSON values; instants as ISO
+text): the generic reverter puts "old" back while the file still shows "new".
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ..media.orientation import turned
-from ..models import File, UserDecision, db, utcnow
+from ..models import File, UserDecision, UTCDateTime, db, utcnow
 from ..vocab import DecisionKind
 from .sql import chunks
 
@@ -105,13 +109,15 @@ def undo(batch_id: str) -> int:
     if not rows:
         raise UndoError("There is no such action to undo.")
     done = undone_ids(r.id for r in rows)
-    todo = [r for r in rows if r.id not in done and r.kind in _REVERTERS]
+    todo = [r for r in rows if r.id not in done and _reverter_of(r) is not None]
     if not todo:
+        if any(r.id not in done for r in rows):
+            raise UndoError("This kind of action cannot be undone here.")
         raise UndoError("Nothing to undo: this action was undone already.")
     undo_batch = new_batch()
     count = 0
     for row in reversed(todo):
-        result = _REVERTERS[row.kind](row, undo_batch)
+        result = _reverter_of(row)(row, undo_batch)
         if result is None:
             continue
         kind, payload = result
@@ -119,6 +125,38 @@ def undo(batch_id: str) -> int:
         count += 1
     db.session.commit()
     return count
+
+
+def _reverter_of(row: UserDecision) -> Reverter | None:
+    if row.kind in _REVERTERS:
+        return _REVERTERS[row.kind]
+    payload = row.payload or {}
+    if row.kind != DecisionKind.UNDO and row.file_id and isinstance(payload.get("old"), dict):
+        return _revert_columns
+    return None
+
+
+def _column_values(f: File, names) -> dict[str, Any]:
+    values = {}
+    for name in names:
+        value = getattr(f, name)
+        values[name] = value.isoformat() if isinstance(value, datetime) else value
+    return values
+
+
+def _revert_columns(row: UserDecision, _batch: str):
+    """The generic reverter: the File columns in the payload's "old", back from "new"."""
+    old, new = row.payload.get("old") or {}, row.payload.get("new") or {}
+    f = db.session.get(File, row.file_id)
+    names = [n for n in old if n in File.__table__.columns]
+    if f is None or not names or _column_values(f, new) != {k: new[k] for k in new if k in names}:
+        return None
+    for name in names:
+        value = old[name]
+        if isinstance(File.__table__.columns[name].type, UTCDateTime) and isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        setattr(f, name, value)
+    return DecisionKind.UNDO, {"action": "undo", "old": new, "new": old}
 
 
 # --- leave out, take back in, turn --------------------------------------------------------

@@ -231,3 +231,18 @@ def test_the_count_triggers_exist_after_every_migration(app):
         "file_tag_taken_insert",
         "file_tag_taken_update",
     } <= names
+
+
+def test_another_kind_with_old_and_new_columns_is_undone_by_the_generic_reverter(library):
+    """A helper that records {"old": {...}, "new": {...}} of File columns needs no reverter."""
+    a = library[0]
+    batch = decisions.new_batch()
+    decisions.record("place_set", batch, {"old": {"camera_make": None}, "new": {"camera_make": "Leica"}}, a.id)
+    a.camera_make = "Leica"
+    db.session.commit()
+    assert decisions.undo(batch) == 1 and fresh(a).camera_make is None
+    odd = decisions.new_batch()
+    decisions.record("mystery", odd, {"something": 1}, a.id)
+    db.session.commit()
+    with pytest.raises(decisions.UndoError, match="cannot be undone"):
+        decisions.undo(odd)

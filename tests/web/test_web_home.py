@@ -330,3 +330,13 @@ def test_an_impossible_typed_date_is_refused_without_suggesting_another(client):
     assert response.status_code == 400
     error = response.get_json()["error"]
     assert "2019-13-32" not in error and "is not a date" in error
+
+
+def test_confirm_all_sure_dates_can_be_undone(client):
+    _library()
+    done = post(client, "/api/time/confirm-high", {})
+    assert done.get_json()["count"] == 7  # the sure ones
+    assert client.get("/photos").get_data(as_text=True).count("badge decided") == 7
+    assert post(client, "/api/undo", {"batch": done.get_json()["batch"]}).get_json()["count"] == 7
+    assert "badge decided" not in client.get("/photos").get_data(as_text=True)
+    assert "You can undo this afterwards" in client.get("/photos").get_data(as_text=True)
