@@ -50,6 +50,8 @@ from .clues import (
 from .clues import source_rank as source_rank  # re-exported: duplicate review uses it
 from .placeholders import CLOCK_RESET_DAYS, camera_wall, placeholder_instant
 from .timestamps import Candidate
+from .timetext import candidate_text as _fmt
+from .timetext import gap_text as _human
 
 HOUR = 3600
 MINOR = 5 * 60  # beyond tolerance but within five minutes: a slightly different clock
@@ -295,19 +297,6 @@ def _folder_gap(best: Candidate, folder: Candidate, zone: ZoneInfo) -> float:
     margin = timedelta(days=_FOLDER_MARGIN.get(folder.precision, 1))
     f0, f1 = _wall(folder)
     return _gap((f0 - margin, f1 + margin), wall)
-
-
-def _human(seconds: float) -> str:
-    d = abs(seconds)
-    if d < 120:
-        return f"{d:.0f} s"
-    if d < 2 * HOUR:
-        return f"{d / 60:.0f} min"
-    if d < 3 * 86400:
-        return f"{d / HOUR:.1f} h".replace(".0 h", " h")
-    if d < 120 * 86400:
-        return f"{d / 86400:.0f} days"
-    return f"{d / (365.25 * 86400):.1f} years".replace(".0 years", " years")
 
 
 # --- the choice ------------------------------------------------------------------------------
@@ -572,15 +561,3 @@ def _header_holds_local_time(learned: tuple[int, Candidate], best: Candidate, zo
     if offset != 0 or header.source != "video:creation_time" or header.zone != "utc":
         return False
     return header.value.astimezone(zone).utcoffset() != timedelta(0)
-
-
-def _fmt(c: Candidate) -> str:
-    v = c.value
-    if c.precision == Precision.YEAR:
-        return f"{v:%Y}"
-    if c.precision == Precision.MONTH:
-        return f"{v:%Y-%m}"
-    if c.precision == Precision.DAY:
-        return f"{v:%Y-%m-%d}"
-    text = v.replace(microsecond=0).isoformat(sep=" ")
-    return text.replace("+00:00", " UTC") if c.zone == "utc" else text
