@@ -6,11 +6,13 @@ decision log (it goes through app/pipeline/timefix.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, select
 
+from ..media import reasons
 from ..models import File, db
 from ..vocab import FileStatus, ReviewReason
 from . import timefix
@@ -157,30 +159,38 @@ class Preview:
     rows: list[dict[str, Any]]  # the first files: name, now, after
 
 
-def preview(reason_key: str, answer_key: str, show: int = 20) -> Preview:
-    """What the answer would do, before anything changes."""
+def preview(reason_key: str, answer_key: str, zone: ZoneInfo, show: int = 20) -> Preview:
+    """What the answer would do, before anything changes (file times shown in `zone`)."""
     the_answer = answer(reason_key, answer_key)
     ids = file_ids(reason_key)
     rows = []
     if ids:
         files = db.session.execute(select(File).where(File.id.in_(ids[:show])).order_by(File.id)).scalars()
-        rows = [_preview_row(f, the_answer) for f in files]
+        rows = [_preview_row(f, the_answer, zone) for f in files]
     return Preview(len(ids), rows)
 
 
-def _preview_row(f: File, the_answer: Answer) -> dict[str, Any]:
-    after = the_answer.after
-    if the_answer.key == FILE_TIME:
-        hint = next((c for c in f.time_candidates or [] if c.get("source") == "mtime" and c.get("timestamp")), None)
-        after = ("file date: " + hint["timestamp"][:19].replace("T", " ")) if hint else "stays as it is (no file date)"
-    return {
+def _preview_row(f: File, the_answer: Answer, zone: ZoneInfo) -> dict[str, Any]:
+    """One file of a preview: its date now, and what it becomes ("after" in words, or
+    "after_local": the file time it takes, as a wall clock in `zone`)."""
+    row = {
         "id": f.id,
         "name": f.original_name,
         "folder": f.relative_dir,
         "now": f.taken_local,
         "precision": f.taken_precision,
-        "after": after,
+        "file_time": reasons.is_file_time(f.taken_source) and not f.time_decided,
+        "after": the_answer.after,
+        "after_local": None,
     }
+    if the_answer.key == FILE_TIME:
+        hint = next((c for c in f.time_candidates or [] if c.get("source") == "mtime" and c.get("timestamp")), None)
+        if hint:
+            local = datetime.fromisoformat(hint["timestamp"]).astimezone(zone).replace(tzinfo=None)
+            row["after_local"] = local.isoformat()
+        else:
+            row["after"] = "stays as it is (no file date)"
+    return row
 
 
 def apply(reason_key: str, answer_key: str, zone: ZoneInfo, expected: int | None = None) -> tuple[int, str]:

@@ -53,6 +53,7 @@ TILE_COLUMNS = (
     File.taken_at,
     File.taken_local,
     File.taken_precision,
+    File.taken_source,
     File.confidence,
     File.needs_review,
     File.time_decided,

@@ -47,23 +47,27 @@ def _choice() -> tuple[str, str, dict]:
 @bp.route("/api/triage/preview", methods=["POST"])
 def preview():
     reason, answer, _ = _choice()
-    result = triage.preview(reason, answer)
+    result = triage.preview(reason, answer, household_zone())
     the_answer = triage.answer(reason, answer)
     return jsonify(
         {
             "count": result.count,
             "label": the_answer.label.format(n=f"{result.count:,}"),
-            "rows": [
-                {
-                    "id": r["id"],
-                    "name": r["name"],
-                    "now": local_time(r["now"], r["precision"]),
-                    "after": r["after"] or local_time(r["now"], r["precision"]) + " (checked)",
-                }
-                for r in result.rows
-            ],
+            "rows": [{"id": r["id"], "name": r["name"], "now": _now(r), "after": _after(r)} for r in result.rows],
         }
     )
+
+
+def _now(row: dict) -> str:
+    if row["file_time"]:
+        return f"file date {local_time(row['now'], 'day')} (not a real date)"
+    return local_time(row["now"], row["precision"])
+
+
+def _after(row: dict) -> str:
+    if row["after_local"]:
+        return f"{local_time(row['after_local'], 'minute')} (the file date, as you said)"
+    return row["after"] or f"{local_time(row['now'], row['precision'])} (checked)"
 
 
 @bp.route("/api/triage/apply", methods=["POST"])

@@ -60,7 +60,7 @@ def test_at_most_five_percent_of_good_camera_dates_are_flagged(dump):
 def test_triage_answers_the_dump_and_one_undo_reverts_each(dump, app):
     zone = app.config["MEDIAPARSER"].zone
     before = counts.summary().by_reason
-    preview = triage.preview(ReviewReason.CAMERA_VS_FOLDER, triage.CONFIRM)
+    preview = triage.preview(ReviewReason.CAMERA_VS_FOLDER, triage.CONFIRM, zone)
     assert preview.count == 2 and {r["name"] for r in preview.rows} == {"DSC_0900.JPG", "DSC_0901.JPG"}
     with pytest.raises(ValueError, match="changed"):
         triage.apply(ReviewReason.CAMERA_VS_FOLDER, triage.CONFIRM, zone, expected=3)

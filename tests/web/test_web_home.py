@@ -96,7 +96,8 @@ def test_each_triage_answer_previews_then_applies_and_undoes(client):
         undo = post(client, "/api/undo", {"batch": done.get_json()["batch"]})
         assert undo.status_code == 200 and counts.summary().review == before
     file_time = post(client, "/api/triage/preview", {"reason": "only_file_time", "answer": "file_time"}).get_json()
-    assert file_time["rows"][0]["after"] == "file date: 2024-03-01 09:10:00"
+    assert file_time["rows"][0]["now"] == "file date 11 June 2019 (not a real date)"
+    assert file_time["rows"][0]["after"] == "1 March 2024, 10:10 (the file date, as you said)"  # Berlin time
     stale = post(client, "/api/triage/apply", {"reason": "day_only_name", "answer": "confirm", "expected": 99})
     assert stale.status_code == 409 and "changed" in stale.get_json()["error"]
     wrong = post(client, "/api/triage/preview", {"reason": "day_only_name", "answer": "undated"})
