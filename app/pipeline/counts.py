@@ -187,7 +187,7 @@ def matching(
             continue
         if confidence and state.confidence not in confidence:
             continue
-        if reason and state.reason != reason:
+        if reason and state.reason != ("" if reason == "other" else reason):
             continue
         if kind and state.kind != kind:
             continue

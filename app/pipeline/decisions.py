@@ -181,7 +181,7 @@ def set_left_out(file_ids: Iterable[int], left_out: bool) -> tuple[int, str]:
     for f in _files(file_ids):
         if bool(f.discarded) == left_out:
             continue
-        record(kind, batch, {"previous": bool(f.discarded), "new": left_out}, f.id, f.group_id)
+        record(kind, batch, {"previous": bool(f.discarded), "new": left_out}, f.id)
         f.discarded = left_out
         changed += 1
     db.session.commit()

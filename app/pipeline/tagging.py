@@ -101,6 +101,11 @@ def _revert_link(d: UserDecision, _batch: str):
     if not name or d.file_id is None:
         return None
     tag_id = _tag_id(name)
+    linked = db.session.execute(
+        select(FileTag.file_id).where(FileTag.tag_id == tag_id, FileTag.file_id == d.file_id)
+    ).scalar()
+    if (linked is not None) != (d.kind == DecisionKind.TAG_ADD):
+        return None  # changed since: the file has (or lacks) the tag already
     if d.kind == DecisionKind.TAG_ADD:
         db.session.execute(delete(FileTag).where(FileTag.tag_id == tag_id, FileTag.file_id == d.file_id))
     else:

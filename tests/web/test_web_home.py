@@ -341,3 +341,13 @@ def test_confirm_all_sure_dates_can_be_undone(client):
     assert post(client, "/api/undo", {"batch": done.get_json()["batch"]}).get_json()["count"] == 7
     assert "badge decided" not in client.get("/photos").get_data(as_text=True)
     assert "You can undo this afterwards" in client.get("/photos").get_data(as_text=True)
+
+
+def test_files_flagged_before_reasons_existed_are_other(client):
+    add_file(
+        n=1, confidence="low", needs_review=True, taken_at=at("2019-06-01T12:00:00"), taken_local="2019-06-01T14:00:00"
+    )
+    db.session.commit()
+    assert client.get("/api/files/count", query_string={"reason": "other"}).get_json()["count"] == 1
+    assert client.get("/photos", query_string={"reason": "other"}).get_data(as_text=True).count('class="tile"') == 1
+    assert "Other doubtful dates" in client.get("/check").get_data(as_text=True)
