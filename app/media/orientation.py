@@ -24,3 +24,17 @@ def turned(orientation: int | None, degrees_clockwise: int) -> int:
     from how `orientation` shows it (None or an unknown value: as stored, 1)."""
     mirrored, turn = _MEANING.get(orientation or 1, (False, 0))
     return _TAG[(mirrored, (turn + degrees_clockwise) % 360)]
+
+
+def turn_jpeg(data: bytes, degrees_clockwise: int, quality: int = 88) -> bytes:
+    """A preview picture (JPEG bytes) turned clockwise: for showing a person's turn on a page.
+    Previews only; originals are never turned."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        turned_image = image.rotate(-degrees_clockwise, expand=True)  # Pillow turns anticlockwise
+        out = io.BytesIO()
+        turned_image.convert("RGB").save(out, "JPEG", quality=quality)
+    return out.getvalue()

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..media import geozone
+from ..media import geozone, orientation
 from ..media.explain import explain_clues, readable_note
 from ..models import File, Job, Tag, db
 from ..pipeline import settings_store, timeline
@@ -186,6 +186,22 @@ def detail(file_id: int):
 def thumbnail(name: str):
     """Thumbnails by their content address: no database query, cached for a year."""
     return serving.send_thumbnail(current_app.config["MEDIAPARSER"].thumbnails_dir, name)
+
+
+@bp.route("/files/<int:file_id>/turned.jpg")
+def turned_preview(file_id: int):
+    """The large preview turned the way a person turned the picture (the stored preview and
+    the original stay as they are). The address names the turn, so it is cached per turn."""
+    file = db.session.get(File, file_id)
+    if file is None or not file.thumb_key or not file.rotation:
+        abort(404)
+    folder = current_app.config["MEDIAPARSER"].thumbnails_dir
+    fh, _st = serving.open_regular(folder / f"{file.thumb_key}-l.jpg")
+    with fh:
+        data = orientation.turn_jpeg(fh.read(), file.rotation)
+    response = current_app.response_class(data, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 @bp.route("/files/<int:file_id>/original")

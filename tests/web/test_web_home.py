@@ -351,3 +351,24 @@ def test_files_flagged_before_reasons_existed_are_other(client):
     assert client.get("/api/files/count", query_string={"reason": "other"}).get_json()["count"] == 1
     assert client.get("/photos", query_string={"reason": "other"}).get_data(as_text=True).count('class="tile"') == 1
     assert "Other doubtful dates" in client.get("/check").get_data(as_text=True)
+
+
+def test_a_turned_picture_is_shown_turned_and_its_preview_file_stays(client, app):
+    import io
+
+    from PIL import Image
+
+    from tests.web_helpers import jpeg
+
+    folder = app.config["MEDIAPARSER"].thumbnails_dir / "ab" / "cd"
+    folder.mkdir(parents=True)
+    stored = jpeg("red", size=(40, 20))
+    (folder / "abcd-l.jpg").write_bytes(stored)
+    row = add_file(n=5, thumb_key="ab/cd/abcd")
+    db.session.commit()
+    assert client.get(f"/files/{row.id}/turned.jpg").status_code == 404  # not turned
+    post(client, "/api/files/rotate", {"selection": {"ids": [row.id]}, "degrees": 90})
+    assert f"/files/{row.id}/turned.jpg?turn=90" in client.get(f"/files/{row.id}").get_data(as_text=True)
+    turned = client.get(f"/files/{row.id}/turned.jpg")
+    assert Image.open(io.BytesIO(turned.data)).size == (20, 40)
+    assert (folder / "abcd-l.jpg").read_bytes() == stored
