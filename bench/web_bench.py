@@ -204,6 +204,7 @@ def main() -> int:
         ("count of matches (tag + date range)", "/api/files/count?tag=family&from=2012-01-01&to=2014-12-31"),
         ("count of matches (name search)", "/api/files/count?q=IMG_04"),
         ("home counts as JSON", "/api/home"),
+        ("timeline bar (drawn after the grid)", "/api/timeline"),
         ("file detail (with previous/next)", f"/files/{middle_file}"),
         ("tags page", "/tags"),
         ("duplicate group page", f"/duplicates?group={group_id}"),
