@@ -84,15 +84,20 @@ def months() -> list[tuple[str, int]]:
     return [(m, n) for m, n in db.session.execute(select(month, func.sum(per_day.c.n)).group_by(month).order_by(month))]
 
 
-def busy_days(at_least: int, also: tuple[str, ...] = ()) -> tuple[list[tuple[str, int]], float]:
-    """The days holding at least `at_least` files (and the days in `also` that hold any), and
-    how many files a day with files holds on average."""
+def average_day() -> float:
+    """How many files a day with files holds on average."""
+    per_day = _per_day()
+    days_with_files, files = db.session.execute(select(func.count(), func.sum(per_day.c.n)).select_from(per_day)).one()
+    return (files or 0) / max(days_with_files or 0, 1)
+
+
+def busy_days(at_least: float, also: tuple[str, ...] = ()) -> list[tuple[str, int]]:
+    """The days holding at least `at_least` files, and the days in `also` that hold any."""
     per_day = _per_day()
     rows = db.session.execute(
         select(per_day.c.day, per_day.c.n).where((per_day.c.n >= at_least) | per_day.c.day.in_(also))
     ).all()
-    days_with_files, files = db.session.execute(select(func.count(), func.sum(per_day.c.n)).select_from(per_day)).one()
-    return sorted((d, n) for d, n in rows), (files or 0) / max(days_with_files or 0, 1)
+    return sorted((d, n) for d, n in rows)
 
 
 def recount() -> None:

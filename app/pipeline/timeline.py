@@ -57,7 +57,8 @@ def months(by_day: list[tuple[str, int]] | None = None) -> tuple[list[Month], li
     (tests): the day counts to use instead of the library's."""
     if by_day is None:
         per_month = dict(counts.months())
-        busy, typical = counts.busy_days(SPIKE_MIN, RESET_DAYS)
+        typical = counts.average_day()
+        busy = counts.busy_days(max(SPIKE_MIN, SPIKE_FACTOR * typical), RESET_DAYS)
     else:
         per_month = {}
         for day, n in by_day:

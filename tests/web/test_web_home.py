@@ -372,3 +372,15 @@ def test_a_turned_picture_is_shown_turned_and_its_preview_file_stays(client, app
     turned = client.get(f"/files/{row.id}/turned.jpg")
     assert Image.open(io.BytesIO(turned.data)).size == (20, 40)
     assert (folder / "abcd-l.jpg").read_bytes() == stored
+
+
+def test_the_timeline_marks_a_copy_day_from_the_library(client):
+    for i in range(120):
+        add_file(name=f"copy{i}.jpg", taken_at=at("2024-03-01T09:00:00"), taken_local="2024-03-01T10:00:00")
+    for m in range(1, 11):
+        add_file(name=f"m{m}.jpg", taken_at=at(f"2019-{m:02d}-05T09:00:00"), taken_local=f"2019-{m:02d}-05T10:00:00")
+    db.session.commit()
+    bar = client.get("/api/timeline").get_json()
+    assert [s["day"] for s in bar["spikes"]] == ["2024-03-01"]
+    assert "copied" in bar["spikes"][0]["why"] and bar["spikes"][0]["label"] == "1 March 2024"
+    assert next(m for m in bar["months"] if m["month"] == "2024-03")["spike"]
