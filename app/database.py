@@ -41,6 +41,9 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
+        # up to 32 MB of pages per connection (SQLite's default is 2 MB): a grid page that looks
+        # up thousands of rows (duplicates to sort out, a tag's date range) reads them from memory
+        cur.execute("PRAGMA cache_size=-32000")
         cur.close()
 
 

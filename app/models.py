@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from .media.tags import key as tag_key
 from .vocab import (  # noqa: F401 - re-exported: the models' vocabulary
     ACTIVE_JOB_STATES,
     FINISHED_JOB_STATES,
@@ -225,6 +226,14 @@ class File(db.Model):
         Index("ix_file_taken", "taken_at", "id"),
         Index("ix_file_review", "needs_review", "taken_at", "id"),
         Index("ix_file_group", "group_id", "id"),
+        Index("ix_file_review_reason", "review_reason", "taken_at", "id"),
+        # filters that keep the grid's capture-time order: one index range each
+        Index("ix_file_confidence_taken", "confidence", "taken_at", "id"),
+        Index("ix_file_discarded_taken", "discarded", "taken_at", "id"),
+        Index("ix_file_job_taken", "job_id", "taken_at", "id"),
+        Index("ix_file_kind_taken", "media_kind", "taken_at", "id"),
+        # files of duplicate groups in capture order without reading their rows (the grid's filter)
+        Index("ix_file_group_taken", "group_id", "status", "discarded", "taken_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -247,7 +256,7 @@ class File(db.Model):
     # Exact duplicate of an earlier file (same sha256): not processed again.
     exact_of_id: Mapped[int | None] = mapped_column(ForeignKey("file.id", ondelete="SET NULL"))
     mime: Mapped[str | None] = mapped_column(String(60))
-    media_kind: Mapped[str | None] = mapped_column(String(10), index=True)  # image | video
+    media_kind: Mapped[str | None] = mapped_column(String(10))  # image | video
     ext: Mapped[str | None] = mapped_column(String(10))  # from the real type, lower case
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
@@ -271,17 +280,22 @@ class File(db.Model):
     taken_offset: Mapped[int | None] = mapped_column(Integer)  # minutes east of UTC, None = unknown
     taken_precision: Mapped[str | None] = mapped_column(String(10))
     taken_source: Mapped[str | None] = mapped_column(String(60))
-    confidence: Mapped[str] = mapped_column(String(10), default=Confidence.NONE, index=True)
+    confidence: Mapped[str] = mapped_column(String(10), default=Confidence.NONE)
     # Every candidate: [{source, timestamp, precision, offset, rejected, ...}] for the review page.
     time_candidates: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     time_notes: Mapped[list[str] | None] = mapped_column(JSON)  # why this confidence
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Why it needs a look (vocab.ReviewReason, the most pressing one); None when it does not.
+    review_reason: Mapped[str | None] = mapped_column(String(20))
     # A person chose the time: detection never overrides it.
     time_decided: Mapped[bool] = mapped_column(Boolean, default=False)
 
     # Duplicate group this file belongs to (for fast pages), and the people's verdict.
     group_id: Mapped[int | None] = mapped_column(ForeignKey("duplicate_group.id", ondelete="SET NULL"))
-    discarded: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    discarded: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Degrees clockwise a person turned the picture (0, 90, 180, 270): written into the exported
+    # copy's orientation (pipeline/decisions.export_orientation), never into the original.
+    rotation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -364,11 +378,17 @@ class UserDecision(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+def _tag_key_default(context) -> str:
+    return tag_key(context.get_current_parameters()["name"])
+
+
 class Tag(db.Model):
     __tablename__ = "tag"
+    __table_args__ = (Index("ix_tag_key", "key", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)  # as people typed it (case kept)
+    key: Mapped[str | None] = mapped_column(String(100), default=_tag_key_default)  # tag_key(name)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     files: Mapped[list[File]] = relationship(secondary="file_tag", back_populates="tags")
@@ -376,11 +396,39 @@ class Tag(db.Model):
 
 class FileTag(db.Model):
     __tablename__ = "file_tag"
-    __table_args__ = (Index("ix_file_tag_tag", "tag_id", "file_id"),)
+    __table_args__ = (
+        Index("ix_file_tag_tag", "tag_id", "file_id"),
+        Index("ix_file_tag_taken", "tag_id", "taken_at", "file_id"),
+    )
 
     file_id: Mapped[int] = mapped_column(ForeignKey("file.id", ondelete="CASCADE"), primary_key=True)
     tag_id: Mapped[int] = mapped_column(ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True)
     source: Mapped[str] = mapped_column(String(10), default="user")  # folder | filename | user | merge
+    # The file's capture time, kept in step by database triggers (SQLite, migration 0006): a tag's
+    # files in capture order straight from this table's index (tag + date range in one range scan).
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FileStateCount(db.Model):
+    """How many files are in each state: kept current by database triggers (SQLite, migration
+    0006), so the home and triage pages count a million files by reading a few rows.
+    `key` is "status|discarded|needs_review|review_reason|confidence|dated|media_kind"
+    (app/pipeline/counts.py reads it)."""
+
+    __tablename__ = "file_state_count"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FileDayCount(db.Model):
+    """How many visible files (imported, not left out) were taken on each day (the file's own
+    wall clock, YYYY-MM-DD): the timeline bar. Kept current by triggers like FileStateCount."""
+
+    __tablename__ = "file_day_count"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class AppSetting(db.Model):

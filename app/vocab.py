@@ -135,9 +135,45 @@ class DecisionKind(StrEnum):
     KEEP = "keep"  # kept this file of a duplicate group
     DISCARD = "discard"  # left this file of a duplicate group out
     NOT_DUPLICATE = "not_duplicate"  # the group is not duplicates
+    CONFIRM = "confirm"  # the detected capture time is right (one file, a batch answer, all sure dates)
     TAG_ADD = "tag_add"
     TAG_REMOVE = "tag_remove"
+    TAG_RENAME = "tag_rename"  # one tag renamed across the library
+    TAG_MERGE = "tag_merge"  # tags merged into one across the library
+    TAG_DELETE = "tag_delete"  # a tag removed from every file
+    LEAVE_OUT = "leave_out"  # a file left out of the archive (a meme, a blurry shot)
+    INCLUDE = "include"  # a left-out file taken back into the archive
+    ROTATE = "rotate"  # a picture turned (written into the copy's orientation, never the original)
     UNDO = "undo"  # reverts `undoes_id`
+
+
+# Decisions about a file's capture time: their payloads hold the time fields "old" and "new".
+TIME_DECISIONS = (DecisionKind.TIMESTAMP, DecisionKind.CONFIRM)
+
+
+class ReviewReason(StrEnum):
+    """Why a file's date needs a look (`File.review_reason`, the primary reason): each has its
+    own explanation and batch answer on the triage page. Ordered from the most to the least
+    pressing: a file with several reasons is filed under the first."""
+
+    PLACEHOLDER = "placeholder"  # a device's default date was all there was (clock never set)
+    NO_DATE = "no_date"  # no usable clue at all
+    ONLY_FILE_TIME = "only_file_time"  # only the file's modification time (or an upload's lastModified)
+    SOURCES_DISAGREE = "sources_disagree"  # credible clues differ and no time zone explains it
+    ZONE_MIXUP = "zone_mixup"  # clues differ by whole hours: a time-zone mix-up
+    CAMERA_VS_FOLDER = "camera_vs_folder"  # the camera's date and a folder's date differ
+    DAY_ONLY_NAME = "day_only_name"  # only a day, from a messaging app's file name (the day it was sent)
+    WEAK_CLUE = "weak_clue"  # only a weak clue (a folder name, a program's change date)
+
+    @property
+    def rank(self) -> int:
+        return tuple(ReviewReason).index(self)
+
+    @classmethod
+    def first(cls, reasons) -> ReviewReason | None:
+        """The most pressing of `reasons` (strings or members); None for none."""
+        known = [cls(r) for r in reasons or () if r in cls._value2member_map_]
+        return min(known, key=lambda r: r.rank) if known else None
 
 
 class FileStatus(StrEnum):

@@ -7,7 +7,9 @@ these rules, explain.py and the pages put them into words.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from ..vocab import Confidence, Precision, has_time_of_day
 from .timestamps import Candidate
@@ -186,5 +188,85 @@ def source_label(source: str) -> str:
         return _PERSON_LABELS[source]
     head, _, detail = source.partition(":")
     if head == "filename" and detail:
-        return f"File name ({detail.replace('_', ' ')} pattern)"
+        return f"File name ({_NAME_PATTERNS.get(detail, detail.replace('_', ' ') + ' pattern')})"
     return rule(source).label
+
+
+# How people know the file-name patterns (media/filenames.py names them).
+_NAME_PATTERNS = {
+    "whatsapp": "WhatsApp",
+    "whatsapp_export": "WhatsApp export",
+    "whatsapp_ios": "WhatsApp on an iPhone",
+    "signal": "Signal",
+    "telegram": "Telegram",
+    "pixel": "Google Pixel phone",
+    "android": "Android phone",
+    "android_dashed": "Android phone",
+    "samsung": "Samsung phone",
+    "screenshot_macos": "Mac screenshot",
+    "screenshot_windows": "Windows screenshot",
+    "dji": "DJI drone",
+    "nextcloud": "Nextcloud upload",
+    "epoch_ms": "a computer timestamp",
+    "epoch_s": "a computer timestamp",
+    "dated": "a date someone typed",
+    "dated_time": "a date and time someone typed",
+    "compact_date": "a date",
+    "compact_time": "a date and time",
+}
+
+
+# --- noise rules: clues that look like evidence but are not ------------------------------------
+
+# Folder names that say where files were copied, not when they were taken: backups, exports and
+# device dumps ("Phone backup 2020", "Camera Roll 2008", "Old laptop export"). Their date is when
+# the copy was made, so it bounds a camera date from above and never contradicts an earlier one.
+BACKUP_FOLDER = re.compile(
+    r"""\b(?:
+        back[ -]?ups?|sicherung(?:en)?|exports?|exported|dumps?|copy|copies|kopie|sync(?:ed)?
+        |transfers?|camera[ ]roll|camera[ ]uploads|dcim|takeout|icloud|google[ ]photos|onedrive|dropbox
+        |(?:old|new|my|alte[sr]?|altes)[ ](?:phone|handy|iphone|laptop|computer|pc|camera|kamera)
+        |phone|handy|iphone|ipad|android|galaxy|smartphone|laptop|computer|sd[ -]?card|memory[ ]card|speicherkarte
+        |festplatte|hard[ ]drive|usb[ ]stick
+    )\b""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def is_backup_folder(name: str | None) -> bool:
+    """Whether a folder name looks like a backup, an export or a device dump."""
+    return bool(name) and BACKUP_FOLDER.search(name) is not None
+
+
+# Values some devices write when they do not know the time: (sources they appear in, the wall
+# clock, why). Rejected like an unset clock, so a good DateTimeOriginal beside them stays sure.
+KNOWN_PLACEHOLDERS: list[tuple[tuple[str, ...], datetime, str]] = [
+    (
+        ("exif:CreateDate", "exif:ModifyDate", "xmp:CreateDate", "xmp:ModifyDate", "exif:DateTimeOriginal"),
+        datetime(2002, 12, 8, 12, 0, 0),
+        "2002-12-08 12:00:00 is what some Android phones write when they do not know the time",
+    ),
+]
+
+
+def known_placeholder(c: Candidate) -> str | None:
+    """Why this value is a known device placeholder (KNOWN_PLACEHOLDERS), or None."""
+    if c.value is None:
+        return None
+    wall = c.value.replace(tzinfo=None, microsecond=0)
+    for sources, value, why in KNOWN_PLACEHOLDERS:
+        if c.source in sources and wall == value:
+            return f"a placeholder: {why}"
+    return None
+
+
+def is_clock_reading(c: Candidate) -> bool:
+    """A camera's (or phone's) own record of the moment, to the minute or second: EXIF, a
+    video header, a camera-made file name — not a date a person or a folder states."""
+    return (
+        c.role == "capture"
+        and has_time_of_day(c.precision)
+        and not is_person(c)
+        and not _weak_name(c)
+        and rule(c.source).cap >= Confidence.MEDIUM
+    )

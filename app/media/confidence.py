@@ -31,15 +31,19 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from ..vocab import Confidence, Precision, has_time_of_day
+from ..vocab import Confidence, Precision, ReviewReason, has_time_of_day
 from ..wording import format_offset
+from . import reasons
 from .clues import CAPTURE_SOURCES as CAPTURE_SOURCES  # re-exported: duplicates use it
 from .clues import (
     CREATED_LATER_SOURCES,
     DATE_ONLY_MIDNIGHT,
     PERSON_MEDIUM_GAP,
     cap,
+    is_backup_folder,
+    is_clock_reading,
     is_person,
+    known_placeholder,
     rank,
     rule,
 )
@@ -47,6 +51,8 @@ from .clues import source_rank as source_rank  # re-exported: duplicate review u
 from .filetime import file_time_level, file_time_on_the_day
 from .placeholders import CLOCK_RESET_DAYS, camera_wall, placeholder_instant
 from .timestamps import Candidate
+from .timetext import candidate_text as _fmt
+from .timetext import gap_text as _human
 
 HOUR = 3600
 MINOR = 5 * 60  # beyond tolerance but within five minutes: a slightly different clock
@@ -73,6 +79,8 @@ class Choice:
     source: str | None = None
     confidence: Confidence = Confidence.NONE
     notes: list[str] = field(default_factory=list)
+    # Why a person should look (vocab.ReviewReason values), most pressing first: media/reasons.py.
+    reasons: list[str] = field(default_factory=list)
 
     def iso(self) -> str | None:
         """ISO 8601 local time, with its offset when known."""
@@ -101,7 +109,7 @@ def _sane(c: Candidate, now: datetime, zone: ZoneInfo | None) -> Candidate:
         return c if c.rejected else replace(c, rejected="no value")
     if c.rejected:
         return c
-    problem = placeholder_instant(c) or _impossible(c, now, zone)
+    problem = known_placeholder(c) or placeholder_instant(c) or _impossible(c, now, zone)
     if problem:
         return replace(c, rejected=problem)
     wall = c.value.replace(tzinfo=None)
@@ -292,19 +300,6 @@ def _folder_gap(best: Candidate, folder: Candidate, zone: ZoneInfo) -> float:
     return _gap((f0 - margin, f1 + margin), wall)
 
 
-def _human(seconds: float) -> str:
-    d = abs(seconds)
-    if d < 120:
-        return f"{d:.0f} s"
-    if d < 2 * HOUR:
-        return f"{d / 60:.0f} min"
-    if d < 3 * 86400:
-        return f"{d / HOUR:.1f} h".replace(".0 h", " h")
-    if d < 120 * 86400:
-        return f"{d / 86400:.0f} days"
-    return f"{d / (365.25 * 86400):.1f} years".replace(".0 years", " years")
-
-
 # --- the choice ------------------------------------------------------------------------------
 
 
@@ -357,10 +352,13 @@ def choose(
     usable, preferred = _usable(checked, prefer)
     if not usable:
         rejected = [f"{c.source}: {c.rejected}" for c in checked if c.rejected]
-        return Choice(notes=["no usable date found", *rejected])
+        why = reasons.ordered(None, Confidence.NONE, (), checked)
+        return Choice(notes=["no usable date found", *rejected], reasons=why)
     best = preferred or _with_time_of_day(usable, zone)
     verdict = _judge(best, usable, zone, None if preferred else file_time_level(best, usable, zone))
-    return _settle(best, verdict, zone)
+    choice = _settle(best, verdict, zone)
+    choice.reasons = reasons.ordered(best, choice.confidence, verdict.reasons, checked)
+    return choice
 
 
 def _usable(checked: list[Candidate], prefer: str | None) -> tuple[list[Candidate], Candidate | None]:
@@ -400,10 +398,13 @@ class _Verdict:
     learned: list[tuple[int, Candidate]] = field(
         default_factory=list
     )  # offsets of agreeing sources, most trusted first
+    reasons: list[str] = field(default_factory=list)  # ReviewReason values of the disagreements
 
-    def lower(self, to: Confidence, note: str) -> None:
+    def lower(self, to: Confidence, note: str, reason: str | None = None) -> None:
         self.notes.append(note)
         self.level = min(self.level, to)
+        if reason:
+            self.reasons.append(reason)
 
 
 def _judge(
@@ -423,16 +424,32 @@ def _judge(
                 verdict.lower(
                     Confidence.LOW,
                     f"{other.source} says {_fmt(other)}, {_human(late)} before it was taken: one of the clocks is wrong",
+                    ReviewReason.SOURCES_DISAGREE,
                 )
         elif is_person(other) and not has_time_of_day(other.precision):
-            gap = _folder_gap(best, other, zone)
-            if gap != 0:
-                level = Confidence.MEDIUM if abs(gap) <= PERSON_MEDIUM_GAP else Confidence.LOW
-                verdict.lower(level, f"{other.source} says {_fmt(other)}, which does not match ({_human(gap)} apart)")
+            _judge_stated_date(best, other, zone, verdict)
         else:
             _judge_clue(best, other, zone, same_wall, verdict)
     _check_learned_offsets(best, same_wall, verdict)
     return verdict
+
+
+def _judge_stated_date(best: Candidate, other: Candidate, zone: ZoneInfo, verdict: _Verdict) -> None:
+    """A date a person or a folder states (day, month or year) against the chosen time. A
+    backup's or export's folder date ("Phone backup 2020") only says when the copy was made:
+    a camera's reading on or before it is no contradiction."""
+    gap = _folder_gap(best, other, zone)
+    if gap == 0 or (gap < 0 and _copy_folder_bounds(best, other)):
+        return
+    level = Confidence.MEDIUM if abs(gap) <= PERSON_MEDIUM_GAP else Confidence.LOW
+    camera = other.source == "folder" and is_clock_reading(best)
+    reason = ReviewReason.CAMERA_VS_FOLDER if camera else ReviewReason.SOURCES_DISAGREE
+    verdict.lower(level, f"{other.source} says {_fmt(other)}, which does not match ({_human(gap)} apart)", reason)
+
+
+def _copy_folder_bounds(best: Candidate, folder: Candidate) -> bool:
+    """The folder is a backup, export or device dump and the chosen time is a camera's reading."""
+    return folder.source == "folder" and is_backup_folder(folder.raw) and is_clock_reading(best)
 
 
 def _same_wall_offsets(best: Candidate, usable: list[Candidate]) -> set[timedelta]:
@@ -462,21 +479,24 @@ def _judge_clue(
     verdict.lower(*_disagreement(other, rel))
 
 
-def _disagreement(other: Candidate, rel: Relation) -> tuple[Confidence, str]:
-    """What a disagreement of this shape means: the level it allows, and the note."""
+def _disagreement(other: Candidate, rel: Relation) -> tuple[Confidence, str, str | None]:
+    """What a disagreement of this shape means: the level it allows, the note, the reason."""
     later = rel.seconds > 0
     said = f"{other.source} ({_fmt(other)})"
     if rel.kind == "zone":
-        return Confidence.MEDIUM, f"{said} differs by {_human(rel.seconds)}: probably a time-zone mix-up"
+        note = f"{said} differs by {_human(rel.seconds)}: probably a time-zone mix-up"
+        return Confidence.MEDIUM, note, ReviewReason.ZONE_MIXUP
     if rel.kind == "minor":
-        return Confidence.MEDIUM, f"{said} differs by {_human(rel.seconds)}"
+        return Confidence.MEDIUM, f"{said} differs by {_human(rel.seconds)}", None
     if later and other.source in CREATED_LATER_SOURCES:
-        return Confidence.MEDIUM, f"{said} is {_human(rel.seconds)} later: a scan, an edit or a copy made afterwards?"
+        note = f"{said} is {_human(rel.seconds)} later: a scan, an edit or a copy made afterwards?"
+        return Confidence.MEDIUM, note, None
     if is_person(other):
         level = Confidence.MEDIUM if abs(rel.seconds) <= PERSON_MEDIUM_GAP else Confidence.LOW
-        return level, f"{said} is {_human(rel.seconds)} {'later' if later else 'earlier'}"
+        note = f"{said} is {_human(rel.seconds)} {'later' if later else 'earlier'}"
+        return level, note, ReviewReason.SOURCES_DISAGREE
     detail = rel.detail or f"is {_human(rel.seconds)} {'later' if later else 'earlier'}"
-    return Confidence.LOW, f"{said} {detail}: the sources disagree"
+    return Confidence.LOW, f"{said} {detail}: the sources disagree", ReviewReason.SOURCES_DISAGREE
 
 
 def _check_learned_offsets(best: Candidate, same_wall: set[timedelta], verdict: _Verdict) -> None:
@@ -490,10 +510,12 @@ def _check_learned_offsets(best: Candidate, same_wall: set[timedelta], verdict: 
             verdict.lower(
                 Confidence.MEDIUM,
                 f"{learned[0][1].source} implies UTC{format_offset(learned[0][0])}, other tags say {shown}",
+                ReviewReason.ZONE_MIXUP,
             )
     if len(dict.fromkeys(o for o, _ in learned)) > 1:
         shown = ", ".join(f"{c.source} {format_offset(o)}" for o, c in learned)
-        verdict.lower(Confidence.MEDIUM, f"sources imply different time zones ({shown}): a time-zone mix-up")
+        note = f"sources imply different time zones ({shown}): a time-zone mix-up"
+        verdict.lower(Confidence.MEDIUM, note, ReviewReason.ZONE_MIXUP)
 
 
 def _settle(best: Candidate, verdict: _Verdict, zone: ZoneInfo) -> Choice:
@@ -543,15 +565,3 @@ def _header_holds_local_time(learned: tuple[int, Candidate], best: Candidate, zo
     if offset != 0 or header.source != "video:creation_time" or header.zone != "utc":
         return False
     return header.value.astimezone(zone).utcoffset() != timedelta(0)
-
-
-def _fmt(c: Candidate) -> str:
-    v = c.value
-    if c.precision == Precision.YEAR:
-        return f"{v:%Y}"
-    if c.precision == Precision.MONTH:
-        return f"{v:%Y-%m}"
-    if c.precision == Precision.DAY:
-        return f"{v:%Y-%m-%d}"
-    text = v.replace(microsecond=0).isoformat(sep=" ")
-    return text.replace("+00:00", " UTC") if c.zone == "utc" else text

@@ -110,7 +110,8 @@ def _gap(seconds: float) -> str:
 # A source key inside a stored note ("exif:CreateDate (2019-03-02 10:00:00) is 34 years
 # later: ..."): the heads of clues.SOURCES, and the bare keys.
 _SOURCE_KEY = re.compile(
-    r"(?<![\w:])(?:(?:exif|xmp|iptc|photoshop|png|video|takeout|filename)(?::\w+)+|gps|folder|mtime)(?!\w)"
+    r"(?<![\w:-])(?:(?:exif|xmp-sidecar|xmp|iptc|photoshop|png|video|takeout|filename)(?::\w+)+|gps|folder|mtime"
+    r"|makernote|xmp-sidecar)(?![\w-])"
 )
 
 

@@ -14,7 +14,7 @@ Deciding (each returns a batch id; every change is a `UserDecision` row in that 
                                      inherit the best capture time and every tag of the group
   not_duplicates(group_id)           keep all; the files are never grouped together again
   accept_all_recommendations(kind, dry_run=True)   count first (dry run), then do, one batch
-  undo(batch_id)                     revert a whole batch (recorded as "undo" decisions)
+  undo(batch_id)                     revert a whole batch, of any kind (decisions.undo: the one undo)
   last_batch()                       the newest batch not undone yet
 """
 
@@ -32,6 +32,7 @@ from ..media.confidence import source_rank
 from ..models import Duplicate, DuplicateGroup, File, FileTag, Tag, UserDecision, db, utcnow
 from ..vocab import COPY_KINDS, LIVE_GROUP_STATES, Confidence, DecisionKind, GroupKind, GroupStatus
 from ..wording import size_text
+from . import decisions
 from .sql import chunks
 from .timefix import TIME_FIELDS  # the columns that make up a file's capture time
 
@@ -186,9 +187,7 @@ def recommendation_summary(kind: str = GroupKind.EXACT) -> dict[str, int]:
 
 
 def _not_undone():
-    undone = select(UserDecision.undoes_id).where(
-        UserDecision.kind == DecisionKind.UNDO, UserDecision.undoes_id.is_not(None)
-    )
+    undone = select(UserDecision.undoes_id).where(UserDecision.undoes_id.is_not(None))
     return UserDecision.id.not_in(undone)
 
 
@@ -365,35 +364,27 @@ def last_batch() -> str | None:
 
 
 def undo(batch_id: str) -> int:
-    """Revert every decision of a batch (newest first); returns how many were undone."""
-    rows = list(
-        db.session.execute(
-            select(UserDecision)
-            .where(UserDecision.batch == batch_id, UserDecision.kind != DecisionKind.UNDO, _not_undone())
-            .order_by(UserDecision.id.desc())
-        ).scalars()
-    )
-    if not rows:
-        raise DecisionError("Nothing to undo: this decision was undone already, or does not exist")
-    undo_batch = str(uuid.uuid4())
-    group_status: dict[int, str] = {}
-    for row in rows:
-        payload = row.payload or {}
-        _revert(row, payload)
-        if row.group_id is not None and "group_status" in payload:
-            group_status[row.group_id] = payload["group_status"]
-        db.session.add(
-            UserDecision(
-                kind=DecisionKind.UNDO, file_id=row.file_id, group_id=row.group_id, undoes_id=row.id, batch=undo_batch
-            )
-        )
-    for gid, status in group_status.items():
-        group = db.session.get(DuplicateGroup, gid)
+    """Revert every decision of a batch (newest first), whatever its kind (decisions.undo);
+    returns how many were undone."""
+    try:
+        count = decisions.undo(batch_id)
+    except decisions.UndoError as exc:
+        raise DecisionError(str(exc)) from None
+    if not count:
+        raise DecisionError("Nothing was undone: these files were changed since")
+    return count
+
+
+@decisions.reverter(DecisionKind.KEEP, DecisionKind.DISCARD, DecisionKind.NOT_DUPLICATE)
+def _revert_decision(row: UserDecision, _undo_batch: str):
+    payload = row.payload or {}
+    _revert(row, payload)
+    if row.group_id is not None and "group_status" in payload:
+        group = db.session.get(DuplicateGroup, row.group_id)
         if group is not None:
-            group.status = status
-            group.resolved_at = None if status == GroupStatus.OPEN else group.resolved_at
-    db.session.commit()
-    return len(rows)
+            group.status = payload["group_status"]
+            group.resolved_at = None if group.status == GroupStatus.OPEN else group.resolved_at
+    return DecisionKind.UNDO, {}
 
 
 def _revert(row: UserDecision, payload: dict[str, Any]) -> None:

@@ -58,7 +58,7 @@ SETTING_CLEANUP_IMPORT_ROOTS = "cleanup_import_roots"  # clean-up may move files
 SKIP_REASONS = {
     "already_exported": "already in the archive, up to date",
     "same_content": "same content as another file (exported once)",
-    "discarded": "left out (set aside in review)",
+    "discarded": "left out (by you, or as a duplicate)",
     "waiting_review": "waiting for review",
     "changed_in_archive": "changed in the archive by someone else (left as it is)",
     "unreadable": "could not be read when imported",
@@ -305,7 +305,9 @@ class _Planner:
         retiring = left_out[0] if not kept and previous is not None else None
         for row in left_out:
             if row is not retiring:
-                self.plan.files.append(self._skipped(row, "discarded", "Left out: not exported"))
+                self.plan.files.append(
+                    self._skipped(row, "discarded", "Left out of the archive (by you, or as a duplicate): not exported")
+                )
         if retiring is not None:
             self._retire(retiring, previous)
         if not kept:

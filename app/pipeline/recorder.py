@@ -243,6 +243,8 @@ def time_columns(candidates, choice) -> dict:
         "confidence": choice.confidence,
         "time_notes": choice.notes,
         "needs_review": choice.confidence in (Confidence.LOW, Confidence.NONE),
+        # why it needs a look (the most pressing reason); None when it does not
+        "review_reason": (choice.reasons or [None])[0] if choice.confidence <= Confidence.LOW else None,
     }
 
 

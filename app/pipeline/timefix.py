@@ -1,7 +1,8 @@
 """What people do about capture times: set, shift, choose, confirm, undo.
 
-Every action is recorded as `UserDecision` rows (kind "timestamp", one per file) sharing
-one `batch` id, whose payload holds the file's time fields before and after:
+Every action is recorded as `UserDecision` rows (kind "timestamp", or "confirm" for a
+confirmation; one per file) sharing one `batch` id, whose payload holds the file's time
+fields before and after:
 
     {"action": "set" | "shift" | "choose" | "confirm" | "undo",
      "old": {...time fields...}, "new": {...time fields...}, ...details}
@@ -10,6 +11,8 @@ Each action sets `File.time_decided`, so re-detection never overrides what a per
 Undo is itself a decision (action "undo", `undoes_id` pointing at the decision it reverts,
 a new batch id); undoing an undo redoes. The file's current time can therefore always be
 rebuilt from the log: the "new" fields of its latest timestamp decision (`state_from_log`).
+`undo` is the one undo of app/pipeline/decisions.py (any batch, any kind); this module
+registers how a time decision is reverted.
 
 Call these with a database session (a Flask app context). Where a wall clock without an
 offset must become an instant, the caller passes the household zone (the settings' zone:
@@ -19,7 +22,6 @@ batch id of the action so a page can offer "undo".
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,9 +32,11 @@ from sqlalchemy import select
 
 from ..media import confidence, geozone, timestamps
 from ..media.archive_dates import camera_made_name
+from ..media.clues import source_label
 from ..media.humantime import parse_human_time, parse_typed_time  # noqa: F401 - part of this module's API
-from ..models import File, UserDecision, db, utcnow
-from ..vocab import Confidence, DecisionKind, FileStatus, Precision
+from ..models import File, UserDecision, db
+from ..vocab import TIME_DECISIONS, Confidence, DecisionKind, FileStatus, Precision
+from . import decisions
 
 KIND = DecisionKind.TIMESTAMP
 TIME_FIELDS = (
@@ -59,7 +63,7 @@ class TimeFixError(ValueError):
 
 
 def _new_batch() -> str:
-    return uuid.uuid4().hex
+    return decisions.new_batch()
 
 
 # --- snapshots --------------------------------------------------------------------------------
@@ -97,15 +101,8 @@ def _files(file_ids: Iterable[int]) -> list[File]:
 
 
 def _record(f: File, batch: str, action: str, old: dict[str, Any], **details: Any) -> None:
-    db.session.add(
-        UserDecision(
-            kind=KIND,
-            file_id=f.id,
-            batch=batch,
-            payload={"action": action, "old": old, "new": snapshot(f), **details},
-            created_at=utcnow(),
-        )
-    )
+    kind = DecisionKind.CONFIRM if action == "confirm" else KIND
+    decisions.record(kind, batch, {"action": action, "old": old, "new": snapshot(f), **details}, f.id)
 
 
 def _local_of(f: File) -> datetime | None:
@@ -320,9 +317,10 @@ def choose_candidate(file_id: int, source: str, zone: ZoneInfo) -> str:
     candidates = [timestamps.Candidate.from_dict(d) for d in (f.time_candidates or [])]
     picked = next((c for c in candidates if c.source == source), None)
     if picked is None:
-        raise TimeFixError(f"This file has no date from {source!r}.")
+        raise TimeFixError("This file has no such date clue. Reload the page to see its clues.")
     if picked.value is None:
-        raise TimeFixError(f"The date from {source} cannot be used: {picked.rejected or 'it could not be read'}.")
+        why = picked.rejected or "it could not be read"
+        raise TimeFixError(f"The date from “{source_label(source)}” cannot be used: {why}.")
     # taken somewhere known: its clocks are read in that place's zone (as detection does)
     place = geozone.place_of(f.meta or {}, (f.meta or {}).get("video"))
     place_zone = ZoneInfo(place.zone) if place else zone
@@ -341,10 +339,11 @@ def choose_candidate(file_id: int, source: str, zone: ZoneInfo) -> str:
     return batch
 
 
-def confirm(file_ids: Iterable[int]) -> str:
+def confirm(file_ids: Iterable[int], **details: Any) -> str:
     """Accept the detected times as they are: no longer waiting for review, and never
     changed by re-detection. A file whose only date is its file date ("No date") gets that
-    date as the person's: this is "use the file dates for these files"."""
+    date as the person's: this is "use the file dates for these files". `details` go into the
+    log (a batch answer names its reason)."""
     batch = _new_batch()
     for f in _files(file_ids):
         old = snapshot(f)
@@ -353,9 +352,47 @@ def confirm(file_ids: Iterable[int]) -> str:
             # "use the file date": a hint becomes the person's date
             f.confidence = Confidence.HIGH
             f.time_notes = [*(f.time_notes or []), "confirmed by a person: the file date is right"]
-        _record(f, batch, "confirm", old)
+        _record(f, batch, "confirm", old, **details)
     db.session.commit()
     return batch
+
+
+def leave_undated(file_ids: Iterable[int], **details: Any) -> str:
+    """A person says these files have no real date: they stop waiting for review and go to the
+    archive's undated/ folder. A file-time hint is dropped from the date (the clue stays)."""
+    batch = _new_batch()
+    for f in _files(file_ids):
+        old = snapshot(f)
+        f.taken_at = f.taken_local = f.taken_offset = f.taken_precision = f.taken_source = None
+        f.confidence, f.needs_review, f.time_decided = Confidence.NONE, False, True
+        f.time_notes = ["left undated by a person: no real date is known"]
+        _record(f, batch, "undated", old, **details)
+    db.session.commit()
+    return batch
+
+
+def use_file_times(file_ids: Iterable[int], zone: ZoneInfo, **details: Any) -> tuple[int, str]:
+    """A person accepts each file's own file time as its date ("use the file dates for these
+    N"): it becomes the person's date (decided), like choosing that clue on the file's page.
+    Files without a file time are left as they are. Returns (files changed, batch)."""
+    batch = _new_batch()
+    changed = 0
+    for f in _files(file_ids):
+        candidates = [timestamps.Candidate.from_dict(d) for d in (f.time_candidates or [])]
+        hint = next((c for c in candidates if c.source == "mtime" and c.value is not None), None)
+        if hint is None:
+            continue
+        choice = confidence.choose(candidates, zone, prefer=hint.source)
+        old = snapshot(f)
+        f.taken_local = choice.local.isoformat() if choice.local else None
+        f.taken_offset, f.taken_at, f.taken_precision = choice.offset, choice.utc, choice.precision
+        f.taken_source = hint.source
+        f.confidence, f.needs_review, f.time_decided = Confidence.HIGH, False, True
+        f.time_notes = ["the file date, accepted by a person as the date it was taken"]
+        _record(f, batch, "file_time", old, **details)
+        changed += 1
+    db.session.commit()
+    return changed, batch
 
 
 def confirm_all_high() -> tuple[int, str]:
@@ -376,48 +413,23 @@ def confirm_all_high() -> tuple[int, str]:
 
 
 def undo(batch_id: str) -> int:
-    """Revert an action. Each file goes back to what it was before — unless a later action
-    changed it since, in which case that later decision stands. Returns how many files were
-    reverted."""
-    decisions = (
-        db.session.execute(
-            select(UserDecision)
-            .where(UserDecision.batch == batch_id, UserDecision.kind == KIND)
-            .order_by(UserDecision.id)
-        )
-        .scalars()
-        .all()
-    )
-    if not decisions:
-        raise TimeFixError("There is no such action to undo.")
-    undone = set(
-        db.session.execute(
-            select(UserDecision.undoes_id).where(UserDecision.undoes_id.in_([d.id for d in decisions]))
-        ).scalars()
-    )
-    batch = _new_batch()
-    count = 0
-    for d in decisions:
-        if d.id in undone or d.file_id is None:
-            continue
-        f = db.session.get(File, d.file_id)
-        if f is None or snapshot(f) != d.payload.get("new"):
-            continue  # changed since: the later decision stands
-        old = snapshot(f)
-        _restore(f, d.payload["old"])
-        db.session.add(
-            UserDecision(
-                kind=KIND,
-                file_id=f.id,
-                batch=batch,
-                undoes_id=d.id,
-                payload={"action": "undo", "old": old, "new": snapshot(f), "undone_batch": batch_id},
-                created_at=utcnow(),
-            )
-        )
-        count += 1
-    db.session.commit()
-    return count
+    """Revert an action (of any kind: decisions.undo). Each file goes back to what it was
+    before — unless a later action changed it since, in which case that later decision
+    stands. Returns how many files were reverted."""
+    try:
+        return decisions.undo(batch_id)
+    except decisions.UndoError as exc:
+        raise TimeFixError(str(exc)) from None
+
+
+@decisions.reverter(*TIME_DECISIONS)
+def _revert(d: UserDecision, _undo_batch: str):
+    f = db.session.get(File, d.file_id) if d.file_id else None
+    if f is None or snapshot(f) != d.payload.get("new"):
+        return None  # changed since: the later decision stands
+    old = snapshot(f)
+    _restore(f, d.payload["old"])
+    return KIND, {"action": "undo", "old": old, "new": snapshot(f)}
 
 
 # --- reading the log --------------------------------------------------------------------------
@@ -426,7 +438,9 @@ def undo(batch_id: str) -> int:
 def history(file_id: int) -> list[dict[str, Any]]:
     """The file's timestamp decisions, oldest first, for the review page."""
     rows = db.session.execute(
-        select(UserDecision).where(UserDecision.file_id == file_id, UserDecision.kind == KIND).order_by(UserDecision.id)
+        select(UserDecision)
+        .where(UserDecision.file_id == file_id, UserDecision.kind.in_(TIME_DECISIONS))
+        .order_by(UserDecision.id)
     ).scalars()
     return [
         {
@@ -447,7 +461,7 @@ def state_from_log(file_id: int) -> dict[str, Any] | None:
     the detected time stands)."""
     last = db.session.execute(
         select(UserDecision)
-        .where(UserDecision.file_id == file_id, UserDecision.kind == KIND)
+        .where(UserDecision.file_id == file_id, UserDecision.kind.in_(TIME_DECISIONS))
         .order_by(UserDecision.id.desc())
         .limit(1)
     ).scalar()

@@ -19,13 +19,16 @@ def init_app(app: Flask) -> None:
     from . import (
         dupes,
         export,
+        fileactions,
         folders,
+        home,
         jobs_pages,
         review,
         security,
         settings_page,
         tags,
         timeactions,
+        triage,
         upload,
     )
     from .filters import register_filters
@@ -44,7 +47,10 @@ def init_app(app: Flask) -> None:
         WTF_CSRF_TIME_LIMIT=None,
     )
     security.init_app(app)  # password gate first, then CSRF, headers, error pages
-    for module in (review, upload, folders, jobs_pages, timeactions, dupes, tags, settings_page, export):
+    for module in (home, review, triage, upload, folders, jobs_pages, timeactions, fileactions, dupes, tags) + (
+        settings_page,
+        export,
+    ):
         app.register_blueprint(module.bp)
     register_filters(app)
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..models import DuplicateGroup, File, db
+from ..pipeline import decisions
 from ..pipeline import duplicate_review as review
 from ..vocab import COPY_KINDS, GroupKind
 from ..wording import plural
@@ -161,10 +162,11 @@ def undo():
     batch = request.form.get("batch") or last.get("batch")
     if not batch:
         raise ApiError("There is nothing to undo.")
-    _call(review.undo, batch)
+    grouped = any(d.group_id is not None for d in decisions.batch_rows(batch))
+    count = _call(review.undo, batch)  # any action's batch: the one undo (pipeline/decisions.py)
     session.pop("dup_undo", None)
     queue = last.get("queue", "copies") if last.get("queue") in QUEUES else "copies"
-    flash("Undone: the group is back as it was.", "success")
+    flash("Undone: the group is back as it was." if grouped else f"Undone ({plural(count, 'change')}).", "success")
     if last.get("group"):
         return redirect(url_for("dupes.page", queue=queue, group=last["group"]))
     return redirect(url_for("dupes.page", queue=queue))

@@ -145,3 +145,4 @@ def register_filters(app: Flask) -> None:
     }.items():
         app.add_template_filter(fn, name)
     app.add_template_global(PRECISION, "PRECISIONS")
+    app.add_template_global(MONTH_NAMES, "MONTHS")

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from sqlalchemy import select
 
 from ..models import File, FileSource, FileStatus, ItemStatus, Job, JobItem, JobKind, JobStatus, db
-from ..pipeline import jobs
+from ..pipeline import jobs, tagging
 from ..tasks import enqueue_job
 from ..wording import display_path
 from .security import ApiError
@@ -54,8 +54,9 @@ def describe(job: Job) -> dict:
     data["can_pause"] = job.status in (JobStatus.PENDING, JobStatus.RUNNING)
     data["can_resume"] = job.status == JobStatus.PAUSED or _resumable_failure(job)
     data["can_cancel"] = job.status in (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.PAUSED)
-    data["problems"] = (job.errors or 0) + (job.skipped or 0)
+    data["problems"] = problem_count(job)
     data["url"] = url_for("jobs.detail_page", job_id=job.id)
+    data["next"] = next_step(job)
     data.pop("params", None)
     return data
 
@@ -63,6 +64,33 @@ def describe(job: Job) -> dict:
 def _resumable_failure(job: Job) -> bool:
     """A failed import goes on where it stopped: its files keep their own state."""
     return job.status == JobStatus.FAILED and job.kind == JobKind.IMPORT
+
+
+# What went wrong, by kind of job. An export's or a preview job's skipped files are decisions
+# (already in the archive, left out, the same picture): not problems. An import's are.
+PROBLEM_HEADINGS = {
+    JobKind.IMPORT: "Files and folders that were not imported",
+    JobKind.EXPORT: "Files that could not be exported",
+    JobKind.THUMBNAILS: "Previews that could not be made",
+    JobKind.REPROCESS: "Files whose dates could not be read again",
+}
+NO_PROBLEMS = {
+    JobKind.IMPORT: "None: every file was imported.",
+    JobKind.EXPORT: "None: every file was exported or left as it was on purpose.",
+}
+
+
+def problem_count(job: Job) -> int:
+    return (job.errors or 0) + ((job.skipped or 0) if job.kind == JobKind.IMPORT else 0)
+
+
+def next_step(job: Job) -> dict | None:
+    """Where to go when the job is done (a finished import: look at its files)."""
+    if job.kind == JobKind.IMPORT and (job.done or 0) > (job.errors or 0) + (job.skipped or 0):
+        return {"label": "Look at these files", "url": url_for("review.grid", job=job.id)}
+    if job.kind == JobKind.EXPORT and job.status == JobStatus.COMPLETED:
+        return {"label": "See what was exported", "url": url_for("export.page")}
+    return None
 
 
 def _job(job_id: int) -> Job:
@@ -114,11 +142,7 @@ def problems(job: Job, after: int = 0) -> tuple[list[dict], int | None]:
         rows = db.session.execute(
             select(JobItem.id, JobItem.status, JobItem.message, File.original_name, File.relative_dir)
             .join(File, File.id == JobItem.file_id)
-            .where(
-                JobItem.job_id == job.id,
-                JobItem.status.in_([ItemStatus.ERROR, ItemStatus.SKIPPED]),
-                JobItem.id > after,
-            )
+            .where(JobItem.job_id == job.id, JobItem.status == ItemStatus.ERROR, JobItem.id > after)
             .order_by(JobItem.id)
             .limit(PROBLEMS_PAGE + 1)
         ).all()
@@ -163,7 +187,17 @@ def _after() -> int:
 def detail_page(job_id: int):
     job = _job(job_id)
     rows, next_after = problems(job, _after())
-    return render_template("job.html", job=describe(job), problems=rows, next_after=next_after, after=_after())
+    return render_template(
+        "job.html",
+        job=describe(job),
+        problems=rows,
+        next_after=next_after,
+        after=_after(),
+        heading=PROBLEM_HEADINGS.get(job.kind, "Problems"),
+        none_text=NO_PROBLEMS.get(job.kind, "None.") if JobStatus(job.status).finished else "None so far.",
+        final_text=NO_PROBLEMS.get(job.kind, "None."),
+        made_tags=tagging.made_by_import(job.id) if job.kind == JobKind.IMPORT else [],
+    )
 
 
 @bp.route("/api/jobs/<int:job_id>/problems")

@@ -4,6 +4,11 @@ Order: files with a capture time by (taken_at, id) — oldest first, or newest f
 files without one, by id. A page continues from a cursor (the last row's key) instead of
 an OFFSET, so page 500 costs what page 1 costs; the (taken_at, id) and
 (needs_review, taken_at, id) indexes serve it. One query per page, never one per file.
+
+A tag filter walks the tag's own (tag, taken_at, file) index (file_tag.taken_at is kept in
+step by triggers on SQLite), so "tag + date range" is one index range too. Counts come from
+the state counts the database keeps (app/pipeline/counts.py) where the filter allows, and are
+otherwise counted up to COUNT_CAP ("more than 5,000").
 """
 
 from __future__ import annotations
@@ -20,19 +25,22 @@ from markupsafe import Markup
 from sqlalchemy import Select, and_, func, or_, select, text, tuple_
 from werkzeug.datastructures import MultiDict
 
-from ..models import DuplicateGroup, File, FileStatus, FileTag, Tag, db
+from ..models import DuplicateGroup, File, FileStatus, FileTag, Tag, db, tag_key
+from ..pipeline import counts
+from ..pipeline.triage import REASONS
 from ..vocab import Confidence, MediaKind
 from .filters import confidence_help, confidence_label
 from .security import ApiError
 
 PAGE_SIZE = 120
+COUNT_CAP = 5_000  # beyond this a filter that no count serves says "more than 5,000"
 CONFIDENCES = tuple(sorted(Confidence, reverse=True))  # high, medium, low, none: as the filter lists them
 DUP_CHOICES = {
     "": "All files",
     "open": "Duplicates to sort out",
     "any": "In a duplicate group",
     "none": "No duplicates",
-    "removed": "Removed duplicates",
+    "removed": "Left out of the archive",
 }
 VISIBLE = (FileStatus.DONE, FileStatus.DUPLICATE)  # files that have content to look at
 
@@ -45,6 +53,7 @@ TILE_COLUMNS = (
     File.taken_at,
     File.taken_local,
     File.taken_precision,
+    File.taken_source,
     File.confidence,
     File.needs_review,
     File.time_decided,
@@ -52,6 +61,7 @@ TILE_COLUMNS = (
     File.duration,
     File.group_id,
     File.discarded,
+    File.rotation,
     DuplicateGroup.status.label("group_status"),
     DuplicateGroup.kind.label("group_kind"),
 )
@@ -60,6 +70,7 @@ TILE_COLUMNS = (
 @dataclass
 class Filters:
     review: bool = False
+    reason: str = ""  # a ReviewReason (or "other"): only files that need a look for it
     confidence: list[str] = field(default_factory=list)
     dup: str = ""
     tag: str = ""
@@ -76,6 +87,9 @@ class Filters:
             args = MultiDict(args)
         f = cls()
         f.review = args.get("review", "") in ("1", "on", "true", "yes")
+        f.reason = args.get("reason", "") or ""
+        if f.reason and f.reason not in REASONS:
+            raise ApiError(f"Unknown reason {f.reason!r}.")
         f.confidence = [c for c in args.getlist("confidence") if c]
         for c in f.confidence:
             if c not in CONFIDENCES:
@@ -83,7 +97,7 @@ class Filters:
         f.dup = args.get("dup", "") or ""
         if f.dup not in DUP_CHOICES:
             raise ApiError(f"Unknown duplicate filter {f.dup!r}.")
-        f.tag = (args.get("tag", "") or "").strip().lower()
+        f.tag = " ".join((args.get("tag", "") or "").split())
         f.date_from = _parse_date(args.get("from"), "from")
         f.date_to = _parse_date(args.get("to"), "to")
         if f.date_from and f.date_to and f.date_to < f.date_from:
@@ -106,6 +120,8 @@ class Filters:
         out: list[tuple[str, Any]] = []
         if self.review:
             out.append(("review", "1"))
+        if self.reason:
+            out.append(("reason", self.reason))
         out += [("confidence", c) for c in self.confidence]
         for key, value in (
             ("dup", self.dup),
@@ -129,6 +145,11 @@ class Filters:
     def active(self) -> bool:
         return any(v for k, v in self.to_args() if k != "order")
 
+    @property
+    def counted(self) -> bool:
+        """Whether the database's state counts answer this filter exactly."""
+        return not (self.tag or self.date_from or self.date_to or self.q or self.job) and self.dup in ("", "removed")
+
 
 def _parse_date(text: str | None, name: str) -> date | None:
     if not text:
@@ -139,50 +160,72 @@ def _parse_date(text: str | None, name: str) -> date | None:
         raise ApiError(f"The {name} date must look like 2019-06-15.") from None
 
 
-def _conditions(f: Filters, zone: ZoneInfo) -> list:
+def _tag_driven(f: Filters) -> bool:
+    """Walk the tag's (tag, taken_at, file) index instead of the file table (SQLite: the
+    triggers of migration 0006 keep file_tag.taken_at)."""
+    return bool(f.tag) and db.engine.dialect.name == "sqlite"
+
+
+def _tag_id(f: Filters) -> int:
+    found = db.session.execute(select(Tag.id).where(Tag.key == tag_key(f.tag))).scalar()
+    return -1 if found is None else found  # no such tag: matches nothing
+
+
+def _conditions(f: Filters, zone: ZoneInfo, driven: bool = False) -> list:
+    """The filter as conditions; `driven`: the query reads file_tag joined to file (the tag
+    and the date range are then conditions on file_tag)."""
+    taken = FileTag.taken_at if driven else File.taken_at
     cond: list = [File.status.in_([str(s) for s in VISIBLE])]
     if f.dup == "removed":
         cond.append(File.discarded.is_(True))
     else:
         cond.append(File.discarded.is_(False))
-    if f.review:
+    if f.review or f.reason:
         cond.append(File.needs_review.is_(True))
+    if f.reason:
+        cond.append(File.review_reason.is_(None) if f.reason == "other" else File.review_reason == f.reason)
     if f.confidence:
         cond.append(File.confidence.in_(f.confidence))
     if f.dup == "open":
         cond.append(File.group_id.in_(select(DuplicateGroup.id).where(DuplicateGroup.status == "open")))
     elif f.dup == "any":
-        cond.append(File.group_id.is_not(None))
+        # the same as "group_id IS NOT NULL", in a form the planner sees is selective
+        cond.append(File.group_id.in_(select(DuplicateGroup.id)))
     elif f.dup == "none":
         cond.append(File.group_id.is_(None))
-    if f.tag:
-        cond.append(File.id.in_(select(FileTag.file_id).join(Tag, Tag.id == FileTag.tag_id).where(Tag.name == f.tag)))
+    if f.tag and driven:
+        cond.append(FileTag.tag_id == _tag_id(f))
+    elif f.tag:
+        cond.append(File.id.in_(select(FileTag.file_id).where(FileTag.tag_id == _tag_id(f))))
     if f.date_from:
-        cond.append(File.taken_at >= datetime.combine(f.date_from, time(), zone).astimezone(UTC))
+        cond.append(taken >= _utc_param(datetime.combine(f.date_from, time(), zone)))
     if f.date_to:
-        end = datetime.combine(f.date_to + timedelta(days=1), time(), zone).astimezone(UTC)
-        cond.append(File.taken_at < end)
+        cond.append(taken < _utc_param(datetime.combine(f.date_to + timedelta(days=1), time(), zone)))
     if f.kind:
         cond.append(File.media_kind == f.kind)
-    if f.q and db.engine.dialect.name == "sqlite" and len(f.q) >= 3:
-        # the trigram index of names and folders (migration 0004): substring search in ~1 ms
-        phrase = '"' + f.q.replace('"', '""') + '"'
-        matches = text("SELECT rowid FROM file_name_search WHERE file_name_search MATCH :phrase")
-        cond.append(File.id.in_(matches.bindparams(phrase=phrase)))
-    elif f.q:
-        pattern = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        # SQLite's LIKE ignores ASCII case already (ILIKE would add lower() on every row).
-        like = "like" if db.engine.dialect.name == "sqlite" else "ilike"
-        match = or_(
-            getattr(File.original_name, like)(pattern, escape="\\"),
-            getattr(File.relative_dir, like)(pattern, escape="\\"),
-        )
-        # Matched once into a set, then the capture-time index is walked against it: a rare
-        # name costs one scan, not a table lookup per file in capture order.
-        cond.append(File.id.in_(select(File.id).where(match)))
+    if f.q:
+        cond.append(_name_search(f.q))
     if f.job:
         cond.append(File.job_id == f.job)
     return cond
+
+
+def _name_search(q: str):
+    if db.engine.dialect.name == "sqlite" and len(q) >= 3:
+        # the trigram index of names and folders (migration 0004): substring search in ~1 ms
+        phrase = '"' + q.replace('"', '""') + '"'
+        matches = text("SELECT rowid FROM file_name_search WHERE file_name_search MATCH :phrase")
+        return File.id.in_(matches.bindparams(phrase=phrase))
+    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    # SQLite's LIKE ignores ASCII case already (ILIKE would add lower() on every row).
+    like = "like" if db.engine.dialect.name == "sqlite" else "ilike"
+    match = or_(
+        getattr(File.original_name, like)(pattern, escape="\\"),
+        getattr(File.relative_dir, like)(pattern, escape="\\"),
+    )
+    # Matched once into a set, then the capture-time index is walked against it: a rare
+    # name costs one scan, not a table lookup per file in capture order.
+    return File.id.in_(select(File.id).where(match))
 
 
 # --- cursors: "d|<taken_at iso>|<id>" inside the dated part, "u|<id>" in the undated part ----
@@ -221,8 +264,11 @@ class Cursor:
         return cls(row.taken_at is not None, row.taken_at, row.id)
 
 
-def _tile_select(cond: list) -> Select:
-    return select(*TILE_COLUMNS).outerjoin(DuplicateGroup, DuplicateGroup.id == File.group_id).where(and_(*cond))
+def _tile_select(cond: list, driven: bool) -> Select:
+    query = select(*TILE_COLUMNS)
+    if driven:
+        query = query.select_from(FileTag).join(File, File.id == FileTag.file_id)
+    return query.outerjoin(DuplicateGroup, DuplicateGroup.id == File.group_id).where(and_(*cond))
 
 
 def page(
@@ -230,7 +276,9 @@ def page(
 ) -> tuple[list, Cursor | None]:
     """Up to `limit` tiles after `after` in the filter's order; and the cursor of the next
     page (None at the end). `backwards` walks the other way (previous file)."""
-    cond = _conditions(f, zone)
+    driven = _tag_driven(f)
+    cond = _conditions(f, zone, driven)
+    taken, ident = (FileTag.taken_at, FileTag.file_id) if driven else (File.taken_at, File.id)
     ascending = (f.order == "asc") != backwards
     # In the forward direction dated files come first; walking backwards they come last.
     dated_first = not backwards
@@ -240,20 +288,27 @@ def page(
     if after is not None:
         start = parts.index(after.dated)
     for part in parts[start:]:
+        if f.counted and not _counted(f, dated=part):
+            continue  # the counts say this part is empty: do not walk an index to find out
         need = limit + 1 - len(rows)
-        q = _tile_select(cond)
+        q = _tile_select(cond, driven)
         if part:
-            q = q.where(File.taken_at.is_not(None))
-            key = tuple_(File.taken_at, File.id)
+            q = q.where(taken.is_not(None))
+            key = tuple_(taken, ident)
             if after is not None and after.dated:
                 bound = tuple_(_utc_param(after.taken_at), after.id)
                 q = q.where(key > bound if ascending else key < bound)
-            order = (File.taken_at.asc(), File.id.asc()) if ascending else (File.taken_at.desc(), File.id.desc())
+            order = (taken.asc(), ident.asc()) if ascending else (taken.desc(), ident.desc())
         else:
-            q = q.where(File.taken_at.is_(None))
+            q = q.where(taken.is_(None))
             if after is not None and not after.dated:
-                q = q.where(File.id > after.id if ascending else File.id < after.id)
-            order = (File.id.asc(),) if ascending else (File.id.desc(),)
+                q = q.where(ident > after.id if ascending else ident < after.id)
+            order = (ident.asc(),) if ascending else (ident.desc(),)
+        if f.dup in ("open", "any") and not driven:
+            # the group's files in capture order come from one covering index: pick the page's
+            # ids there, then read only those rows
+            ids = q.with_only_columns(File.id).order_by(*order).limit(need)
+            q = _tile_select([File.id.in_(ids.scalar_subquery())], driven)
         rows += db.session.execute(q.order_by(*order).limit(need)).all()
         after = None  # the next part starts from its beginning
         if len(rows) > limit:
@@ -261,6 +316,21 @@ def page(
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (Cursor.of(rows[-1]) if more and rows else None)
+
+
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def jump_cursor(month: str, f: Filters, zone: ZoneInfo) -> Cursor:
+    """A cursor that starts a page at `month` (YYYY-MM) in the filter's order."""
+    m = _MONTH.match(month or "")
+    if not m:
+        raise ApiError("The month must look like 2019-06.")
+    year, number = int(m[1]), int(m[2])
+    start = datetime(year, number, 1, tzinfo=zone)
+    if f.order == "desc":
+        start = datetime(year + (number == 12), number % 12 + 1, 1, tzinfo=zone)
+    return Cursor(True, start.astimezone(UTC), 0)
 
 
 def _utc_param(value: datetime):
@@ -271,8 +341,21 @@ def _utc_param(value: datetime):
     return literal(value, UTCDateTime())
 
 
-def count(f: Filters, zone: ZoneInfo) -> int:
-    return db.session.execute(select(func.count()).select_from(File).where(and_(*_conditions(f, zone)))).scalar_one()
+def _counted(f: Filters, dated: bool | None = None) -> int:
+    return counts.matching(f.review, f.confidence, f.reason, f.kind, left_out=f.dup == "removed", dated=dated)
+
+
+def count(f: Filters, zone: ZoneInfo) -> tuple[int, bool]:
+    """(how many files match, whether there are more than that: a count capped at COUNT_CAP)."""
+    if f.counted:
+        return _counted(f), False
+    driven = _tag_driven(f)
+    inner = select(File.id)
+    if driven:
+        inner = inner.select_from(FileTag).join(File, File.id == FileTag.file_id)
+    inner = inner.where(and_(*_conditions(f, zone, driven))).limit(COUNT_CAP + 1).subquery()
+    n = db.session.execute(select(func.count()).select_from(inner)).scalar_one()
+    return min(n, COUNT_CAP), n > COUNT_CAP
 
 
 def matching_ids(f: Filters, zone: ZoneInfo) -> list[int]:
@@ -300,9 +383,7 @@ def _badge_list(time_decided, confidence, discarded, grouped, group_status, grou
     else:
         badges.append((f"conf-{confidence}", confidence_label(confidence), confidence_help(confidence)))
     if discarded:
-        badges.append(
-            ("removed", "Set aside", "Set aside as a duplicate: left out of the export, the file itself is untouched.")
-        )
+        badges.append(("removed", "Left out", "Left out of the archive (the file itself is untouched)."))
     elif grouped and group_status == "open":
         label = "Similar" if group_kind == "similar" else "Duplicate"
         badges.append(("dup", label, "Part of a duplicate group waiting for your decision."))

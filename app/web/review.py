@@ -1,15 +1,21 @@
-"""Review grid, file detail, thumbnails and originals."""
+"""Review grid (with the timeline bar and month headings), file detail, thumbnails and
+originals."""
 
 from __future__ import annotations
+
+import math
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..media import geozone, orientation
 from ..media.explain import explain_clues, readable_note
 from ..models import File, Job, Tag, db
-from ..pipeline import settings_store
+from ..pipeline import settings_store, timeline
+from ..pipeline.triage import REASONS
 from . import queries, serving
+from .filters import local_time
 from .pagezone import page_zone
 from .queries import Cursor, Filters
 
@@ -26,11 +32,13 @@ def _page_args():
     return f, after
 
 
-@bp.route("/")
+@bp.route("/photos")
 def grid():
     f, after = _page_args()
-    rows, next_cursor = queries.page(f, household_zone(), after)
-    tags = db.session.execute(select(Tag.name).order_by(Tag.name).limit(500)).scalars().all()
+    zone = household_zone()
+    after = after or _jump(f, zone)
+    rows, next_cursor = queries.page(f, zone, after)
+    tags = db.session.execute(select(Tag.name).order_by(Tag.key).limit(500)).scalars().all()
     return render_template(
         "review.html",
         f=f,
@@ -41,7 +49,55 @@ def grid():
         dup_choices=queries.DUP_CHOICES,
         badges=queries.badges_html,
         confidences=queries.CONFIDENCES,
+        reasons=REASONS,
+        month=request.args.get("month", ""),
     )
+
+
+@bp.route("/api/timeline")
+def timeline_json():
+    """The timeline bar (the grid draws it after the tiles: the page never waits for it)."""
+    months, spikes = timeline.months()
+    return jsonify(
+        {
+            **timeline_bar(months),
+            "spikes": [
+                {"day": s.day, "files": s.files, "why": s.why, "label": local_time(s.day, "day")} for s in spikes
+            ],
+        }
+    )
+
+
+def timeline_bar(months: list[timeline.Month], labels: int = 8) -> dict:
+    """The timeline bar's columns: height 0-10 (log scale, so one busy month does not flatten
+    the rest), a year label on about `labels` of them, and a tooltip."""
+    top = max((m.files for m in months), default=0)
+    years = sorted({m.year for m in months})
+    step = max(1, math.ceil(len(years) / labels))
+    shown = set(years[::step])
+    columns, seen = [], set()
+    room = int(len(months) * 0.94)  # a label starting nearer the right edge would be cut off
+    for i, m in enumerate(months):
+        height = 0 if not m.files else max(1, math.ceil(10 * math.log1p(m.files) / math.log1p(top)))
+        first = m.year not in seen
+        seen.add(m.year)
+        title = f"{m.label}: {m.files:,} {'file' if m.files == 1 else 'files'}" + (f" ({m.spike})" if m.spike else "")
+        columns.append(
+            {
+                "month": m.month,
+                "height": height,
+                "spike": m.spike,
+                "title": title,
+                "year_label": m.year if first and m.year in shown and (i <= room or i == 0) else None,
+            }
+        )
+    return {"months": columns}
+
+
+def _jump(f: Filters, zone) -> Cursor | None:
+    """?month=YYYY-MM: start the page at that month (the timeline bar's links)."""
+    month = request.args.get("month", "")
+    return queries.jump_cursor(month, f, zone) if month else None
 
 
 @bp.route("/review/tiles")
@@ -57,7 +113,8 @@ def tiles():
 @bp.route("/api/files/count")
 def count():
     f = Filters.from_args(request.args)
-    return jsonify({"count": queries.count(f, household_zone())})
+    n, more = queries.count(f, household_zone())
+    return jsonify({"count": n, "more": more})
 
 
 @bp.route("/api/files")
@@ -78,6 +135,8 @@ def files_json():
                     "needs_review": r.needs_review,
                     "kind": r.media_kind,
                     "group_id": r.group_id,
+                    "left_out": r.discarded,
+                    "rotation": r.rotation,
                     "thumb": f"/thumbs/{r.thumb_key}-s.jpg" if r.thumb_key else None,
                 }
                 for r in rows
@@ -120,6 +179,8 @@ def detail(file_id: int):
         # why this confidence ("from <source>" is already said above them)
         notes=[readable_note(n) for n in file.time_notes or [] if not str(n).startswith("from ")],
         zone_name=str(zone),
+        place=geozone.position(file.meta, (file.meta or {}).get("video")),
+        reason=REASONS.get(file.review_reason or "other") if file.needs_review else None,
     )
 
 
@@ -127,6 +188,22 @@ def detail(file_id: int):
 def thumbnail(name: str):
     """Thumbnails by their content address: no database query, cached for a year."""
     return serving.send_thumbnail(current_app.config["MEDIAPARSER"].thumbnails_dir, name)
+
+
+@bp.route("/files/<int:file_id>/turned.jpg")
+def turned_preview(file_id: int):
+    """The large preview turned the way a person turned the picture (the stored preview and
+    the original stay as they are). The address names the turn, so it is cached per turn."""
+    file = db.session.get(File, file_id)
+    if file is None or not file.thumb_key or not file.rotation:
+        abort(404)
+    folder = current_app.config["MEDIAPARSER"].thumbnails_dir
+    fh, _st = serving.open_regular(folder / f"{file.thumb_key}-l.jpg")
+    with fh:
+        data = orientation.turn_jpeg(fh.read(), file.rotation)
+    response = current_app.response_class(data, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 @bp.route("/files/<int:file_id>/original")

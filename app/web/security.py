@@ -118,17 +118,17 @@ def _require_login():
 def _safe_next(target: str | None) -> str:
     """Only paths on this site: never send someone elsewhere after signing in."""
     if not target:
-        return url_for("review.grid")
+        return url_for("home.page")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("review.grid")
+        return url_for("home.page")
     return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if not _password():
-        return redirect(url_for("review.grid"))
+        return redirect(url_for("home.page"))
     next_url = _safe_next(request.values.get("next"))
     if request.method == "POST":
         client = client_key(request.remote_addr)
@@ -157,7 +157,7 @@ def login():
 def logout():
     sessions.end(session.get("sid"))
     session.clear()
-    return redirect(url_for("auth.login") if _password() else url_for("review.grid"))
+    return redirect(url_for("auth.login") if _password() else url_for("home.page"))
 
 
 def _add_headers(response):

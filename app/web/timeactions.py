@@ -278,5 +278,7 @@ def undo():
     batch = _json().get("batch")
     if not batch or not isinstance(batch, str):
         raise ApiError("Nothing to undo: the action's batch is missing.")
-    count = _call(timefix.undo, batch)
+    count = _call(timefix.undo, batch)  # any action's batch: the one undo (pipeline/decisions.py)
+    if not count:
+        raise ApiError("Nothing was undone: these files were changed again since. The later change stands.", 409)
     return jsonify({"count": count, "message": f"Undone ({_files(count)})."})

@@ -15,7 +15,7 @@ def test_dry_run_then_export_then_cleanup_and_restore(app, library, tmp_path):  
     result = runner.invoke(args=["export", str(output), "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "Dry run" in result.output and "in step  5 new, 0 updated, 0 retired" in result.output
-    assert "1 left out (set aside in review)" in result.output and "enough" in result.output
+    assert "1 left out (by you, or as a duplicate)" in result.output and "enough" in result.output
     assert not output.exists()
 
     listing = runner.invoke(args=["export", str(output), "--dry-run", "--list"]).output

@@ -137,7 +137,7 @@ def test_darktable_sidecar_dates_and_tags_a_raw_file(tmp_path):
     result = analyze.analyze(tmp_path / "IMG_1.CR2", zone=BERLIN)
     sidecar = next(c for c in result.candidates if c.source == "xmp-sidecar:DateTimeOriginal")
     assert sidecar.value == datetime(2018, 9, 2, 17, 45, 12) and sidecar.note == "from IMG_1.CR2.xmp"
-    assert result.tags == {"beach": "xmp", "oma": "xmp"}
+    assert result.tags == {"Beach": "xmp", "Oma": "xmp"}
     assert result.choice.source == "exif:DateTimeOriginal" and result.choice.confidence == "high"  # they agree
 
 
@@ -147,7 +147,7 @@ def test_digikam_lightroom_sidecar_dates_a_picture_without_exif(tmp_path):
     result = analyze.analyze(tmp_path / "scan_004.jpg", zone=BERLIN)
     assert result.choice.iso() == "2015-05-01T10:11:12+02:00"
     assert result.choice.source.startswith("xmp-sidecar:") and result.choice.confidence == "medium"
-    assert set(result.tags) == {"anna", "rome"}
+    assert set(result.tags) == {"Anna", "Rome"}
     meta = analyze.read_time_facts(tmp_path / "scan_004.jpg", "image/jpeg")  # re-reading finds it too
     assert meta["xmp_sidecar"]["file"] == "scan_004.XMP"
 

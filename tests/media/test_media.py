@@ -268,14 +268,21 @@ def test_video_gets_type_size_time_and_thumbnail(corpus, tmp_path):
 @pytest.mark.parametrize(
     ("name", "folder", "expected"),
     [
-        ("beach {Holiday, Anna}.jpg", "", {"holiday": "filename", "anna": "filename"}),
+        ("beach {Holiday, Anna}.jpg", "", {"Holiday": "filename", "Anna": "filename"}),
         (
             "IMG_1.jpg",
             "Family/2019-06 Summer at the lake/DCIM/100APPLE",
-            {"family": "folder", "summer at the lake": "folder"},
+            {"Family": "folder", "Summer at the lake": "folder"},
         ),
         ("IMG_1.jpg", "2019/06/15", {}),
         ("IMG_1.jpg", "WhatsApp/Media/WhatsApp Images", {}),
+        ("IMG_1.jpg", "Phone backup 2020/DCIM/Camera", {}),
+        ("IMG_1.jpg", "Old laptop export/Pictures/2015", {}),
+        ("IMG_1.jpg", "Camera Roll 2008", {}),
+        ("IMG_1.jpg", "old phone/Sent", {}),
+        ("IMG_1.jpg", "Backup (2)/Google Photos/Takeout", {}),
+        ("IMG_1.jpg", "Oma & Opa/Weihnachten 2018", {"Oma & Opa": "folder", "Weihnachten 2018": "folder"}),
+        ("{holiday} IMG_1.jpg", "Holiday", {"holiday": "filename"}),  # one tag whatever its case
     ],
 )
 def test_tags_from_names_and_folders(name, folder, expected):

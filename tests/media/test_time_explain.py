@@ -74,7 +74,7 @@ def test_values_shown_in_the_household_zone_except_camera_clocks():
 def test_a_persons_choice_and_a_typed_date():
     chosen = explain_clues(STORED, "filename:android", True, BERLIN)
     assert chosen[0].source == "filename:android" and chosen[0].why == "Chosen by you"
-    assert by_source(chosen, "exif:DateTimeOriginal").why.startswith("Less trustworthy than “File name (android")
+    assert by_source(chosen, "exif:DateTimeOriginal").why.startswith("Less trustworthy than “File name (Android phone)")
     typed = explain_clues(STORED, "user", True, BERLIN)
     assert ClueState.WON not in [c.state for c in typed]
     assert by_source(typed, "mtime").why == "Not used: you set the date yourself"
@@ -160,7 +160,7 @@ def test_every_source_has_a_label_for_people():
         assert label and not KEY.search(label), (source, label)
     assert clues.source_label("exif:DateTimeOriginal") == "Camera: when the photo was taken"
     assert clues.source_label("xmp:ModifyDate") == "Photo program: last change"
-    assert clues.source_label("filename:android") == "File name (android pattern)"
+    assert clues.source_label("filename:android") == "File name (Android phone)"
     assert clues.source_label("user") == "Set by you"
     assert clues.source_label("something:new") == "Another date in the file"
 
@@ -176,7 +176,7 @@ def test_notes_name_sources_in_peoples_words():
             "“Picture file: when a program wrote it” (2014-08-31 13:10:22 UTC) is 2 h later: the sources disagree"
         ),
         "sources imply different time zones (gps +02:00, filename:pixel +01:00): a time-zone mix-up": (
-            "sources imply different time zones (“GPS satellite clock” +02:00, “File name (pixel pattern)” +01:00): "
+            "sources imply different time zones (“GPS satellite clock” +02:00, “File name (Google Pixel phone)” +01:00): "
             "a time-zone mix-up"
         ),
         "time zone unknown: read as Europe/Berlin": "time zone unknown: read as Europe/Berlin",

@@ -113,7 +113,7 @@ def test_keep_the_whatsapp_copy_it_inherits_time_and_tags_and_undo_restores(libr
     wa = by_name("IMG-20190620-WA0001.jpg")
     assert (wa.taken_local, wa.taken_source, wa.confidence) == ("2019-06-15T14:30:00", "exif:DateTimeOriginal", "high")
     assert wa.time_decided and "taken from its duplicate" in wa.time_notes[-1]
-    assert tags_of(wa) == {"rome": "merge", "anna": "merge"}
+    assert tags_of(wa) == {"Rome": "merge", "anna": "merge"}
     members = db.session.execute(select(File).where(File.group_id == group.id)).scalars().all()
     assert {f.original_name for f in members if f.discarded} == {"IMG_20190615_143000.jpg", "sunset {anna}.png"}
     assert not wa.discarded
@@ -141,7 +141,7 @@ def test_keep_the_original_it_keeps_its_own_time_and_keep_several(library):
     db.session.expire_all()
     original = by_name("IMG_20190615_143000.jpg", "Rome")
     assert original.taken_source == "exif:DateTimeOriginal" and not original.time_decided
-    assert tags_of(original) == {"rome": "folder", "anna": "merge"}
+    assert tags_of(original) == {"Rome": "folder", "anna": "merge"}
     discarded = {f.display_path for f in db.session.execute(select(File).where(File.discarded)).scalars()}
     assert discarded == {"photos/WhatsApp Images/IMG-20190620-WA0001.jpg", "photos/backup/IMG_20190615_143000.jpg"}
     with pytest.raises(review.DecisionError):

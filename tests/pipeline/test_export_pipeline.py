@@ -128,7 +128,7 @@ def test_export_names_skips_and_manifest(app, library, tmp_path):
     ]
     records = manifest_by_output(output)
     first = records["2019/20190615_143005.jpg"]
-    assert first["tags"] == ["grandma", "holiday"]  # exact copies: one file, every tag
+    assert first["tags"] == ["Grandma", "Holiday"]  # exact copies: one file, every tag
     assert {first["source_name"], *first["also"]} == copies
     assert first["capture"] == {
         "local": "2019-06-15T14:30:05.120000",
@@ -169,8 +169,8 @@ def test_exported_metadata_reads_back_with_exiftool(app, library, tmp_path):
     first = info["2019/20190615_143005.jpg"]
     assert first["ExifIFD:DateTimeOriginal"] == "2019:06:15 14:30:05"
     assert first["ExifIFD:OffsetTimeOriginal"] == "+02:00"
-    assert first["XMP-dc:Subject"] == ["grandma", "holiday"]
-    assert first["IPTC:Keywords"] == ["grandma", "holiday"]
+    assert first["XMP-dc:Subject"] == ["Grandma", "Holiday"]
+    assert first["IPTC:Keywords"] == ["Grandma", "Holiday"]
     assert info["2019/20190615_143005_450.jpg"]["ExifIFD:SubSecTimeOriginal"] == 45
     day = info["2018/20180304_day only.jpg"]
     assert "ExifIFD:DateTimeOriginal" not in day and str(day["XMP-photoshop:DateCreated"]) == "2018:03:04"

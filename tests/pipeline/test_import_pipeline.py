@@ -77,7 +77,7 @@ def test_folder_import_records_everything(app, tmp_path):
     assert first.mtime is not None and first.sha256 and first.phash is not None
     beach = rows["beach {anna,sea}.jpg"]
     assert beach.confidence == "high" and beach.taken_local == "2019-06-16T10:00:00"
-    assert {t.name for t in beach.tags} == {"anna", "sea", "family", "holiday"}
+    assert {t.name for t in beach.tags} == {"anna", "sea", "Family", "Holiday"}  # the case people wrote
     assert rows["notes.txt"].status == "skipped" and "Not a photo" in rows["notes.txt"].error
     assert_each_file_once(job, {*rows, ".hidden.jpg"})
 

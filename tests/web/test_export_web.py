@@ -26,7 +26,7 @@ def test_preview_writes_nothing_and_explains(client, output):
     assert "<b>5</b> new" in page and "Bring the archive up to date: 5 new, 0 updated, 0 retired" in page
     assert "<code>2019/20190615_143005_450.jpg</code>" in page
     assert "<code>undated/no date.jpg</code>" in page
-    assert "Left out: not exported" in page and "Could not be read when imported" in page
+    assert "Left out of the archive" in page and "Could not be read when imported" in page
     assert "free" in page
     assert not output.exists()
 
@@ -39,7 +39,7 @@ def test_start_needs_csrf_then_shows_the_result(client, output):
     page = client.get("/export").get_data(as_text=True)
     assert "Last export: Finished." in page
     assert "<b>5</b> files written" in page
-    assert "1 left out (set aside in review)" in page
+    assert "1 left out (by you, or as a duplicate)" in page
     assert "/jobs/" in page  # where every skipped or failed file is listed
 
     again = client.post("/export/start", data={"csrf_token": csrf_token(client, "/export")})

@@ -161,7 +161,7 @@ def test_choose_candidate_and_undo(client, files):
         True,
     )
     missing = post(client, "/api/time/choose", {"file_id": f.id, "source": "nope"})
-    assert missing.status_code == 400 and "no date from 'nope'" in missing.get_json()["error"]
+    assert missing.status_code == 400 and "no such date clue" in missing.get_json()["error"]
     assert post(client, "/api/time/choose", {"file_id": f.id}).status_code == 400
     undo = post(client, "/api/time/undo", {"batch": r.get_json()["batch"]})
     assert undo.get_json() == {"count": 1, "message": "Undone (1 file)."}

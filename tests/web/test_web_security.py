@@ -13,6 +13,7 @@ from tests.web_helpers import csrf_token
 # Values for URL parameters when a route is called generically.
 SAMPLE_ARGS = {
     "job_id": 1,
+    "tag_id": 1,
     "file_id": 1,
     "action": "pause",
     "kind": "thumbnails",

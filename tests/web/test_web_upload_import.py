@@ -90,10 +90,17 @@ def test_upload_refuses_bad_input_with_messages(client):
     bad_date = upload(client, job_id, "a.jpg", jpeg(), None, "yesterday", h)
     assert bad_date.status_code == 400 and "lastModified" in bad_date.get_json()["error"]
     assert upload(client, 999, "a.jpg", jpeg(), None, None, h).status_code == 404
-    # a batch with nothing in it is closed when the page says it is finished
+    # a batch of refused files ends when the page says it is finished, and its page says why
     finish = client.post(f"/api/uploads/{job_id}/finish", json={}, headers=h)
-    assert finish.get_json()["status"] == "cancelled"
-    assert upload(client, job_id, "a.jpg", jpeg(), None, None, h).status_code == 409
+    assert finish.get_json()["status"] == "completed"
+    page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "notes.txt" in page and "Not a photo or video" in page and "empty.jpg" in page
+    assert "None so far" not in page
+
+    empty_batch = client.post("/api/uploads", json={}, headers=h).get_json()["job_id"]
+    finish = client.post(f"/api/uploads/{empty_batch}/finish", json={}, headers=h)
+    assert finish.get_json()["status"] == "cancelled"  # nothing was sent at all
+    assert upload(client, empty_batch, "a.jpg", jpeg(), None, None, h).status_code == 409
 
 
 def test_upload_streams_the_body_to_storage(client, monkeypatch):

@@ -1,6 +1,8 @@
 // Shared helpers for every page: API calls with the CSRF token, messages, confirmations.
 
 const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+// The one undo: any action's batch, whatever its kind (dates, duplicates, tags, leave out, turn).
+export const UNDO_URL = "/api/undo";
 export const csrfToken = csrfMeta ? csrfMeta.content : "";
 
 // Call a JSON endpoint; throws an Error whose message is the server's message for people.

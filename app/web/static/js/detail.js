@@ -1,13 +1,14 @@
-// File detail: confirm, choose a clue, type a date, correct a camera's clock, tags; ← → keys.
-import { api, el, reloadWith, toast } from "./common.js";
+// File detail: confirm, choose a clue, type a date, correct a camera's clock, tags, leave out,
+// turn; the video loads only when asked for; ← → keys. Every change offers Undo (/api/undo).
+import { UNDO_URL, api, el, formatMinutes, reloadWith, toast } from "./common.js";
 
 const root = document.getElementById("detail");
 const fileId = Number(root.dataset.file);
 const selection = { ids: [fileId] };
-const TIME_UNDO = "/api/time/undo";
-const TAG_UNDO = "/api/tags/undo";
+const TIME_UNDO = UNDO_URL;
+const TAG_UNDO = UNDO_URL;
 
-async function act(url, body, undoUrl) {
+async function act(url, body, undoUrl = UNDO_URL) {
   try {
     const data = await api(url, { method: "POST", body });
     reloadWith(data.message, data.batch ? { url: undoUrl, batch: data.batch } : null);
@@ -15,6 +16,20 @@ async function act(url, body, undoUrl) {
     toast(err.message, { error: true });
   }
 }
+
+// The video: its poster frame until Play is pressed (loading the original slows the page).
+const play = document.getElementById("play");
+play?.addEventListener("click", () => {
+  const video = el("video", { controls: true, autoplay: true, preload: "auto", src: play.dataset.src });
+  if (play.dataset.poster) video.poster = play.dataset.poster;
+  play.replaceWith(video);
+  video.focus();
+});
+
+document.getElementById("leave-out")?.addEventListener("click", () => act("/api/files/leave-out", { selection }));
+document.getElementById("include")?.addEventListener("click", () => act("/api/files/include", { selection }));
+document.getElementById("turn-right")?.addEventListener("click", () => act("/api/files/rotate", { selection, degrees: 90 }));
+document.getElementById("turn-left")?.addEventListener("click", () => act("/api/files/rotate", { selection, degrees: 270 }));
 
 document.getElementById("confirm")?.addEventListener("click", () => act("/api/time/confirm", { selection }, TIME_UNDO));
 

@@ -1,11 +1,12 @@
-// Jobs: progress refreshes every second while a job is active; the buttons work without reloading.
-import { api, formatEta, toast } from "./common.js";
+// Jobs: progress refreshes every second while a job is active; the buttons work without reloading;
+// a finished job shows its next step at once. On an import's page, its tags can be removed at once.
+import { UNDO_URL, api, formatEta, reloadWith, toast } from "./common.js";
 
 const ACTIVE = new Set(["pending", "running"]);
 const FINAL = new Set(["completed", "failed", "cancelled"]);
 
 function figures(job) {
-  const parts = [`${job.done.toLocaleString()} of ${job.total.toLocaleString()} files`];
+  const parts = [`${job.done.toLocaleString()} of ${job.total.toLocaleString()} file${job.total === 1 ? "" : "s"}`];
   if (job.errors) parts.push(`${job.errors.toLocaleString()} could not be read`);
   if (job.skipped) parts.push(`${job.skipped.toLocaleString()} skipped`);
   if (job.duplicates) parts.push(`${job.duplicates.toLocaleString()} already in the library`);
@@ -28,8 +29,19 @@ function render(card, job) {
   card.querySelector('[data-action="pause"]').hidden = !job.can_pause;
   card.querySelector('[data-action="resume"]').hidden = !job.can_resume;
   card.querySelector('[data-action="cancel"]').hidden = !job.can_cancel;
-  // the list of failed files is server-rendered: reload once when a job ends with problems
-  if (before !== job.status && FINAL.has(job.status) && job.problems && document.querySelector('[data-field="no-problems"]')) {
+  const next = card.querySelector('[data-field="next"]');
+  if (next && job.next) {
+    next.href = job.next.url;
+    next.textContent = job.next.label;
+    next.hidden = false;
+  }
+  const none = document.querySelector('[data-field="no-problems"]');
+  if (none && FINAL.has(job.status) && none.dataset.final) none.textContent = none.dataset.final;
+  // the list of failed files and an import's tags are server-rendered: reload once when a job
+  // ends with problems, or when an import ends on its own page
+  const ended = before !== job.status && FINAL.has(job.status);
+  const ownPage = document.getElementById("problems");
+  if (ended && ownPage && ((job.problems && document.querySelector('[data-field="no-problems"]')) || job.kind === "import")) {
     window.location.reload();
   }
 }
@@ -70,3 +82,14 @@ document.addEventListener("submit", async (event) => {
 });
 
 setTimeout(refresh, 1000);
+
+const removeTags = document.getElementById("remove-import-tags");
+removeTags?.addEventListener("click", async () => {
+  const job = document.getElementById("made-tags").dataset.job;
+  try {
+    const data = await api(`/api/jobs/${job}/tags/remove`, { method: "POST", body: {} });
+    reloadWith(data.message, { url: UNDO_URL, batch: data.batch });
+  } catch (err) {
+    toast(err.message, { error: true });
+  }
+});

@@ -1,51 +1,64 @@
-// Review grid: selection (click, Ctrl/Cmd-click, Shift-click, "all that match"), keyboard
-// navigation, endless scrolling by keyset pages, and the bulk actions for the selection.
-import { api, el, reloadWith, toast } from "./common.js";
+// Review grid: selection (click, Ctrl/Cmd-click, Shift-click, a whole day or month, "all that
+// match"), keyboard navigation, endless scrolling by keyset pages, month headings, and the bulk
+// actions for the selection. Every action can be undone (one undo: /api/undo).
+import { UNDO_URL, api, el, reloadWith, toast } from "./common.js";
 
 const grid = document.getElementById("grid");
 const bar = document.getElementById("bulkbar");
 const countLine = document.getElementById("match-count");
-const TIME_UNDO = "/api/time/undo";
-const TAG_UNDO = "/api/tags/undo";
 
 const selected = new Set();
-let allMatching = false; // "select all that match": the server resolves the filter
+// A selection the server resolves: the grid's filter ("all that match"), or the filter narrowed
+// to one day or month. { filter: "query string", count: n, label: "..." } or null.
+let byFilter = null;
 let matchCount = null;
 let anchor = null; // last tile clicked, for Shift-click ranges
 
-const tiles = () => [...grid.querySelectorAll(".tile")];
+const tiles = () => (grid ? [...grid.querySelectorAll(".tile")] : []);
 const idOf = (tile) => Number(tile.dataset.id);
 
 function selection() {
-  return allMatching ? { filter: grid.dataset.filter } : { ids: [...selected] };
+  return byFilter ? { filter: byFilter.filter } : { ids: [...selected] };
 }
 
 function selectedCount() {
-  return allMatching ? matchCount || 0 : selected.size;
+  return byFilter ? byFilter.count : selected.size;
+}
+
+function inFilter(tile) {
+  if (!byFilter) return false;
+  if (!byFilter.day && !byFilter.month) return true;
+  const day = tile.dataset.day || "";
+  return byFilter.day ? day === byFilter.day : day.startsWith(byFilter.month);
 }
 
 function paint() {
+  if (!bar) return;
   for (const tile of tiles()) {
-    const on = allMatching || selected.has(idOf(tile));
+    const on = byFilter ? inFilter(tile) : selected.has(idOf(tile));
     tile.classList.toggle("selected", on);
     tile.querySelector(".pick").checked = on;
   }
   const n = selectedCount();
   bar.hidden = n === 0;
-  document.getElementById("sel-count").textContent = allMatching
-    ? `All ${n.toLocaleString()} matching files selected`
+  document.body.classList.toggle("selecting", n > 0);
+  document.getElementById("sel-count").textContent = byFilter
+    ? `${byFilter.label}: ${n.toLocaleString()} file${n === 1 ? "" : "s"} selected`
     : `${n.toLocaleString()} selected`;
   const all = document.getElementById("sel-all");
-  all.hidden = allMatching || !matchCount || matchCount <= selected.size;
-  all.textContent = `Select all ${(matchCount || 0).toLocaleString()} that match`;
+  all.hidden = Boolean(byFilter && !byFilter.day && !byFilter.month) || !matchCount || matchCount <= selected.size;
+  all.textContent = `Select all ${(matchCount || 0).toLocaleString()}${matchMore ? "+" : ""} that match`;
+  const day = anchor?.dataset.day;
+  document.getElementById("sel-day").hidden = !day || Boolean(byFilter);
+  document.getElementById("sel-month").hidden = !day || Boolean(byFilter);
 }
 
 function toggle(tile, on) {
   const id = idOf(tile);
-  if (allMatching) {
-    // leaving "all that match": keep what is loaded, minus this one
-    allMatching = false;
-    for (const t of tiles()) selected.add(idOf(t));
+  if (byFilter) {
+    // leaving a filter selection: keep what is loaded and selected, then change this one
+    for (const t of tiles()) if (inFilter(t)) selected.add(idOf(t));
+    byFilter = null;
   }
   if (on === undefined) on = !selected.has(id);
   if (on) selected.add(id);
@@ -60,12 +73,41 @@ function selectRange(from, to) {
 
 function clearSelection() {
   selected.clear();
-  allMatching = false;
+  byFilter = null;
   paint();
+}
+
+// The grid's filter narrowed to one day ("2019-06-15") or month ("2019-06").
+async function selectPeriod(period) {
+  const params = new URLSearchParams(grid.dataset.filter);
+  let from = period;
+  let to = period;
+  if (period.length === 7) {
+    const [y, m] = period.split("-").map(Number);
+    from = `${period}-01`;
+    to = `${period}-${String(new Date(y, m, 0).getDate()).padStart(2, "0")}`;
+  }
+  params.set("from", from);
+  params.set("to", to);
+  const filter = params.toString();
+  try {
+    const data = await api(`${grid.dataset.countUrl}?${filter}`);
+    const label = period.length === 7 ? `The whole month ${period}` : `The whole day ${period}`;
+    selected.clear();
+    byFilter = { filter, count: data.count, label, day: period.length === 10 ? period : null, month: period.length === 7 ? period : null };
+    paint();
+  } catch (err) {
+    toast(err.message, { error: true });
+  }
 }
 
 if (grid) {
   grid.addEventListener("click", (event) => {
+    const month = event.target.closest(".select-month");
+    if (month) {
+      selectPeriod(month.dataset.month);
+      return;
+    }
     const tile = event.target.closest(".tile");
     if (!tile) return;
     const onBox = event.target.classList.contains("pick");
@@ -118,21 +160,30 @@ if (grid) {
 
 document.getElementById("sel-clear")?.addEventListener("click", clearSelection);
 document.getElementById("sel-all")?.addEventListener("click", () => {
-  allMatching = true;
+  selected.clear();
+  byFilter = { filter: grid.dataset.filter, count: matchCount || 0, label: "All that match" };
   paint();
 });
+document.getElementById("sel-day")?.addEventListener("click", () => anchor && selectPeriod(anchor.dataset.day));
+document.getElementById("sel-month")?.addEventListener("click", () => anchor && selectPeriod(anchor.dataset.day.slice(0, 7)));
 
 // --- endless scrolling: the "More" link's next keyset page is fetched and appended -------
 let loading = false;
 async function loadMore() {
   const link = document.getElementById("next-page");
-  if (!link || loading) return;
+  if (!grid || !link || loading) return;
   loading = true;
   try {
     const url = new URL(link.href);
     const response = await fetch(`${grid.dataset.tilesUrl}${url.search}`, { credentials: "same-origin" });
     if (!response.ok) throw new Error("More files could not be loaded.");
+    const heads = grid.querySelectorAll(".month-head");
+    const last = heads.length ? heads[heads.length - 1].dataset.month : null;
+    const start = grid.children.length;
     grid.insertAdjacentHTML("beforeend", await response.text());
+    // the page boundary repeats the month heading that is already shown
+    const first = grid.children[start];
+    if (first?.classList.contains("month-head") && first.dataset.month === last) first.remove();
     const next = response.headers.get("X-Next-Cursor");
     if (next) {
       url.searchParams.set("after", next);
@@ -159,18 +210,52 @@ if (grid && more && "IntersectionObserver" in window) {
 }
 
 // --- how many files match (counted after the page is shown) ------------------------------
+let matchMore = false;
 async function countMatches() {
   if (!countLine) return;
   try {
     const data = await api(countLine.dataset.countUrl);
     matchCount = data.count;
-    countLine.textContent = `${data.count.toLocaleString()} file${data.count === 1 ? "" : "s"}`;
+    matchMore = Boolean(data.more);
+    countLine.textContent = data.more
+      ? `More than ${data.count.toLocaleString()} files`
+      : `${data.count.toLocaleString()} file${data.count === 1 ? "" : "s"}`;
     paint();
   } catch (err) {
     countLine.textContent = err.message;
   }
 }
 countMatches();
+
+// --- the timeline bar: one column per month (its height: how many files), red where a day
+// looks wrong; a click starts the grid at that month, keeping the filters -------------------
+async function drawTimeline() {
+  const nav = document.getElementById("timeline");
+  if (!nav) return;
+  try {
+    const data = await api(nav.dataset.url);
+    if (data.months.length < 2) return;
+    const base = new URLSearchParams(grid ? grid.dataset.filter : "");
+    const bars = el("div", { class: "bars" });
+    for (const m of data.months) {
+      base.set("month", m.month);
+      const cls = ["m", m.spike ? "spike" : "", m.month === nav.dataset.month ? "here" : "", m.year_label ? "year-start" : ""];
+      const link = el("a", { class: cls.filter(Boolean).join(" "), href: `?${base}`, title: m.title, "aria-label": m.title },
+        el("span", { class: `bar h${m.height}` }));
+      if (m.year_label) link.dataset.year = m.year_label;
+      bars.append(link);
+    }
+    nav.replaceChildren(bars);
+    if (data.spikes.length) {
+      nav.append(el("ul", { class: "spikes" }, ...data.spikes.slice(0, 4).map((s) =>
+        el("li", {}, el("a", { href: `?from=${s.day}&to=${s.day}`, text: s.label }), `: ${s.why}`))));
+    }
+    nav.hidden = false;
+  } catch {
+    /* the grid works without it */
+  }
+}
+drawTimeline();
 
 // --- auto-apply filters that are choices (text fields wait for Enter / Show) -------------
 const filters = document.getElementById("filters");
@@ -179,24 +264,30 @@ filters?.addEventListener("change", (event) => {
 });
 
 // --- bulk actions --------------------------------------------------------------------
-async function act(url, body, undoUrl) {
+async function act(url, body = {}) {
   try {
     const data = await api(url, { method: "POST", body: { selection: selection(), ...body } });
     if (data.job_url) {
       toast(data.message, { action: "Follow it", onAction: () => (window.location.href = data.job_url) });
       return;
     }
-    reloadWith(data.message, data.batch ? { url: undoUrl, batch: data.batch } : null);
+    reloadWith(data.message, data.batch ? { url: UNDO_URL, batch: data.batch } : null);
   } catch (err) {
     toast(err.message, { error: true });
   }
 }
 
+const ACTIONS = {
+  confirm: () => act("/api/time/confirm"),
+  "leave-out": () => act("/api/files/leave-out"),
+  include: () => act("/api/files/include"),
+  rotate: () => act("/api/files/rotate", { degrees: 90 }),
+};
 for (const button of bar?.querySelectorAll("[data-action]") || []) {
   button.addEventListener("click", () => {
     const action = button.dataset.action;
-    if (action === "confirm") act("/api/time/confirm", {}, TIME_UNDO);
-    else act(`/api/jobs/start/${action}`, {});
+    if (ACTIONS[action]) ACTIONS[action]();
+    else act(`/api/jobs/start/${action}`);
   });
 }
 for (const button of bar?.querySelectorAll("[data-panel]") || []) {
@@ -211,7 +302,7 @@ for (const button of bar?.querySelectorAll("[data-panel]") || []) {
 
 document.getElementById("bulk-set")?.addEventListener("submit", (event) => {
   event.preventDefault();
-  act("/api/time/set", { text: document.getElementById("bulk-set-text").value }, TIME_UNDO);
+  act("/api/time/set", { text: document.getElementById("bulk-set-text").value });
 });
 
 function shiftMinutes() {
@@ -234,7 +325,7 @@ document.getElementById("bulk-shift")?.addEventListener("submit", async (event) 
     toast(err.message, { error: true });
   }
 });
-document.getElementById("shift-apply")?.addEventListener("click", () => act("/api/time/shift", { minutes: shiftMinutes() }, TIME_UNDO));
+document.getElementById("shift-apply")?.addEventListener("click", () => act("/api/time/shift", { minutes: shiftMinutes() }));
 
 async function showSelectionTags() {
   const list = document.getElementById("bulk-tags");
@@ -242,7 +333,7 @@ async function showSelectionTags() {
     const data = await api("/api/tags/of-selection", { method: "POST", body: { selection: selection() } });
     list.replaceChildren(...(data.tags.length ? data.tags.map((t) => {
       const remove = el("button", { type: "button", text: "×", "aria-label": `Remove tag ${t.name}` });
-      remove.addEventListener("click", () => act("/api/tags/remove", { tags: [t.name] }, TAG_UNDO));
+      remove.addEventListener("click", () => act("/api/tags/remove", { tags: [t.name] }));
       return el("li", { class: "chip" }, `${t.name} (${t.count.toLocaleString()})`, remove);
     }) : [el("li", { class: "muted", text: "None." })]));
   } catch (err) {
@@ -251,7 +342,7 @@ async function showSelectionTags() {
 }
 document.getElementById("bulk-tag")?.addEventListener("submit", (event) => {
   event.preventDefault();
-  act("/api/tags/add", { tags: [document.getElementById("bulk-tag-text").value] }, TAG_UNDO);
+  act("/api/tags/add", { tags: [document.getElementById("bulk-tag-text").value] });
 });
 const tagInput = document.getElementById("bulk-tag-text");
 let suggestTimer = null;
@@ -263,6 +354,18 @@ tagInput?.addEventListener("input", () => {
       document.getElementById("bulk-tag-suggestions").replaceChildren(...data.tags.map((t) => el("option", { value: t })));
     } catch { /* suggestions are a nicety */ }
   }, 150);
+});
+
+// "Confirm all sure dates": the same form, answered with a message that offers Undo.
+document.getElementById("confirm-high")?.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (!window.confirm(event.target.dataset.ask)) return;
+  try {
+    const data = await api("/api/time/confirm-high", { method: "POST", body: {} });
+    reloadWith(data.message, data.count ? { url: UNDO_URL, batch: data.batch } : null);
+  } catch (err) {
+    toast(err.message, { error: true });
+  }
 });
 
 paint();

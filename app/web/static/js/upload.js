@@ -9,6 +9,28 @@ const overall = document.getElementById("overall");
 const PARALLEL = 3;
 const KEEP_DONE_ROWS = 200; // finished rows beyond this are removed (problems always stay)
 const JUNK = new Set(["thumbs.db", "desktop.ini"]);
+const MAX_BYTES = Number(zone.dataset.maxBytes) || Infinity; // the server's per-file limit
+
+function sizeText(n) {
+  const units = ["bytes", "KB", "MB", "GB", "TB"];
+  let value = n;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return unit ? `${value.toFixed(1)} ${units[unit]}` : `${value} bytes`;
+}
+const TOO_LARGE = `larger than the upload limit of ${sizeText(MAX_BYTES)}: import it from a folder on the server instead`;
+
+// The job keeps a note of files refused here, so its page says so after this page is closed.
+async function reportRefused(item) {
+  try {
+    await api(`/api/uploads/${state.jobId}/refused`, { method: "POST", body: { name: item.file.name, path: item.path } });
+  } catch {
+    /* the page still shows it */
+  }
+}
 
 const state = {
   jobId: null, queue: [], active: 0, total: 0, done: 0, known: 0, refused: 0, failed: 0,
@@ -118,6 +140,15 @@ function send(item) {
 async function worker() {
   while (state.queue.length) {
     const item = state.queue.shift();
+    if (item.file.size > MAX_BYTES) {
+      state.done += 1;
+      state.refused += 1;
+      state.bytesDone += item.file.size;
+      finishRow(item, TOO_LARGE, "bad");
+      await reportRefused(item);
+      showCounts();
+      continue;
+    }
     state.active += 1;
     let result = await send(item);
     if (result.status === 0 || result.status >= 500) {
@@ -136,6 +167,11 @@ async function worker() {
     } else if (result.status === 422) {
       state.refused += 1;
       finishRow(item, result.data.error || "refused", "bad");
+    } else if (result.status === 413) {
+      // the web server refused it before MediaParser saw it (a plain 413, no message)
+      state.refused += 1;
+      finishRow(item, result.data.error || TOO_LARGE, "bad");
+      await reportRefused(item);
     } else {
       state.failed += 1;
       finishRow(item, result.data.error || `failed (${result.status})`, "bad");
