@@ -30,8 +30,9 @@ from sqlalchemy import func, select
 from ..media import keeper
 from ..media.confidence import source_rank
 from ..models import Duplicate, DuplicateGroup, File, FileTag, Tag, UserDecision, db, utcnow
-from ..vocab import COPY_KINDS, LIVE_GROUP_STATES, Confidence, DecisionKind, GroupKind, GroupStatus
+from ..vocab import LIVE_GROUP_STATES, SAME_PICTURE_KINDS, Confidence, DecisionKind, GroupKind, GroupStatus
 from ..wording import size_text
+from .duplicates import describe
 from .sql import chunks
 from .timefix import TIME_FIELDS  # the columns that make up a file's capture time
 
@@ -45,7 +46,9 @@ class DecisionError(ValueError):
 # --- reading --------------------------------------------------------------------------------
 
 
-def _file_view(f: File, group: DuplicateGroup, match: Duplicate | None, tags: list[str]) -> dict[str, Any]:
+def _file_view(
+    f: File, group: DuplicateGroup, match: Duplicate | None, tags: list[str], differences: list[str]
+) -> dict[str, Any]:
     return {
         "id": f.id,
         "path": f.path,
@@ -76,6 +79,8 @@ def _file_view(f: File, group: DuplicateGroup, match: Duplicate | None, tags: li
         if match is not None
         else None,
         "tags": tags,
+        # a version: what differs from the suggested file, in words ("turned 90° right")
+        "differences": differences,
     }
 
 
@@ -109,6 +114,7 @@ def _views(groups: Sequence[DuplicateGroup]) -> list[dict[str, Any]]:
     for g in groups:
         members = files.get(g.id, [])
         recommended = next((f for f in members if f.id == g.recommended_id), None)
+        said = describe.differences(g, members, {fid: m for (gid, fid), m in matches.items() if gid == g.id})
         out.append(
             {
                 "id": g.id,
@@ -122,7 +128,9 @@ def _views(groups: Sequence[DuplicateGroup]) -> list[dict[str, Any]]:
                 "created_at": g.created_at.isoformat() if g.created_at else None,
                 "resolved_at": g.resolved_at.isoformat() if g.resolved_at else None,
                 "last_batch": last_batch.get(g.id),
-                "files": [_file_view(f, g, matches.get((g.id, f.id)), sorted(tags.get(f.id, []))) for f in members],
+                "files": [
+                    _file_view(f, g, matches.get((g.id, f.id)), sorted(tags.get(f.id, [])), said[f.id]) for f in members
+                ],
             }
         )
     return out
@@ -264,7 +272,7 @@ def _decide(group: DuplicateGroup, members: list[File], keep_ids: set[int], batc
         payload: dict[str, Any] = {"previous": {"discarded": f.discarded}, "group_status": status_before}
         if f.id in keep_ids:
             others = [o for o in members if o.id != f.id]
-            if group.kind in COPY_KINDS:
+            if group.kind in SAME_PICTURE_KINDS:
                 inherited = _inherit_time(f, [o for o in others if o.id not in keep_ids] or others)
                 if inherited:
                     payload["time"] = inherited

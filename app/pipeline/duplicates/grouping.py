@@ -10,10 +10,11 @@ from collections.abc import Iterable
 
 from sqlalchemy import case, func, select, update
 
-from ...media import keeper, similarity
+from ...media import similarity
 from ...models import Duplicate, DuplicateGroup, File, db, utcnow
 from ...vocab import GroupKind, GroupStatus
 from ..sql import chunks
+from . import describe
 from .library import Library, LibraryGroup
 from .matching import Edge, Verifier
 
@@ -45,8 +46,11 @@ class Writer:
     def members(self, group_id: int) -> list[int]:
         return sorted(self.lib.group_members.get(group_id, ()))
 
-    def add(self, group_id: int, file_id: int, kind: str, distance: int, score: float | None) -> bool:
-        """Add a file to a group unless people said it is not a duplicate of a member."""
+    def add(
+        self, group_id: int, file_id: int, kind: str, distance: int, score: float | None, edge: Edge | None = None
+    ) -> bool:
+        """Add a file to a group unless people said it is not a duplicate of a member. A
+        version's `edge` says how its picture is turned from the representative's."""
         group = self.lib.groups[group_id]
         if self.lib.vetoes and any(self.lib.vetoed(file_id, m) for m in self.members(group_id)):
             return False
@@ -58,6 +62,8 @@ class Writer:
             kind=kind,
             distance=distance,
             similarity=score,
+            transform=edge.transform if edge is not None and kind == GroupKind.VERSION else None,
+            angle=edge.angle if edge is not None and kind == GroupKind.VERSION else None,
             created_at=utcnow(),
         )
         if group.status == GroupStatus.RESOLVED:  # a new copy of a decided picture: people decide again
@@ -71,13 +77,17 @@ class Writer:
         return True
 
     def add_node(self, group_id: int, node: int, kind: GroupKind, edge: Edge | None) -> None:
+        """Add a node's files; `edge` (told from the representative: node = turn(rep)) may
+        make them versions."""
         rep_sha = self.lib.files[self.lib.groups[group_id].representative_id].sha256
+        if edge is not None and edge.kind == GroupKind.VERSION:
+            kind = GroupKind.VERSION
         for fid in self.lib.node_files[node]:
             if self.lib.live_group(fid) is None:
                 if self.lib.files[fid].sha256 == rep_sha:
                     self.add(group_id, fid, GroupKind.EXACT, 0, None)
                 else:
-                    self.add(group_id, fid, kind, edge.distance if edge else 0, edge.score if edge else None)
+                    self.add(group_id, fid, kind, edge.distance if edge else 0, edge.score if edge else None, edge)
 
     def star(self, kind: GroupKind, center: int, members: list[int], verifier: Verifier | None) -> None:
         files = [f for f in self.lib.node_files[center] if self.lib.live_group(f) is None]
@@ -86,7 +96,7 @@ class Writer:
         group_id = self.new_group(kind, files[0])
         for fid in files[1:]:
             self.add(group_id, fid, GroupKind.EXACT, 0, None)
-        edges = {m: verifier.edge(center, m) for m in members} if verifier else {}
+        edges = {m: verifier.relation(center, m) for m in members} if verifier else {}
         for m in sorted(members, key=lambda m: -edges[m].score):
             self.add_node(group_id, m, kind, edges[m])
         if len(self.members(group_id)) < 2:  # everything else was vetoed
@@ -113,7 +123,10 @@ class Writer:
             stmt = insert(Duplicate)
             stmt = stmt.on_conflict_do_update(
                 index_elements=["file_id", "duplicate_of_id"],
-                set_={c: stmt.excluded[c] for c in ("group_id", "kind", "distance", "similarity", "created_at")},
+                set_={
+                    c: stmt.excluded[c]
+                    for c in ("group_id", "kind", "distance", "similarity", "transform", "angle", "created_at")
+                },
             )
             db.session.execute(stmt, list(self.matches.values()))
         self.file_groups, self.matches = {}, {}
@@ -161,7 +174,7 @@ def join_existing(w: Writer, nodes: Iterable[int], verifier: Verifier, kinds: It
                 continue
             rep = lib.groups[gid].representative_id
             if rep is not None and lib.node_of.get(rep) == other:
-                edge = verifier.edge(node, other)
+                edge = verifier.relation(other, node)
                 if edge is not None:
                     options.append((edge.score, -gid, gid, edge))
         if options:
@@ -211,40 +224,22 @@ def refresh(group_ids: Iterable[int]) -> None:
         for f in db.session.execute(select(File).where(File.group_id.in_(chunk)).order_by(File.id)).scalars():
             files[f.group_id].append(f)
         stats = {
-            gid: (largest, has_near)
-            for gid, largest, has_near in db.session.execute(
+            gid: (largest, has_near, has_version)
+            for gid, largest, has_near, has_version in db.session.execute(
                 select(
                     Duplicate.group_id,
                     func.max(Duplicate.distance),
                     func.max(case((Duplicate.kind == GroupKind.NEAR, 1), else_=0)),
+                    func.max(case((Duplicate.kind == GroupKind.VERSION, 1), else_=0)),
                 )
                 .where(Duplicate.group_id.in_(chunk))
                 .group_by(Duplicate.group_id)
             )
         }
         for group in groups:
-            largest, has_near = stats.get(group.id, (0, False))
+            largest, has_near, has_version = stats.get(group.id, (0, False, False))
             if group.kind != GroupKind.SIMILAR:
-                group.kind = GroupKind.NEAR if has_near else GroupKind.EXACT
+                group.kind = GroupKind.VERSION if has_version else GroupKind.NEAR if has_near else GroupKind.EXACT
             group.max_distance = largest or 0
             if files[group.id]:
-                group.recommended_id, group.recommended_reason = keeper.recommend(
-                    [keeper_candidate(f) for f in files[group.id]]
-                )
-
-
-def keeper_candidate(f: File) -> keeper.Candidate:
-    return keeper.Candidate(
-        id=f.id,
-        name=f.original_name,
-        relative_dir=f.relative_dir,
-        path=f.path,
-        width=f.width,
-        height=f.height,
-        size=f.size,
-        ext=f.ext,
-        taken_source=f.taken_source,
-        camera_make=f.camera_make,
-        camera_model=f.camera_model,
-        discarded=f.discarded,
-    )
+                group.recommended_id, group.recommended_reason = describe.recommend(group, files[group.id])

@@ -6,35 +6,67 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
 from sqlalchemy import select
 
-from ...media import similarity
+from ...media import similarity, versions
 from ...media.timestamps import parse_datetime
 from ...models import File, db
 from ...vocab import GroupKind, has_time_of_day
 from ..sql import chunks
-from .library import Library
+from .library import CENTRE_COL, QUERY_START, Library
 
 
 @dataclass(frozen=True)
 class Edge:
     score: float  # aligned correlation; 1.0 for identical pixels
     distance: int  # Hamming distance of the closest probe pair (pHash or dHash)
+    kind: GroupKind = GroupKind.NEAR  # near (a copy), version (edited) or similar (one moment)
+    transform: int = versions.IDENTITY  # a version: the higher node's picture is the lower's ...
+    angle: float = 0.0  # ... turned/mirrored by this code, then turned by this many degrees (left)
+
+    def seen_from(self, low: int, high: int, node: int) -> Edge:
+        """The edge with the turn told from `node`'s side (stored as high = turn(low))."""
+        if node == high or self.kind != GroupKind.VERSION:
+            return self
+        back = versions.inverse(self.transform)
+        return replace(self, transform=back, angle=-self.angle * (-1 if versions.mirrors(back) else 1))
 
 
-def candidates(lib: Library, new_nodes: set[int]) -> dict[tuple[int, int], int]:
+@dataclass
+class Hint:
+    """Why a pair (low, high) is a candidate: its closest probe distance, and which turns and
+    mirrors, or small turns, of the lower node's picture look like the higher's."""
+
+    distance: int = 64
+    codes: set[int] = field(default_factory=set)
+    turns: set[float] = field(default_factory=set)
+
+
+Pairs = dict[tuple[int, int], Hint]
+
+
+def _hint(pairs: Pairs, a: int, b: int, distance: int) -> Hint | None:
+    if a == b:
+        return None
+    hint = pairs.setdefault((min(a, b), max(a, b)), Hint())
+    hint.distance = min(hint.distance, distance)
+    return hint
+
+
+def candidates(lib: Library, new_nodes: set[int], with_versions: bool = True) -> Pairs:
     """Pairs of nodes (low, high) that may show the same picture, with their probe distance:
-    every new node against the whole library, in both directions (either may be the crop)."""
+    every new node against the whole library, in both directions (either may be the crop),
+    then (`with_versions`) every new node's turns, mirrors and small turns against it."""
     nodes = [n for n in lib.node_files if n in lib.probes]
     if not nodes:
         return {}
     index = np.array(nodes)
     new_idx = np.array([k for k, n in enumerate(nodes) if n in new_nodes], dtype=np.int64)
-    pairs: dict[tuple[int, int], int] = {}
+    pairs: Pairs = {}
     for h in (0, 1):  # pHash, then dHash
         probes = np.stack([lib.probes[n][h] for n in nodes])
         full = probes[:, 0]
@@ -42,12 +74,37 @@ def candidates(lib: Library, new_nodes: set[int]) -> dict[tuple[int, int], int]:
         if len(new_idx) < len(nodes):
             searches.append((np.arange(len(nodes)), new_idx))
         for q_idx, t_idx in searches:
-            qi, tj, dist, _ = similarity.probe_pairs(full[q_idx], probes[t_idx])
+            qi, tj, dist, _ = similarity.probe_pairs(full[q_idx], probes[t_idx][:, : similarity.N_PROBES])
             for a, b, d in zip(index[q_idx[qi]].tolist(), index[t_idx[tj]].tolist(), dist.tolist(), strict=True):
-                if a != b:
-                    key = (min(a, b), max(a, b))
-                    pairs[key] = min(pairs.get(key, 64), d)
+                _hint(pairs, a, b, d)
+        if with_versions and len(new_idx):
+            _version_candidates(pairs, index, new_idx, probes)
     return pairs
+
+
+def _version_candidates(pairs: Pairs, index: np.ndarray, new_idx: np.ndarray, probes: np.ndarray) -> None:
+    """The new nodes' other turns and mirrors against every whole-picture hash, and their
+    centres turned a few degrees against every centre hash (versions.query_hashes)."""
+    searches = (
+        (QUERY_START, versions.N_TURNS, 0, "code"),
+        (QUERY_START + versions.N_TURNS, len(versions.TURN_PROBES), CENTRE_COL, "turn"),
+    )
+    for first, count, target_col, what in searches:
+        queries = probes[new_idx, first : first + count]  # (new, count)
+        qi, tj, dist = similarity.radius_pairs(queries.reshape(-1), probes[:, target_col], versions.VERSION_RADIUS)
+        which = qi % count
+        for a, b, d, k in zip(
+            index[new_idx[qi // count]].tolist(), index[tj].tolist(), dist.tolist(), which.tolist(), strict=True
+        ):
+            hint = _hint(pairs, a, b, d)
+            if hint is None:
+                continue
+            if what == "code":  # b looks like a turned by this code
+                code = k + 1
+                hint.codes.add(code if a < b else versions.inverse(code))
+            else:
+                angle = versions.TURN_PROBES[k][0]
+                hint.turns.add(angle if a < b else -angle)
 
 
 def similar_pairs(lib: Library, new_nodes: set[int], free: set[int], seconds: int) -> list[tuple[int, int]]:
@@ -126,10 +183,14 @@ def probe_distance(lib: Library, a: int, b: int) -> int:
 class Verifier:
     """Checks candidate pairs on demand, each at most once: only what the grouping needs
     (a new file against a group's representative, a star's centre against its neighbours).
-    `kind` is GroupKind.NEAR (the same picture) or GroupKind.SIMILAR (one moment)."""
+    `kind` is GroupKind.NEAR (the same picture: a copy, or with `pairs`' hints an edited
+    version) or GroupKind.SIMILAR (one moment)."""
 
-    def __init__(self, lib: Library, pairs: Iterable[tuple[int, int]], kind: GroupKind, t: similarity.Thresholds):
+    def __init__(
+        self, lib: Library, pairs: Pairs | Iterable[tuple[int, int]], kind: GroupKind, t: similarity.Thresholds
+    ):
         self.lib, self.kind, self.t = lib, kind, t
+        self.hints: Pairs = pairs if isinstance(pairs, dict) else {}
         self.neighbours: dict[int, set[int]] = defaultdict(set)
         for a, b in pairs:
             if not lib.nodes_vetoed(a, b):
@@ -146,24 +207,64 @@ class Verifier:
             self.results[key] = self._check(*key)
         return self.results[key]
 
+    def relation(self, rep: int, node: int) -> Edge | None:
+        """The edge between a group's representative and `node`, told as `node` = turn(rep)."""
+        edge = self.edge(rep, node)
+        return edge.seen_from(min(rep, node), max(rep, node), node) if edge else None
+
     def _check(self, a: int, b: int) -> Edge | None:
         lib = self.lib
         near = self.kind == GroupKind.NEAR
         fa, fb = lib.files[a].facts, lib.files[b].facts
-        if fa.why_not(fb, strict=near):
-            return None
         shot_a, shot_b = self.shots[a], self.shots[b]
         if near and different_shots(shot_a, shot_b):
             return None
         if not near and shot_a.camera and shot_b.camera and shot_a.camera != shot_b.camera:
             return None  # shots of one moment come from one camera
+        refused = fa.why_not(fb, strict=near)
+        if refused and not (near and self.hints):
+            return None
         pixels = lib.pixels((a, b))
         if len(pixels) < 2:
             return None
-        match = similarity.compare(pixels[a], pixels[b], self.t)
-        if not (match.is_near(self.t) if near else match.is_similar(self.t)):
+        if not near:
+            match = similarity.compare(pixels[a], pixels[b], self.t)
+            return Edge(round(match.score, 4), 0, GroupKind.SIMILAR) if match.is_similar(self.t) else None
+        if not refused:
+            match = similarity.compare(pixels[a], pixels[b], self.t)
+            if match.is_near(self.t):
+                toned = self._toned(a, b)
+                kind = GroupKind.VERSION if toned and toned[0] != toned[1] else GroupKind.NEAR
+                return Edge(round(match.score, 4), probe_distance(lib, a, b), kind)
+        return self._version(a, b, refused, similarity.as_array(pixels[a]), similarity.as_array(pixels[b]))
+
+    def _toned(self, a: int, b: int) -> tuple[bool, bool] | None:
+        """Which of the two pictures is black-and-white, sepia or toned (None: unknown)."""
+        colours = self.lib.colours((a, b))
+        if colours[a] is None or colours[b] is None:
             return None
-        return Edge(round(match.score, 4), probe_distance(lib, a, b))
+        return colours[a].monochrome, colours[b].monochrome
+
+    def _version(self, a: int, b: int, refused: str | None, pa: np.ndarray, pb: np.ndarray) -> Edge | None:
+        """b as an edited version of a: turned or mirrored (the hinted codes), stretched or
+        black-and-white (refused as a copy for its shape or colours), or straightened."""
+        hint = self.hints.get((a, b), Hint())
+        fa, fb = self.lib.files[a].facts, self.lib.files[b].facts
+        toned = self._toned(a, b) if refused in ("different colours", "different brightness") else None
+        best: Edge | None = None
+        for code in sorted(hint.codes | ({versions.IDENTITY} if refused else set())):
+            if fa.why_not_version(fb, versions.swaps_sides(code), toned):
+                continue
+            match = similarity.compare(np.ascontiguousarray(versions.transform(pa, code)), pb, self.t)
+            if match.is_near(self.t) and (best is None or match.score > best.score):
+                best = Edge(round(match.score, 4), hint.distance, GroupKind.VERSION, code)
+        if best is not None or not hint.turns or fa.why_not_version(fb, False, toned):
+            return best
+        guess = max(hint.turns, key=abs)
+        turned = versions.match_turned(pa, pb, fa.aspect, guess, self.t)
+        if turned is None:
+            return None
+        return Edge(round(turned.match.score, 4), hint.distance, GroupKind.VERSION, versions.IDENTITY, turned.angle)
 
     def verified(self) -> int:
         return sum(1 for e in self.results.values() if e is not None)

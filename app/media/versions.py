@@ -1,0 +1,357 @@
+"""Versions of one picture: the same photo turned, mirrored, stretched or squashed, made
+black-and-white or sepia, or straightened by a few degrees. Pure numpy on the 64x64
+fingerprints of similarity.py (which are made from the upright decode, after the EXIF
+orientation tag was applied), no database.
+
+How a version is found (figures measured on the corpus's natural photos):
+
+1. The eight turns and mirrors (`transform`) of a fingerprint are exact array operations: a
+   picture turned or mirrored in its pixels, or by its orientation tag, has the transformed
+   fingerprint of the original (correlation >= 0.99, hash distance <= 2 bits). Each picture
+   gets the whole-picture hashes of its seven other turns and mirrors (`query_hashes`); those
+   are looked up in the index of every picture's whole-picture hash.
+2. A picture turned by a few degrees (straightened, with black corners or cropped to hide
+   them) keeps its central part: the hashes of the centre of the picture turned by +-2 and +-4
+   degrees, as it is, zoomed in or zoomed out by the straightening crop, are looked up in the
+   index of every picture's centre hash (`CENTRE`). The remaining error (<= 1 degree) costs
+   0-4 bits.
+3. Stretched, squashed and black-and-white copies have the original's fingerprint (it is
+   squashed to 64x64 and grey already): the ordinary search finds them, and the pair checks
+   (similarity.Facts.why_not_version) let a different shape or a grey copy through as a
+   version, where a copy would be refused.
+4. Verification is the same strict fingerprint comparison as for copies (similarity.compare),
+   after the turn or mirror; a straightened picture is compared by its central part after the
+   best small turn (`match_turned`).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from . import similarity
+from .similarity import FP, Match, Thresholds
+
+# --- the eight turns and mirrors --------------------------------------------------------------
+
+# A code 4*m + r: mirror left-right first when m is 1, then r quarter turns clockwise.
+IDENTITY = 0
+CODES = tuple(range(8))
+TURN_WORDS = {
+    0: "",
+    1: "turned 90° right",
+    2: "turned 180°",
+    3: "turned 90° left",
+    4: "mirrored",
+    5: "mirrored and turned 90° right",
+    6: "flipped upside down",
+    7: "mirrored and turned 90° left",
+}
+# EXIF orientation -> the code that turns the stored pixels upright (what Pillow's
+# exif_transpose does, so what the fingerprint saw).
+ORIENTATION_CODES = {1: 0, 2: 4, 3: 2, 4: 6, 5: 7, 6: 1, 7: 5, 8: 3}
+
+
+def transform(a: np.ndarray, code: int) -> np.ndarray:
+    """The picture(s) `a` (..., h, w) turned and mirrored by `code`."""
+    mirror, quarter = divmod(code, 4)
+    if mirror:
+        a = a[..., :, ::-1]
+    return np.rot90(a, -quarter, axes=(-2, -1))
+
+
+@functools.lru_cache(maxsize=1)
+def _table() -> np.ndarray:
+    """compose[first, then]: the code of `first` followed by `then`."""
+    probe = np.arange(12).reshape(3, 4)
+    shapes = {c: transform(probe, c) for c in CODES}
+    table = np.zeros((8, 8), np.int8)
+    for first in CODES:
+        for then in CODES:
+            done = transform(shapes[first], then)
+            table[first, then] = next(c for c in CODES if shapes[c].shape == done.shape and (shapes[c] == done).all())
+    return table
+
+
+def compose(first: int, then: int) -> int:
+    return int(_table()[first, then])
+
+
+def inverse(code: int) -> int:
+    return next(c for c in CODES if compose(code, c) == IDENTITY)
+
+
+def swaps_sides(code: int) -> bool:
+    """A quarter turn: width and height trade places."""
+    return code % 2 == 1
+
+
+def mirrors(code: int) -> bool:
+    return code >= 4
+
+
+# --- small turns: straightened pictures -------------------------------------------------------
+
+CENTRE = (0.2, 0.2, 0.8, 0.8)  # the part of a picture that a turn of <= 5 degrees keeps
+TURN_STEPS = (-4.0, -2.0, 2.0, 4.0)  # degrees (positive: to the left) the index is probed with
+ZOOMS = ("none", "in", "out")  # black corners; cropped (the probe zoomed in); cropped (zoomed out)
+TURN_PROBES = tuple((angle, zoom) for angle in TURN_STEPS for zoom in ZOOMS)
+MIN_TURN = 0.75  # degrees: a smaller turn is no version (a copy, or nothing)
+MAX_TURN = 5.5
+_SAMPLES = 32
+
+
+def crop_zoom(angle: float, aspect: float) -> float:
+    """How much a picture turned by `angle` degrees is enlarged when cropped to hide its corners
+    (the largest rectangle of its own shape inside the turned picture)."""
+    a = math.radians(abs(angle))
+    return math.cos(a) + max(aspect, 1 / aspect) * math.sin(a)
+
+
+def zoom_of(angle: float, zoom: str, aspect: float) -> float:
+    if zoom == "none":
+        return 1.0
+    f = crop_zoom(angle, aspect)
+    return f if zoom == "in" else 1 / f
+
+
+@functools.lru_cache(maxsize=512)
+def _sampler(angle: float, zoom: float, aspect: float) -> tuple[np.ndarray, np.ndarray]:
+    """Bilinear taps (indices, weights; each (4, 32*32)) that read the CENTRE of a picture
+    turned by `angle` degrees (to the left) and enlarged by `zoom` from its 64x64 fingerprint.
+    The turn is a true turn of the picture: the fingerprint squashes a picture of shape
+    `aspect` (width / height) into a square, so the turn is made in the picture's proportions."""
+    x0, y0, x1, y1 = CENTRE
+    step = (x1 - x0) / _SAMPLES
+    u = x0 + step * (np.arange(_SAMPLES) + 0.5) - 0.5  # target, in fractions of the side, centred
+    xs, ys = np.meshgrid(u * aspect, u)  # in units of the height
+    a = math.radians(angle)
+    # target = zoom * turn(source): undo both (y points down, so "left" is this sign)
+    sx = (math.cos(a) * xs - math.sin(a) * ys) / zoom
+    sy = (math.sin(a) * xs + math.cos(a) * ys) / zoom
+    px = (sx / aspect + 0.5) * FP - 0.5
+    py = (sy + 0.5) * FP - 0.5
+    fx, fy = np.floor(px), np.floor(py)
+    wx, wy = px - fx, py - fy
+    idx, wts = [], []
+    for dy, dx, w in ((0, 0, (1 - wx) * (1 - wy)), (0, 1, wx * (1 - wy)), (1, 0, (1 - wx) * wy), (1, 1, wx * wy)):
+        cx, cy = fx + dx, fy + dy
+        inside = (cx >= 0) & (cx < FP) & (cy >= 0) & (cy < FP)  # outside: black
+        idx.append((np.clip(cy, 0, FP - 1) * FP + np.clip(cx, 0, FP - 1)).astype(np.int32).ravel())
+        wts.append(np.where(inside, w, 0.0).astype(np.float32).ravel())
+    return np.stack(idx), np.stack(wts)
+
+
+def turned_centre(fps: np.ndarray, angle: float, zoom: float, aspect: float) -> np.ndarray:
+    """The CENTRE of each fingerprint (n, 64, 64) turned and zoomed, as (n, 32, 32)."""
+    idx, wts = _sampler(round(angle, 2), round(zoom, 4), round(aspect, 2))
+    flat = np.asarray(fps, np.float32).reshape(len(fps), FP * FP)
+    return (flat[:, idx] * wts).sum(axis=1).reshape(len(fps), _SAMPLES, _SAMPLES)
+
+
+def centre_of(fps: np.ndarray) -> np.ndarray:
+    """The CENTRE of each fingerprint, unturned, as (n, 32, 32) (area averages)."""
+    x0, y0, x1, y1 = CENTRE
+    rows = similarity._area_matrix(y0 * FP, y1 * FP, _SAMPLES)
+    cols = similarity._area_matrix(x0 * FP, x1 * FP, _SAMPLES)
+    return similarity._apply(np.asarray(fps, np.float32).reshape(-1, FP, FP), rows, cols)
+
+
+# --- the hashes a picture is looked up with ----------------------------------------------------
+
+N_TURNS = len(CODES) - 1  # the seven other turns and mirrors, codes 1..7
+# Probe distance for versions: a turn or mirror of a fingerprint hashes within 0-2 bits of the
+# turned picture's own hash, a straightened picture's centre within 0-2 bits in 9 of 10 cases.
+# Two bits in three index blocks: each lookup is one exact key per block, no variants.
+VERSION_RADIUS = 2
+N_QUERIES = N_TURNS + len(TURN_PROBES)
+
+
+def query_hashes(fps: np.ndarray, aspects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """pHash and dHash rows (n, N_QUERIES) that find this picture's versions: first the whole
+    picture in the seven other turns and mirrors (look them up among whole-picture hashes),
+    then its centre turned a few degrees (look them up among CENTRE hashes)."""
+    fps = np.asarray(fps, np.float32).reshape(-1, FP, FP)
+    n = len(fps)
+    ph = np.empty((n, N_QUERIES), np.uint64)
+    dh = np.empty((n, N_QUERIES), np.uint64)
+    for k, code in enumerate(CODES[1:]):
+        p, d = similarity.probe_hashes(np.ascontiguousarray(transform(fps, code)), windows=(similarity.WINDOWS[0],))
+        ph[:, k], dh[:, k] = p[:, 0], d[:, 0]
+    aspects = np.asarray(aspects, np.float64)
+    shapes = np.round(aspects, 2)
+    for shape in np.unique(shapes):
+        rows = np.flatnonzero(shapes == shape)
+        for k, (angle, zoom) in enumerate(TURN_PROBES, start=N_TURNS):
+            grid = turned_centre(fps[rows], angle, zoom_of(angle, zoom, float(shape)), float(shape))
+            ph[rows, k], dh[rows, k] = grid_hashes(grid)
+    return ph, dh
+
+
+def grid_hashes(grids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """pHash and dHash of (n, 32, 32) pictures, made as similarity.probe_hashes makes them."""
+    ph, dh = similarity.probe_hashes(grids, windows=(similarity.WINDOWS[0],), side=_SAMPLES)
+    return ph[:, 0], dh[:, 0]
+
+
+# --- verifying a straightened picture ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Turned:
+    angle: float  # degrees, positive: b is a turned to the left
+    zoom: float  # > 1: b shows less than a (cropped after the turn)
+    match: Match
+
+
+def match_turned(a: np.ndarray, b: np.ndarray, aspect: float, hint: float, t: Thresholds) -> Turned | None:
+    """b as a turned a by a few degrees, compared by the central part only: the best turn near
+    `hint` (and of the opposite sign), as it is or cropped either way. None unless it is a match
+    as close as a copy's, and clearly better than no turn at all."""
+    target = b.reshape(1, FP, FP)
+    centre_b = centre_of(target)[0]
+    level = float(similarity._centred(centre_of(a.reshape(1, FP, FP))[0]) @ similarity._centred(centre_b))
+    flat = similarity._centred(centre_b)
+    best: tuple[float, float, float] | None = None
+    for angle in np.arange(abs(hint) - 2.0, abs(hint) + 2.01, 0.5):
+        for sign in (1.0, -1.0):
+            turn = float(sign * angle)
+            if not MIN_TURN <= abs(turn) <= MAX_TURN:
+                continue
+            for zoom in ZOOMS:
+                z = zoom_of(turn, zoom, aspect)
+                score = float(similarity._centred(turned_centre(a.reshape(1, FP, FP), turn, z, aspect)[0]) @ flat)
+                if best is None or score > best[0]:
+                    best = (score, turn, z)
+    if best is None or best[0] < t.near_score or best[0] < level + 0.02:
+        return None
+    _, turn, z = best
+    aligned = turned_centre(a.reshape(1, FP, FP), turn, z, aspect)[0]
+    match = Match(best[0], similarity._local_disagreement(aligned, centre_b))
+    return Turned(round(turn, 1), round(z, 3), match) if match.is_near(t) else None
+
+
+def black_corners(fp: bytes | np.ndarray) -> bool:
+    """All four corners black while the picture is not dark: a picture turned by a few degrees
+    and not cropped."""
+    a = similarity.as_array(fp) if isinstance(fp, bytes | bytearray | memoryview) else np.asarray(fp)
+    corners = [a[0, 0], a[0, -1], a[-1, 0], a[-1, -1], a[0, 1], a[1, 0], a[0, -2], a[1, -1]]
+    corners += [a[-1, 1], a[-2, 0], a[-1, -2], a[-2, -1]]
+    return max(float(c) for c in corners) < 16 and float(np.median(a)) > 48
+
+
+# --- colour: black-and-white and sepia ---------------------------------------------------------
+
+GREY_CHROMA = 2.0  # mean colourfulness (YCbCr units) of a black-and-white picture saved as JPEG: ~0
+TONED_RESIDUAL = 2.5  # colour left once brightness explains it: toned pictures <= 1.3, photos >= 4.6
+
+
+@dataclass(frozen=True)
+class Colour:
+    """How colourful a picture is, from its small thumbnail."""
+
+    chroma: float  # mean distance from grey (YCbCr units, 0 = grey)
+    residual: float  # the colour that brightness does not explain (0 = one tone throughout)
+    hue: float  # degrees, of the average colour (Cb -> Cr)
+
+    @property
+    def tone(self) -> str:
+        """colour, grey (black-and-white), sepia, or toned (one other colour throughout)."""
+        if self.chroma < GREY_CHROMA:
+            return "grey"
+        if self.residual < TONED_RESIDUAL:
+            return "sepia" if 95 <= self.hue <= 175 else "toned"
+        return "colour"
+
+    @property
+    def monochrome(self) -> bool:
+        return self.tone != "colour"
+
+
+TONE_WORDS = {"grey": "black-and-white", "sepia": "sepia", "toned": "toned in one colour", "colour": "in colour"}
+
+
+def colour_of(image: Image.Image) -> Colour:
+    small = image if max(image.size) <= 400 else image.resize((320, round(320 * image.height / image.width) or 1))
+    _, cb, cr = (np.asarray(c, np.float32).ravel() - 128 for c in small.convert("YCbCr").split())
+    y = np.asarray(small.convert("L"), np.float32).ravel()
+    chroma = np.hypot(cb, cr)
+    bins = np.minimum((y // 16).astype(np.int64), 15)
+    count = np.bincount(bins, minlength=16) + 1e-6
+    mean_cb, mean_cr = np.bincount(bins, cb, 16) / count, np.bincount(bins, cr, 16) / count
+    residual = np.sqrt(((cb - mean_cb[bins]) ** 2 + (cr - mean_cr[bins]) ** 2).mean())
+    hue = math.degrees(math.atan2(float(cr.sum()), float(cb.sum())))
+    return Colour(round(float(chroma.mean()), 2), round(float(residual), 2), round(hue, 1))
+
+
+# --- what differs, in words -------------------------------------------------------------------
+
+
+def relative(member: tuple[int, float], other: tuple[int, float]) -> tuple[int, float]:
+    """How `member` is turned from `other`, when each is known as (code, angle) from a third
+    picture (the group's representative: picture = turn(angle) after transform(code))."""
+    code_m, angle_m = member
+    code_o, angle_o = other
+    between = compose(inverse(code_o), code_m)
+    # undoing `other`'s small turn through a mirror turns the other way
+    return between, angle_m - (-angle_o if mirrors(between) else angle_o)
+
+
+_RATIOS = ((1, 1), (5, 4), (4, 3), (7, 5), (3, 2), (16, 10), (5, 3), (16, 9), (2, 1), (21, 9))
+
+
+def aspect_name(width: int, height: int) -> str:
+    """'4:3', '16:9', '3:4' ... or '1.85:1' for a shape without a common name."""
+    ratio = width / height
+    for a, b in _RATIOS:
+        for w, h in ((a, b), (b, a)):
+            if abs(math.log(ratio * h / w)) < 0.02:
+                return f"{w}:{h}"
+    return f"{ratio:.2f}:1" if ratio >= 1 else f"1:{1 / ratio:.2f}"
+
+
+@dataclass(frozen=True)
+class Look:
+    """What a picture's description needs: its upright size, orientation tag, colours."""
+
+    width: int
+    height: int
+    orientation: int | None = None
+    tone: str | None = None  # Colour.tone, None when unknown
+    black_corners: bool = False
+
+
+def tag_only(member: Look, other: Look, code: int) -> bool:
+    """The turn is the orientation tags' doing: the stored pixels are the same."""
+    stored = compose(
+        compose(ORIENTATION_CODES.get(other.orientation or 1, 0), code),
+        inverse(ORIENTATION_CODES.get(member.orientation or 1, 0)),
+    )
+    return code != IDENTITY and stored == IDENTITY
+
+
+def differences(member: Look, other: Look, code: int, angle: float) -> list[str]:
+    """What a person sees changed in `member` compared with `other`, when member =
+    turn(angle) after transform(code) of other: ["turned 90° right", "black-and-white"]."""
+    words = []
+    if code != IDENTITY:
+        words.append(TURN_WORDS[code] + (" by its orientation tag only" if tag_only(member, other, code) else ""))
+    if abs(angle) >= MIN_TURN:
+        side = "left" if angle > 0 else "right"
+        words.append(
+            f"straightened: turned {abs(angle):.0f}° {side}" + (", black corners" if member.black_corners else "")
+        )
+    ow, oh = (other.height, other.width) if swaps_sides(code) else (other.width, other.height)
+    if member.width and member.height and ow and oh:
+        stretch = math.log((member.width / member.height) / (ow / oh))
+        if abs(stretch) > math.log(similarity.MAX_ASPECT_RATIO):
+            longer = abs(math.log(member.width / member.height)) > abs(math.log(ow / oh))
+            change = f"{aspect_name(ow, oh)} → {aspect_name(member.width, member.height)}"
+            words.append(f"{'stretched' if longer else 'squashed'} {change}")
+    if member.tone and other.tone and member.tone != other.tone:
+        words.append(TONE_WORDS[member.tone])
+    return words

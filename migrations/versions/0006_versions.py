@@ -1,0 +1,31 @@
+"""versions: how a version's picture is turned from its group's (duplicate.transform, .angle),
+and a picture's colourfulness (file_fingerprint.colour_*) for black-and-white and sepia copies
+
+Revision ID: 0006_versions
+Revises: 0005_web_security
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006_versions"
+down_revision = "0005_web_security"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    # plain ADD COLUMNs: no table is rebuilt
+    op.add_column("duplicate", sa.Column("transform", sa.Integer(), nullable=True))
+    op.add_column("duplicate", sa.Column("angle", sa.Float(), nullable=True))
+    op.add_column("file_fingerprint", sa.Column("colour_chroma", sa.Float(), nullable=True))
+    op.add_column("file_fingerprint", sa.Column("colour_residual", sa.Float(), nullable=True))
+    op.add_column("file_fingerprint", sa.Column("colour_hue", sa.Float(), nullable=True))
+
+
+def downgrade():
+    op.drop_column("file_fingerprint", "colour_hue")
+    op.drop_column("file_fingerprint", "colour_residual")
+    op.drop_column("file_fingerprint", "colour_chroma")
+    op.drop_column("duplicate", "angle")
+    op.drop_column("duplicate", "transform")
