@@ -385,9 +385,10 @@ MAX_BRIGHTNESS_RATIO = 1.35  # mean brightness (+8 levels) may differ by 35 % (a
 MAX_COLOUR_SHIFT = 0.045  # mean chromaticity may move this much (a grey copy of a colour photo: ~0.07)
 VIDEO_DURATION_TOLERANCE = (0.5, 0.02)  # seconds, or 2 % of the longer
 # Versions (app/media/versions.py): stretched or squashed up to twice as wide or tall (4:3 to
-# 16:9 is 1.33); a black-and-white or sepia copy may be lighter or darker than a copy may.
+# 16:9 is 1.33); a black-and-white or sepia copy may be lighter or darker than a copy may
+# (sepia toning lifts the blacks: a dark photo's sepia copy is 1.6 times as bright).
 MAX_STRETCH = 2.0
-MAX_TONED_BRIGHTNESS_RATIO = 1.6
+MAX_TONED_BRIGHTNESS_RATIO = 2.5
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ rule reads to tell the unedited original (app/media/keeper.py, app/media/version
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -12,17 +13,21 @@ from ...media import keeper, versions
 from ...models import Duplicate, DuplicateGroup, File, FileFingerprint, db
 from ...vocab import GroupKind
 from ..sql import chunks
+from .library import measure_colour
 
 
-def looks(files: Sequence[File]) -> dict[int, versions.Look]:
+def looks(files: Sequence[File], thumbnails_dir: Path | None = None) -> dict[int, versions.Look]:
     """Each file's Look: its fingerprint row's colours and corners, or those of another file
-    with the same bytes (an exact copy is not analysed twice)."""
-    by_sha: dict[str, tuple] = {}
+    with the same bytes (an exact copy is not analysed twice). With `thumbnails_dir`, colours
+    nobody measured yet are measured from the small thumbnail and stored."""
+    by_sha: dict[str, list] = {}
     shas = sorted({f.sha256 for f in files if f.sha256})
     for chunk in chunks(shas):
-        for sha, chroma, residual, hue, pixels in db.session.execute(
+        for fid, sha, key, chroma, residual, hue, pixels in db.session.execute(
             select(
+                File.id,
                 File.sha256,
+                File.thumb_key,
                 FileFingerprint.colour_chroma,
                 FileFingerprint.colour_residual,
                 FileFingerprint.colour_hue,
@@ -32,10 +37,16 @@ def looks(files: Sequence[File]) -> dict[int, versions.Look]:
             .where(File.sha256.in_(chunk))
         ):
             if sha not in by_sha or (by_sha[sha][0] is None and chroma is not None):
-                by_sha[sha] = (chroma, residual, hue, pixels)
+                by_sha[sha] = [chroma, residual, hue, pixels, fid, key]
+    if thumbnails_dir is not None:
+        for row in by_sha.values():
+            if row[0] is None and row[5]:
+                colour = measure_colour(row[4], row[5], thumbnails_dir)
+                if colour is not None:
+                    row[:3] = colour.chroma, colour.residual, colour.hue
     out = {}
     for f in files:
-        chroma, residual, hue, pixels = by_sha.get(f.sha256 or "", (None, None, None, None))
+        chroma, residual, hue, pixels, _, _ = by_sha.get(f.sha256 or "", (None,) * 6)
         tone = versions.Colour(chroma, residual, hue).tone if chroma is not None else None
         corners = bool(pixels) and versions.black_corners(pixels)
         out[f.id] = versions.Look(f.width or 0, f.height or 0, f.orientation, tone, corners)
@@ -91,9 +102,9 @@ def keeper_candidate(f: File, look: versions.Look | None = None) -> keeper.Candi
     )
 
 
-def recommend(group: DuplicateGroup, files: Sequence[File]) -> tuple[int, str]:
+def recommend(group: DuplicateGroup, files: Sequence[File], thumbnails_dir: Path | None = None) -> tuple[int, str]:
     """The file to keep and why; for versions, the unedited original where the files tell."""
     if group.kind == GroupKind.VERSION:
-        seen = looks(files)
+        seen = looks(files, thumbnails_dir)
         return keeper.recommend_version([keeper_candidate(f, seen[f.id]) for f in files])
     return keeper.recommend([keeper_candidate(f) for f in files])

@@ -7,8 +7,9 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
+from pathlib import Path
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, delete, func, select, update
 
 from ...media import similarity
 from ...models import Duplicate, DuplicateGroup, File, db, utcnow
@@ -102,6 +103,20 @@ class Writer:
         if len(self.members(group_id)) < 2:  # everything else was vetoed
             self._drop(group_id)
 
+    def leave(self, group_id: int, node: int) -> None:
+        """The node's files leave the group; a group left without its representative (whose
+        members were verified against it alone) or with one file is taken apart."""
+        files = set(self.lib.node_files[node]) & set(self.members(group_id))
+        rest = set(self.members(group_id)) - files
+        if self.lib.groups[group_id].representative_id in files or len(rest) < 2:
+            self._drop(group_id)
+            return
+        for fid in files:
+            self._set_group(fid, None)
+        self.matches = {k: v for k, v in self.matches.items() if v["file_id"] not in files}
+        db.session.execute(delete(Duplicate).where(Duplicate.group_id == group_id, Duplicate.file_id.in_(files)))
+        self.touched.add(group_id)
+
     def _drop(self, group_id: int) -> None:
         for fid in self.members(group_id):
             self._set_group(fid, None)
@@ -109,6 +124,7 @@ class Writer:
         if group_id in self.created:
             self.created[group_id] = None  # never written
         else:
+            db.session.execute(delete(Duplicate).where(Duplicate.group_id == group_id))
             db.session.execute(DuplicateGroup.__table__.delete().where(DuplicateGroup.id == group_id))
         del self.lib.groups[group_id]
         self.touched.discard(group_id)
@@ -182,6 +198,21 @@ def join_existing(w: Writer, nodes: Iterable[int], verifier: Verifier, kinds: It
             w.add_node(gid, node, verifier.kind, edge)
 
 
+def release_from_similar(w: Writer, nodes: Iterable[int], verifier: Verifier) -> None:
+    """The same picture comes before one moment: a file in an undecided group of similar shots
+    that a new file copies or versions leaves that group, to be grouped with its copy."""
+    lib = w.lib
+    for node in sorted(nodes):
+        if lib.node_group(node) is not None:
+            continue
+        for other in sorted(verifier.neighbours.get(node, ())):
+            gid = lib.node_group(other)
+            if gid is None or lib.groups[gid].kind != GroupKind.SIMILAR or lib.groups[gid].status != GroupStatus.OPEN:
+                continue
+            if verifier.edge(node, other) is not None:
+                w.leave(gid, other)
+
+
 def star_pass(w: Writer, kind: GroupKind, verifier: Verifier, *, verify_all: bool = False) -> None:
     """New groups among nodes in no live group: stars verified centre to member.
     Near: the largest picture leads and only centre-member pairs are verified (families of
@@ -199,16 +230,25 @@ def star_pass(w: Writer, kind: GroupKind, verifier: Verifier, *, verify_all: boo
 
 
 def _copy_order(lib: Library, graph: dict[int, set[int]]):
-    """Which copy should lead a group: the largest (usually the original, uncropped); among
-    equally large ones, the one whose brightness is most typical of its candidates (not the
-    brightened or darkened copy, which would stretch the group's brightness range)."""
+    """Which copy should lead a group: one of the shape most of its candidates have (not a
+    stretched or squashed version, which the others may be too far from); then the largest
+    (usually the original, uncropped); among equally large ones, the one whose brightness is
+    most typical of its candidates (not the brightened or darkened copy, which would stretch
+    the group's brightness range)."""
 
     def brightness(n: int) -> float:
         return math.log((lib.files[n].facts.luminance or 0.0) + 8)
 
+    def shape(n: int) -> float:  # turned pictures have the same shape
+        return abs(math.log(lib.files[n].facts.aspect or 1.0))
+
+    def typical(value, n: int) -> float:
+        levels = sorted(value(m) for m in (n, *graph[n]))
+        return abs(value(n) - levels[len(levels) // 2])
+
     def key(n: int) -> tuple:
-        levels = sorted(brightness(m) for m in (n, *graph[n]))
-        return (-lib.pixels_of(n), round(abs(brightness(n) - levels[len(levels) // 2]), 3))
+        odd_shape = typical(shape, n) > math.log(similarity.MAX_ASPECT_RATIO)
+        return (odd_shape, -lib.pixels_of(n), round(typical(brightness, n), 3))
 
     return key
 
@@ -216,8 +256,9 @@ def _copy_order(lib: Library, graph: dict[int, set[int]]):
 # --- what the groups say about themselves ---------------------------------------------------
 
 
-def refresh(group_ids: Iterable[int]) -> None:
-    """Kind, largest distance and recommended keeper of each group, from its members."""
+def refresh(group_ids: Iterable[int], thumbnails_dir: Path | None = None) -> None:
+    """Kind, largest distance and recommended keeper of each group, from its members (the
+    thumbnails tell a version's colours)."""
     for chunk in chunks(sorted(group_ids)):
         groups = db.session.execute(select(DuplicateGroup).where(DuplicateGroup.id.in_(chunk))).scalars().all()
         files: dict[int, list[File]] = defaultdict(list)
@@ -242,4 +283,6 @@ def refresh(group_ids: Iterable[int]) -> None:
                 group.kind = GroupKind.VERSION if has_version else GroupKind.NEAR if has_near else GroupKind.EXACT
             group.max_distance = largest or 0
             if files[group.id]:
-                group.recommended_id, group.recommended_reason = describe.recommend(group, files[group.id])
+                group.recommended_id, group.recommended_reason = describe.recommend(
+                    group, files[group.id], thumbnails_dir
+                )

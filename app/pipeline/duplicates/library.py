@@ -266,17 +266,23 @@ def load_colours(
         if chroma is not None:
             out[node] = versions.Colour(chroma, residual, hue)
         elif key and thumbnails_dir is not None:
-            try:
-                with Image.open(thumbnails.thumb_path(thumbnails_dir, key, "s")) as im:
-                    out[node] = colour = versions.colour_of(im.convert("RGB"))
-            except OSError:
-                continue  # no thumbnail: the colours stay unknown
-            db.session.execute(
-                update(FileFingerprint)
-                .where(FileFingerprint.file_id == fid)
-                .values(colour_chroma=colour.chroma, colour_residual=colour.residual, colour_hue=colour.hue)
-            )
+            out[node] = measure_colour(fid, key, thumbnails_dir)
     return out
+
+
+def measure_colour(file_id: int, thumb_key: str, thumbnails_dir: Path) -> versions.Colour | None:
+    """A picture's colours from its small thumbnail, stored on its fingerprint row."""
+    try:
+        with Image.open(thumbnails.thumb_path(thumbnails_dir, thumb_key, "s")) as im:
+            colour = versions.colour_of(im.convert("RGB"))
+    except OSError:
+        return None  # no thumbnail: the colours stay unknown
+    db.session.execute(
+        update(FileFingerprint)
+        .where(FileFingerprint.file_id == file_id)
+        .values(colour_chroma=colour.chroma, colour_residual=colour.residual, colour_hue=colour.hue)
+    )
+    return colour
 
 
 def _active_dismissals() -> list[UserDecision]:

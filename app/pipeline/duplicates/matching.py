@@ -78,31 +78,39 @@ def candidates(lib: Library, new_nodes: set[int], with_versions: bool = True) ->
             for a, b, d in zip(index[q_idx[qi]].tolist(), index[t_idx[tj]].tolist(), dist.tolist(), strict=True):
                 _hint(pairs, a, b, d)
         if with_versions and len(new_idx):
-            _version_candidates(pairs, index, new_idx, probes)
+            _version_candidates(pairs, index, new_idx, probes, everyone=len(new_idx) == len(nodes))
     return pairs
 
 
-def _version_candidates(pairs: Pairs, index: np.ndarray, new_idx: np.ndarray, probes: np.ndarray) -> None:
-    """The new nodes' other turns and mirrors against every whole-picture hash, and their
-    centres turned a few degrees against every centre hash (versions.query_hashes)."""
-    searches = (
-        (QUERY_START, versions.N_TURNS, 0, "code"),
-        (QUERY_START + versions.N_TURNS, len(versions.TURN_PROBES), CENTRE_COL, "turn"),
-    )
-    for first, count, target_col, what in searches:
-        queries = probes[new_idx, first : first + count]  # (new, count)
-        qi, tj, dist = similarity.radius_pairs(queries.reshape(-1), probes[:, target_col], versions.VERSION_RADIUS)
-        which = qi % count
+def _version_candidates(
+    pairs: Pairs, index: np.ndarray, new_idx: np.ndarray, probes: np.ndarray, everyone: bool
+) -> None:
+    """The new nodes' other turns and mirrors against every whole-picture hash (a turn is
+    exact both ways: one direction finds every pair), then small turns of centres both ways:
+    the new nodes' against every centre and, unless every node is new, every node's against
+    the new centres (a straightened picture hashes closer from one side than from the other)."""
+    every = np.arange(len(index))
+    turns = QUERY_START + versions.N_TURNS
+    searches = [
+        (new_idx, every, QUERY_START, versions.N_TURNS, 0),
+        (new_idx, every, turns, len(versions.TURN_PROBES), CENTRE_COL),
+    ]
+    if not everyone:
+        searches.append((every, new_idx, turns, len(versions.TURN_PROBES), CENTRE_COL))
+    for q_idx, t_idx, first, count, target_col in searches:
+        queries = probes[q_idx, first : first + count]  # (queries, count)
+        qi, tj, dist = similarity.radius_pairs(queries.reshape(-1), probes[t_idx, target_col], versions.VERSION_RADIUS)
+        which = (qi % count).tolist()
         for a, b, d, k in zip(
-            index[new_idx[qi // count]].tolist(), index[tj].tolist(), dist.tolist(), which.tolist(), strict=True
+            index[q_idx[qi // count]].tolist(), index[t_idx[tj]].tolist(), dist.tolist(), which, strict=True
         ):
             hint = _hint(pairs, a, b, d)
             if hint is None:
                 continue
-            if what == "code":  # b looks like a turned by this code
+            if target_col == 0:  # b looks like a turned and mirrored by this code
                 code = k + 1
                 hint.codes.add(code if a < b else versions.inverse(code))
-            else:
+            else:  # b looks like a turned a few degrees
                 angle = versions.TURN_PROBES[k][0]
                 hint.turns.add(angle if a < b else -angle)
 
@@ -180,6 +188,12 @@ def probe_distance(lib: Library, a: int, b: int) -> int:
     return best
 
 
+COLOUR_REASONS = ("different colours", "different brightness")
+# Copies that match closer than this are not looked at as straightened pictures (a turn of
+# 2 degrees or more brings the whole-picture match below it).
+STRAIGHT_SCORE = 0.985
+
+
 class Verifier:
     """Checks candidate pairs on demand, each at most once: only what the grouping needs
     (a new file against a group's representative, a star's centre against its neighbours).
@@ -230,13 +244,24 @@ class Verifier:
         if not near:
             match = similarity.compare(pixels[a], pixels[b], self.t)
             return Edge(round(match.score, 4), 0, GroupKind.SIMILAR) if match.is_similar(self.t) else None
+        pa, pb = similarity.as_array(pixels[a]), similarity.as_array(pixels[b])
         if not refused:
-            match = similarity.compare(pixels[a], pixels[b], self.t)
+            match = similarity.compare(pa, pb, self.t)
             if match.is_near(self.t):
-                toned = self._toned(a, b)
-                kind = GroupKind.VERSION if toned and toned[0] != toned[1] else GroupKind.NEAR
-                return Edge(round(match.score, 4), probe_distance(lib, a, b), kind)
-        return self._version(a, b, refused, similarity.as_array(pixels[a]), similarity.as_array(pixels[b]))
+                return self._copy_or_version(a, b, match, pa, pb)
+        return self._version(a, b, refused, pa, pb)
+
+    def _copy_or_version(self, a: int, b: int, match: similarity.Match, pa: np.ndarray, pb: np.ndarray) -> Edge:
+        """A pair that matches as copies may still be a version: black-and-white beside colour,
+        or turned a few degrees."""
+        distance = probe_distance(self.lib, a, b)
+        toned = self._toned(a, b)
+        if toned and toned[0] != toned[1]:
+            return Edge(round(match.score, 4), distance, GroupKind.VERSION)
+        edge = self._straightened(a, b, match, versions.IDENTITY, pa, pb)
+        if edge.angle:
+            return replace(edge, distance=distance)
+        return Edge(round(match.score, 4), distance, GroupKind.NEAR)
 
     def _toned(self, a: int, b: int) -> tuple[bool, bool] | None:
         """Which of the two pictures is black-and-white, sepia or toned (None: unknown)."""
@@ -247,24 +272,48 @@ class Verifier:
 
     def _version(self, a: int, b: int, refused: str | None, pa: np.ndarray, pb: np.ndarray) -> Edge | None:
         """b as an edited version of a: turned or mirrored (the hinted codes), stretched or
-        black-and-white (refused as a copy for its shape or colours), or straightened."""
+        black-and-white (refused as a copy for its shape or colours), straightened."""
         hint = self.hints.get((a, b), Hint())
         fa, fb = self.lib.files[a].facts, self.lib.files[b].facts
-        toned = self._toned(a, b) if refused in ("different colours", "different brightness") else None
-        best: Edge | None = None
+        toned = None
+        if fa.why_not_version(fb, False) in COLOUR_REASONS or fa.why_not_version(fb, True) in COLOUR_REASONS:
+            toned = self._toned(a, b)  # a black-and-white or sepia copy may differ there
+        best: tuple[similarity.Match, int] | None = None
         for code in sorted(hint.codes | ({versions.IDENTITY} if refused else set())):
             if fa.why_not_version(fb, versions.swaps_sides(code), toned):
                 continue
             match = similarity.compare(np.ascontiguousarray(versions.transform(pa, code)), pb, self.t)
-            if match.is_near(self.t) and (best is None or match.score > best.score):
-                best = Edge(round(match.score, 4), hint.distance, GroupKind.VERSION, code)
-        if best is not None or not hint.turns or fa.why_not_version(fb, False, toned):
-            return best
-        guess = max(hint.turns, key=abs)
-        turned = versions.match_turned(pa, pb, fa.aspect, guess, self.t)
+            if match.is_near(self.t) and (best is None or match.score > best[0].score):
+                best = (match, code)
+        if best is not None:
+            return self._straightened(a, b, best[0], best[1], pa, pb)
+        if not hint.turns or fa.why_not_version(fb, False, toned):
+            return None
+        turned = self._turned(a, b, versions.IDENTITY, pa, pb)
         if turned is None:
             return None
         return Edge(round(turned.match.score, 4), hint.distance, GroupKind.VERSION, versions.IDENTITY, turned.angle)
+
+    def _turned(self, a: int, b: int, code: int, pa: np.ndarray, pb: np.ndarray) -> versions.Turned | None:
+        """b as a turned a few degrees from a (after `code`): the turn is made in the
+        picture's own proportions, a's or b's when one of them is stretched."""
+        hint = self.hints.get((a, b), Hint())
+        guess = max(hint.turns or {3.0}, key=abs)
+        fa, fb = self.lib.files[a].facts, self.lib.files[b].facts
+        shape_a = 1 / fa.aspect if versions.swaps_sides(code) else fa.aspect
+        source = np.ascontiguousarray(versions.transform(pa, code))
+        found = [versions.match_turned(source, pb, shape, guess, self.t) for shape in {shape_a, fb.aspect}]
+        return max((t for t in found if t is not None), key=lambda t: t.match.score, default=None)
+
+    def _straightened(self, a: int, b: int, match: similarity.Match, code: int, pa, pb) -> Edge:
+        """A pair that matches (after `code`) may be straightened as well: a copy's match is
+        closer than a picture turned by two degrees or more."""
+        distance = self.hints.get((a, b), Hint()).distance
+        if match.score < STRAIGHT_SCORE:
+            turned = self._turned(a, b, code, pa, pb)
+            if turned is not None:
+                return Edge(round(turned.match.score, 4), distance, GroupKind.VERSION, code, turned.angle)
+        return Edge(round(match.score, 4), distance, GroupKind.VERSION, code)
 
     def verified(self) -> int:
         return sum(1 for e in self.results.values() if e is not None)

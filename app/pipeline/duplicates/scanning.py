@@ -20,7 +20,7 @@ from ...models import Duplicate, DuplicateGroup, File, Job, db
 from ...vocab import SAME_PICTURE_KINDS, GroupKind, GroupStatus, JobKind, JobStatus, MediaKind
 from .. import jobs
 from ..sql import chunks
-from .grouping import Writer, join_existing, refresh, star_pass
+from .grouping import Writer, join_existing, refresh, release_from_similar, star_pass
 from .library import backfill_fingerprints, load_library, load_probes_for_nodes
 from .matching import Edge, Verifier, candidates, similar_pairs
 
@@ -84,7 +84,7 @@ def _scan(settings: Settings, new_file_ids: Iterable[int] | None) -> ScanReport:
     _similar_pass(w, new_nodes, t, report)
 
     w.flush()
-    refresh(w.touched)
+    refresh(w.touched, settings.thumbnails_dir)
     db.session.commit()
     report.groups_touched = len(w.touched)
     report.seconds = time.monotonic() - started
@@ -122,6 +122,7 @@ def _near_pass(w: Writer, new_nodes: set[int], t: similarity.Thresholds, report:
     lib.probes = load_probes_for_nodes(lib, nodes_with_fp)
     found = candidates(lib, new_nodes)
     near = Verifier(lib, found, GroupKind.NEAR, t)
+    release_from_similar(w, new_nodes, near)
     join_existing(w, new_nodes, near, SAME_PICTURE_KINDS)
     star_pass(w, GroupKind.NEAR, near)
     report.candidates, report.near_pairs = len(found), near.verified()
