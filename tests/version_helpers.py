@@ -76,6 +76,8 @@ def _wider(size: tuple[int, int]) -> tuple[int, int]:
     """A 4:3 (or narrower) picture stretched to 16:9, a wider one by a third."""
     w, h = size
     return (round(h * 16 / 9), h) if w / h <= 1.45 else (round(w * 4 / 3), h)
+
+
 # kind -> the versions of that kind: file stem -> (make the picture, the words expected)
 VERSION_KINDS = {
     "turned": {
