@@ -226,3 +226,45 @@ def test_a_version_is_found_whichever_comes_first(app, tmp_path):
     assert files["original.jpg"]["recommended"]
     assert files["edited.jpg"]["differences"] == ["mirrored and turned 90° left"]
     assert files["original.jpg"]["differences"] == []
+
+
+def test_version_groups_never_chain(version_library):
+    """Every member was verified against the representative itself, with how it is turned."""
+    lib, family_of, kind_of, expect, original_of, out = version_library
+    from sqlalchemy import select
+
+    from app.models import Duplicate, DuplicateGroup, File, db
+
+    with lib.app.app_context():
+        groups = db.session.execute(select(DuplicateGroup).where(DuplicateGroup.kind == "version")).scalars().all()
+        assert groups
+        for group in groups:
+            members = set(db.session.execute(select(File.id).where(File.group_id == group.id)).scalars())
+            evidence = db.session.execute(select(Duplicate).where(Duplicate.group_id == group.id)).scalars().all()
+            assert {d.file_id for d in evidence} == members - {group.representative_id}
+            assert {d.duplicate_of_id for d in evidence} == {group.representative_id}
+            assert all(d.transform is not None for d in evidence if d.kind == "version")
+
+
+def test_not_duplicates_is_remembered_for_versions(app, settings, tmp_path):
+    from app.pipeline import duplicate_review as review
+    from app.pipeline import duplicates, importer, jobs
+
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    rng = np.random.default_rng(9)
+    base = Image.fromarray((rng.random((9, 12, 3)) * 255).astype(np.uint8)).resize((640, 480), Image.BICUBIC)
+    base.save(folder / "a.jpg", quality=92)
+    transposed(base, Image.Transpose.FLIP_LEFT_RIGHT).save(folder / "a_mirrored.jpg", quality=90)
+    assert jobs.run(importer.start_folder_import(folder, roots=None).id) == "completed"
+    [group] = review.list_groups()
+    assert group["kind"] == "version"
+    review.not_duplicates(group["id"])
+    duplicates.scan_library(settings)
+    assert review.list_groups() == []  # the dismissed pair is not grouped again
+    more = tmp_path / "more"
+    more.mkdir()
+    transposed(base, Image.Transpose.FLIP_LEFT_RIGHT).resize((320, 240)).save(more / "a_mirrored_small.jpg")
+    assert jobs.run(importer.start_folder_import(more, roots=None).id) == "completed"
+    for g in review.list_groups():  # the new copy may pair with one of them, never both
+        assert not {"a.jpg", "a_mirrored.jpg"} <= {f["name"] for f in g["files"]}
