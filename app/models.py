@@ -265,6 +265,9 @@ class Duplicate(db.Model):
     # a turn/mirror code 0-7, then a small turn in degrees (positive: to the left).
     transform: Mapped[int | None] = mapped_column(Integer)
     angle: Mapped[float | None] = mapped_column(Float)
+    # A cropped version: the share of the other's picture this file shows (< 1), or > 1 when
+    # the other is the crop.
+    crop: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -72,6 +72,30 @@ def transposed(im: Image.Image, *steps: Image.Transpose) -> Image.Image:
 T = Image.Transpose
 
 
+def crop_to(im: Image.Image, shape: float) -> Image.Image:
+    """The centred part of `im` of the shape `shape` (width / height), as apps crop."""
+    w, h = im.size
+    if shape < w / h:
+        cw = round(h * shape)
+        return im.crop(((w - cw) // 2, 0, (w - cw) // 2 + cw, h))
+    ch = round(w / shape)
+    return im.crop((0, (h - ch) // 2, w, (h - ch) // 2 + ch))
+
+
+def _square_or_wide(im: Image.Image) -> Image.Image:
+    """A square from a picture that is not nearly square; a 3:2 strip from one that is."""
+    return crop_to(im, 1.0 if abs(math.log(im.width / im.height)) > 0.2 else 3 / 2)
+
+
+def _wide_or_narrow(im: Image.Image) -> Image.Image:
+    """The crop to another common shape that changes the shape most, keeping 60 % or more."""
+    aspect = im.width / im.height
+    taken = _square_or_wide(im)
+    shapes = [s for s in ((16 / 9, 4 / 3, 3 / 2) if aspect >= 1 else (3 / 4, 2 / 3)) if s != taken.width / taken.height]
+    fits = [s for s in shapes if min(s / aspect, aspect / s) >= 0.6 and abs(s - taken.width / taken.height) > 0.01]
+    return crop_to(im, max(fits, key=lambda s: abs(math.log(s / aspect))))
+
+
 def _wider(size: tuple[int, int]) -> tuple[int, int]:
     """A 4:3 (or narrower) picture stretched to 16:9, a wider one by a third."""
     w, h = size
@@ -112,6 +136,10 @@ VERSION_KINDS = {
         "stretched": (lambda im: im.resize(_wider(im.size)), None),
         "squashed": (lambda im: im.resize((im.width, round(im.width * (3 / 4 if im.width == im.height else 1)))), None),
     },
+    "cropped to another shape": {
+        "cropped_square": (_square_or_wide, None),
+        "cropped_wide": (_wide_or_narrow, None),
+    },
     "black-and-white or sepia": {
         "grey": (lambda im: im.convert("L").convert("RGB"), "black-and-white"),
         "grey_average": (average_grey, "black-and-white"),
@@ -140,7 +168,12 @@ def stretch_words(original: Image.Image, stem: str) -> str:
 
 def expected_words(original: Image.Image, stem: str) -> str:
     words = VERSION_KINDS[KIND_OF[stem]][stem][1]
-    return words if words is not None else stretch_words(original, stem)
+    if words is not None:
+        return words
+    if KIND_OF[stem] == "cropped to another shape":
+        made = VERSION_KINDS[KIND_OF[stem]][stem][0](original)
+        return f"cropped {versions.aspect_name(*original.size)} → {versions.aspect_name(*made.size)}"
+    return stretch_words(original, stem)
 
 
 def save_versions(original: Image.Image, folder: Path, when: str, *, grey_original: bool) -> list[Path]:

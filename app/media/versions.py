@@ -178,13 +178,51 @@ N_TURNS = len(CODES) - 1  # the seven other turns and mirrors, codes 1..7
 # turned picture's own hash, a straightened picture's centre within 0-2 bits in 9 of 10 cases.
 # Two bits in three index blocks: each lookup is one exact key per block, no variants.
 VERSION_RADIUS = 2
-N_QUERIES = N_TURNS + len(TURN_PROBES)
+# Crops to a common shape beyond what a copy may be cropped (a square from a 4:3 photo, a
+# 16:9 strip): the centred part of that shape, hashed whole, found among whole-picture hashes.
+CROP_SHAPES = (1.0, 4 / 3, 3 / 2, 16 / 9)  # and their portrait counterparts
+MIN_CROP_KEEP = 0.5  # a crop that keeps less than half the picture is another picture
+N_CROPS = len(CROP_SHAPES)
+N_QUERIES = N_TURNS + len(TURN_PROBES) + N_CROPS
+CROP_START = N_TURNS + len(TURN_PROBES)
+
+
+def crop_window(aspect: float, shape: float) -> tuple[float, float, float, float] | None:
+    """The centred part of a picture of `aspect` (width / height) that has the shape `shape`,
+    as (x0, y0, x1, y1) fractions; None when the shapes are too alike (a copy's crop) or the
+    part keeps less than MIN_CROP_KEEP of the picture."""
+    if not aspect or not shape:
+        return None
+    ratio = shape / aspect
+    if abs(math.log(ratio)) <= math.log(similarity.MAX_ASPECT_RATIO) or min(ratio, 1 / ratio) < MIN_CROP_KEEP:
+        return None
+    if ratio < 1:  # narrower: the middle columns
+        return (0.5 - ratio / 2, 0.0, 0.5 + ratio / 2, 1.0)
+    return (0.0, 0.5 - 0.5 / ratio, 1.0, 0.5 + 0.5 / ratio)  # wider: the middle rows
+
+
+def crop_windows(aspect: float) -> list[tuple[float, float, float, float] | None]:
+    """The crop windows a picture of `aspect` is looked up with (N_CROPS; None: not used)."""
+    return [crop_window(aspect, shape if aspect >= 1 else 1 / shape) for shape in CROP_SHAPES]
+
+
+def match_cropped(a: np.ndarray, b: np.ndarray, aspect_a: float, aspect_b: float, t: Thresholds) -> Match | None:
+    """b as the centred part of a that has b's shape, compared as strictly as copies (the
+    crop alignment allows the part to sit off centre by a little)."""
+    window = crop_window(aspect_a, aspect_b)
+    if window is None:
+        return None
+    x0, y0, x1, y1 = window
+    part = similarity._area_matrix(y0 * FP, y1 * FP, FP) @ a @ similarity._area_matrix(x0 * FP, x1 * FP, FP).T
+    match = similarity.compare(np.ascontiguousarray(part, np.float32), b, t)
+    return match if match.is_near(t) else None
 
 
 def query_hashes(fps: np.ndarray, aspects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """pHash and dHash rows (n, N_QUERIES) that find this picture's versions: first the whole
     picture in the seven other turns and mirrors (look them up among whole-picture hashes),
-    then its centre turned a few degrees (look them up among CENTRE hashes)."""
+    then its centre turned a few degrees (look them up among CENTRE hashes), then its centred
+    crops to common shapes (crop_windows; look them up among whole-picture hashes)."""
     fps = np.asarray(fps, np.float32).reshape(-1, FP, FP)
     n = len(fps)
     ph = np.empty((n, N_QUERIES), np.uint64)
@@ -197,6 +235,10 @@ def query_hashes(fps: np.ndarray, aspects: np.ndarray) -> tuple[np.ndarray, np.n
         for k, (angle, zoom) in enumerate(TURN_PROBES, start=N_TURNS):
             grid = turned_centre(None, angle, zoom_of(angle, zoom, float(shape)), float(shape), columns=columns)
             ph[rows, k], dh[rows, k] = grid_hashes(grid)
+        windows = crop_windows(float(shape))
+        used = [w if w is not None else similarity.WINDOWS[0] for w in windows]  # unused: never looked up
+        cph, cdh = similarity.probe_hashes(fps[rows], windows=tuple(used))
+        ph[rows, CROP_START:], dh[rows, CROP_START:] = cph, cdh
     return ph, dh
 
 
@@ -392,9 +434,10 @@ def tag_only(member: Look, other: Look, code: int) -> bool:
     return code != IDENTITY and stored == IDENTITY
 
 
-def differences(member: Look, other: Look, code: int, angle: float) -> list[str]:
+def differences(member: Look, other: Look, code: int, angle: float, crop: float = 1.0) -> list[str]:
     """What a person sees changed in `member` compared with `other`, when member =
-    turn(angle) after transform(code) of other: ["turned 90° right", "black-and-white"]."""
+    turn(angle) after transform(code) of other, showing the share `crop` of it (a crop: < 1):
+    ["turned 90° right", "black-and-white"]."""
     words = []
     if code != IDENTITY:
         words.append(TURN_WORDS[code] + (" by its orientation tag only" if tag_only(member, other, code) else ""))
@@ -404,7 +447,10 @@ def differences(member: Look, other: Look, code: int, angle: float) -> list[str]
             f"straightened: turned {abs(angle):.0f}° {side}" + (", black corners" if member.black_corners else "")
         )
     ow, oh = (other.height, other.width) if swaps_sides(code) else (other.width, other.height)
-    if member.width and member.height and ow and oh:
+    if abs(math.log(crop)) > 0.03 and member.width and member.height and ow and oh:
+        shapes = f"{aspect_name(ow, oh)} → {aspect_name(member.width, member.height)}"
+        words.append(f"cropped {shapes}" if crop < 1 else f"the whole picture, not cropped ({shapes})")
+    elif member.width and member.height and ow and oh:
         stretch = math.log((member.width / member.height) / (ow / oh))
         if abs(stretch) > math.log(similarity.MAX_ASPECT_RATIO):
             longer = abs(math.log(member.width / member.height)) > abs(math.log(ow / oh))

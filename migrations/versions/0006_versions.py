@@ -1,4 +1,5 @@
-"""versions: how a version's picture is turned from its group's (duplicate.transform, .angle),
+"""versions: how a version's picture is turned or cropped from its group's (duplicate.transform,
+.angle, .crop),
 and a picture's colourfulness (file_fingerprint.colour_*) for black-and-white and sepia copies
 
 Revision ID: 0006_versions
@@ -18,6 +19,7 @@ def upgrade():
     # plain ADD COLUMNs: no table is rebuilt
     op.add_column("duplicate", sa.Column("transform", sa.Integer(), nullable=True))
     op.add_column("duplicate", sa.Column("angle", sa.Float(), nullable=True))
+    op.add_column("duplicate", sa.Column("crop", sa.Float(), nullable=True))
     op.add_column("file_fingerprint", sa.Column("colour_chroma", sa.Float(), nullable=True))
     op.add_column("file_fingerprint", sa.Column("colour_residual", sa.Float(), nullable=True))
     op.add_column("file_fingerprint", sa.Column("colour_hue", sa.Float(), nullable=True))
@@ -27,5 +29,6 @@ def downgrade():
     op.drop_column("file_fingerprint", "colour_hue")
     op.drop_column("file_fingerprint", "colour_residual")
     op.drop_column("file_fingerprint", "colour_chroma")
+    op.drop_column("duplicate", "crop")
     op.drop_column("duplicate", "angle")
     op.drop_column("duplicate", "transform")

@@ -53,12 +53,12 @@ def looks(files: Sequence[File], thumbnails_dir: Path | None = None) -> dict[int
     return out
 
 
-def turns(group: DuplicateGroup, matches: dict[int, Duplicate]) -> dict[int, tuple[int, float]]:
-    """(code, angle) of each member's picture from the representative's (copies: none)."""
+def turns(group: DuplicateGroup, matches: dict[int, Duplicate]) -> dict[int, tuple[int, float, float]]:
+    """(code, angle, crop) of each member's picture from the representative's (copies: none)."""
     out = {}
     for fid, m in matches.items():
         if m.group_id == group.id and m.kind == GroupKind.VERSION:
-            out[fid] = (m.transform or versions.IDENTITY, m.angle or 0.0)
+            out[fid] = (m.transform or versions.IDENTITY, m.angle or 0.0, m.crop or 1.0)
     return out
 
 
@@ -74,11 +74,13 @@ def differences(group: DuplicateGroup, files: Sequence[File], matches: dict[int,
         return out
     seen = looks(files)
     turned = turns(group, matches)
-    plain = (versions.IDENTITY, 0.0)
+    plain = (versions.IDENTITY, 0.0, 1.0)
+    code_k, angle_k, crop_k = turned.get(reference, plain)
     for f in files:
         if f.id != reference:
-            code, angle = versions.relative(turned.get(f.id, plain), turned.get(reference, plain))
-            out[f.id] = versions.differences(seen[f.id], seen[reference], code, angle)
+            code_m, angle_m, crop_m = turned.get(f.id, plain)
+            code, angle = versions.relative((code_m, angle_m), (code_k, angle_k))
+            out[f.id] = versions.differences(seen[f.id], seen[reference], code, angle, crop_m / crop_k)
     return out
 
 

@@ -65,6 +65,7 @@ class Writer:
             similarity=score,
             transform=edge.transform if edge is not None and kind == GroupKind.VERSION else None,
             angle=edge.angle if edge is not None and kind == GroupKind.VERSION else None,
+            crop=edge.crop if edge is not None and kind == GroupKind.VERSION and edge.crop != 1.0 else None,
             created_at=utcnow(),
         )
         if group.status == GroupStatus.RESOLVED:  # a new copy of a decided picture: people decide again
@@ -141,7 +142,7 @@ class Writer:
                 index_elements=["file_id", "duplicate_of_id"],
                 set_={
                     c: stmt.excluded[c]
-                    for c in ("group_id", "kind", "distance", "similarity", "transform", "angle", "created_at")
+                    for c in ("group_id", "kind", "distance", "similarity", "transform", "angle", "crop", "created_at")
                 },
             )
             db.session.execute(stmt, list(self.matches.values()))

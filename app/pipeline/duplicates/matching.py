@@ -27,13 +27,15 @@ class Edge:
     kind: GroupKind = GroupKind.NEAR  # near (a copy), version (edited) or similar (one moment)
     transform: int = versions.IDENTITY  # a version: the higher node's picture is the lower's ...
     angle: float = 0.0  # ... turned/mirrored by this code, then turned by this many degrees (left)
+    crop: float = 1.0  # ... or the share of the lower's picture the higher shows (a crop: < 1)
 
     def seen_from(self, low: int, high: int, node: int) -> Edge:
         """The edge with the turn told from `node`'s side (stored as high = turn(low))."""
         if node == high or self.kind != GroupKind.VERSION:
             return self
         back = versions.inverse(self.transform)
-        return replace(self, transform=back, angle=-self.angle * (-1 if versions.mirrors(back) else 1))
+        angle = -self.angle * (-1 if versions.mirrors(back) else 1)
+        return replace(self, transform=back, angle=angle, crop=1 / self.crop)
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Hint:
     distance: int = 64
     codes: set[int] = field(default_factory=set)
     turns: set[float] = field(default_factory=set)
+    crop: bool = False  # one may be a crop of the other to a common shape
 
 
 Pairs = dict[tuple[int, int], Hint]
@@ -79,7 +82,34 @@ def candidates(lib: Library, new_nodes: set[int], with_versions: bool = True) ->
                 _hint(pairs, a, b, d)
         if with_versions and len(new_idx):
             _version_candidates(pairs, index, new_idx, probes, everyone=len(new_idx) == len(nodes))
+            cropped = np.array(
+                [[w is not None for w in versions.crop_windows(lib.files[n].facts.aspect)] for n in nodes]
+            )
+            _crop_candidates(pairs, index, new_idx, probes, cropped.reshape(len(nodes), versions.N_CROPS))
     return pairs
+
+
+def _crop_candidates(
+    pairs: Pairs, index: np.ndarray, new_idx: np.ndarray, probes: np.ndarray, used: np.ndarray
+) -> None:
+    """Crops to a common shape: the new nodes' crops against every whole-picture hash (the
+    old one is the crop), every node's crops against the new whole-picture hashes (the new
+    one is). `used` says which of each node's crop windows exist."""
+    every = np.arange(len(index))
+    first = QUERY_START + versions.CROP_START
+    searches = [(new_idx, every)]
+    if len(new_idx) < len(index):
+        searches.append((every, new_idx))
+    for q_idx, t_idx in searches:
+        queries = probes[q_idx, first : first + versions.N_CROPS]
+        valid = used[q_idx].reshape(-1)
+        rows = np.flatnonzero(valid)
+        qi, tj, dist = similarity.radius_pairs(queries.reshape(-1)[rows], probes[t_idx, 0], versions.VERSION_RADIUS)
+        owners = rows[qi] // versions.N_CROPS
+        for a, b, d in zip(index[q_idx[owners]].tolist(), index[t_idx[tj]].tolist(), dist.tolist(), strict=True):
+            hint = _hint(pairs, a, b, d)
+            if hint is not None:
+                hint.crop = True
 
 
 def _version_candidates(
@@ -285,6 +315,9 @@ class Verifier:
             match = similarity.compare(np.ascontiguousarray(versions.transform(pa, code)), pb, self.t)
             if match.is_near(self.t) and (best is None or match.score > best[0].score):
                 best = (match, code)
+        cropped = self._cropped(a, b, pa, pb) if hint.crop else None
+        if cropped is not None and (best is None or cropped.score >= best[0].score):
+            return cropped  # a crop, rather than a stretch that the crop alignment nearly explains
         if best is not None:
             return self._straightened(a, b, best[0], best[1], pa, pb)
         if not hint.turns or fa.why_not_version(fb, False, toned):
@@ -293,6 +326,21 @@ class Verifier:
         if turned is None:
             return None
         return Edge(round(turned.match.score, 4), hint.distance, GroupKind.VERSION, versions.IDENTITY, turned.angle)
+
+    def _cropped(self, a: int, b: int, pa: np.ndarray, pb: np.ndarray) -> Edge | None:
+        """One as the centred crop of the other to its shape. The colours are not compared
+        (a crop leaves part of the picture out), the cropped part is, as strictly as a copy."""
+        fa, fb = self.lib.files[a].facts, self.lib.files[b].facts
+        if fa._why_never(fb):
+            return None
+        distance = self.hints.get((a, b), Hint()).distance
+        for big, small, pbig, psmall, flip in ((fa, fb, pa, pb, False), (fb, fa, pb, pa, True)):
+            match = versions.match_cropped(pbig, psmall, big.aspect, small.aspect, self.t)
+            if match is not None:
+                shape = small.aspect / big.aspect
+                keep = min(shape, 1 / shape)
+                return Edge(round(match.score, 4), distance, GroupKind.VERSION, crop=1 / keep if flip else keep)
+        return None
 
     def _turned(self, a: int, b: int, code: int, pa: np.ndarray, pb: np.ndarray) -> versions.Turned | None:
         """b as a turned a few degrees from a (after `code`): the turn is made in the

@@ -103,7 +103,12 @@ def _join_groups_of_their_copies(w: Writer, new_files: set[int]) -> None:
         rep = lib.files.get(lib.groups[gid].representative_id)
         row = db.session.execute(
             select(
-                Duplicate.kind, Duplicate.distance, Duplicate.similarity, Duplicate.transform, Duplicate.angle
+                Duplicate.kind,
+                Duplicate.distance,
+                Duplicate.similarity,
+                Duplicate.transform,
+                Duplicate.angle,
+                Duplicate.crop,
             ).where(Duplicate.group_id == gid, Duplicate.file_id.in_(lib.node_files[node]))
         ).first()
         if rep is None:
@@ -111,7 +116,9 @@ def _join_groups_of_their_copies(w: Writer, new_files: set[int]) -> None:
         if lib.files[fid].sha256 == rep.sha256 or row is None:
             w.add(gid, fid, GroupKind.EXACT, 0, None)
         else:
-            edge = Edge(row.similarity or 0.0, row.distance, row.kind, row.transform or 0, row.angle or 0.0)
+            edge = Edge(
+                row.similarity or 0.0, row.distance, row.kind, row.transform or 0, row.angle or 0.0, row.crop or 1.0
+            )
             w.add(gid, fid, row.kind, row.distance, row.similarity, edge)
 
 
