@@ -91,14 +91,15 @@ def group(h: np.ndarray):
 
 def make_version_queries(h: np.ndarray, seed: int = 11) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
     """What versions add to each hash (app/media/versions.query_hashes): 7 turned/mirrored
-    whole-picture hashes, 12 hashes of the centre turned a few degrees, and the centre hash
-    itself, all random; 1 % of the hashes are planted versions of another (one of their turn
+    whole-picture hashes and 4 of centred crops to common shapes, 12 hashes of the centre
+    turned a few degrees, and the centre hash itself, all random; 1 % of the hashes are planted versions of another (one of their turn
     queries within VERSION_RADIUS of its whole or centre hash). (turns, small turns, centres,
     planted pairs)."""
     n = len(h)
     rng = np.random.default_rng(seed)
     top = np.iinfo(np.uint64).max
-    turns = rng.integers(0, top, (n, versions.N_TURNS), dtype=np.uint64, endpoint=True)
+    # turns and mirrors, and crops to common shapes: both looked up among whole hashes
+    turns = rng.integers(0, top, (n, versions.N_TURNS + versions.N_CROPS), dtype=np.uint64, endpoint=True)
     small = rng.integers(0, top, (n, len(versions.TURN_PROBES)), dtype=np.uint64, endpoint=True)
     centre = rng.integers(0, top, n, dtype=np.uint64, endpoint=True)
     planted = []
@@ -108,7 +109,7 @@ def make_version_queries(h: np.ndarray, seed: int = 11) -> tuple[np.ndarray, np.
             sum(1 << int(b) for b in rng.choice(64, int(rng.integers(0, versions.VERSION_RADIUS + 1)), replace=False))
         )
         if k % 2:
-            turns[v, k % versions.N_TURNS] = h[o] ^ flips
+            turns[v, k % turns.shape[1]] = h[o] ^ flips
         else:
             small[v, k % len(versions.TURN_PROBES)] = centre[o] ^ flips
         planted.append((min(o, v), max(o, v)))

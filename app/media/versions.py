@@ -1,5 +1,5 @@
-"""Versions of one picture: the same photo turned, mirrored, stretched or squashed, made
-black-and-white or sepia, or straightened by a few degrees. Pure numpy on the 64x64
+"""Versions of one picture: the same photo turned, mirrored, stretched or squashed, cropped
+to another shape, made black-and-white or sepia, or straightened by a few degrees. Pure numpy on the 64x64
 fingerprints of similarity.py (which are made from the upright decode, after the EXIF
 orientation tag was applied), no database.
 
@@ -19,7 +19,10 @@ How a version is found (figures measured on the corpus's natural photos):
    squashed to 64x64 and grey already): the ordinary search finds them, and the pair checks
    (similarity.Facts.why_not_version) let a different shape or a grey copy through as a
    version, where a copy would be refused.
-4. Verification is the same strict fingerprint comparison as for copies (similarity.compare),
+4. A crop to another common shape (a square from a 4:3 photo) is the centred part of that
+   shape: its hash is looked up among whole-picture hashes (`crop_windows`), and the part is
+   compared with the crop (`match_cropped`).
+5. Verification is the same strict fingerprint comparison as for copies (similarity.compare),
    after the turn or mirror; a straightened picture is compared by its central part after the
    best small turn (`match_turned`).
 """

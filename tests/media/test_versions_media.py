@@ -150,3 +150,20 @@ def test_the_keeper_prefers_the_unedited_original_and_says_why():
     assert kept == 6 and why.endswith("cannot be told from the files")
     # copies are never judged by these signs
     assert keeper.recommend([grey, original])[0] == 2
+
+
+def test_crops_to_another_shape():
+    assert versions.crop_window(4 / 3, 1.0) == pytest.approx((0.125, 0.0, 0.875, 1.0))
+    assert versions.crop_window(4 / 3, 16 / 9) == pytest.approx((0.0, 0.125, 1.0, 0.875))
+    assert versions.crop_window(4 / 3, 1.4) is None  # within a copy's crop
+    assert versions.crop_window(16 / 9, 0.75) is None  # keeps less than half
+    assert [w is not None for w in versions.crop_windows(4 / 3)] == [True, False, True, True]
+    im = photo(11)
+    square = im.crop((60, 0, 420, 360))
+    assert versions.match_cropped(fp(im), fp(square), 4 / 3, 1.0, similarity.NORMAL) is not None
+    assert versions.match_cropped(fp(im), fp(photo(12).crop((60, 0, 420, 360))), 4 / 3, 1.0, similarity.NORMAL) is None
+    look = versions.Look(4000, 3000)
+    assert versions.differences(versions.Look(3000, 3000), look, 0, 0.0, crop=0.75) == ["cropped 4:3 → 1:1"]
+    assert versions.differences(look, versions.Look(3000, 3000), 0, 0.0, crop=4 / 3) == [
+        "the whole picture, not cropped (1:1 → 4:3)"
+    ]

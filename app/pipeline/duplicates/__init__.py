@@ -13,8 +13,8 @@ What counts (matching itself is app/media/similarity.py and app/media/versions.p
            shapes, brightness and colours close, and not two different camera shots
            (both have an EXIF capture time and they differ, or different camera models)
   version  the same picture edited: turned or mirrored (in its pixels or by its orientation
-           tag), stretched or squashed, black-and-white or sepia, straightened by a few
-           degrees; verified as strictly as a copy, after the turn. A group that holds a
+           tag), stretched or squashed, cropped to another shape, black-and-white or sepia,
+           straightened by a few degrees; verified as strictly as a copy, after the turn. A group that holds a
            version is a version group; its members' differences are told in words (describe).
   similar  one moment: a looser picture match and capture times (from the camera, not file
            dates) at most a minute apart (by the sensitivity setting), same camera. Never
