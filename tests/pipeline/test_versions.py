@@ -272,3 +272,32 @@ def test_not_duplicates_is_remembered_for_versions(app, settings, tmp_path):
     assert jobs.run(importer.start_folder_import(more, roots=None).id) == "completed"
     for g in review.list_groups():  # the new copy may pair with one of them, never both
         assert not {"a.jpg", "a_mirrored.jpg"} <= {f["name"] for f in g["files"]}
+
+
+def test_a_tag_turn_and_a_pixel_turn_meet(app, tmp_path):
+    """A photo turned by its orientation tag and one turned in its pixels show the same
+    picture: copies of each other, and both versions of the unturned photo."""
+    from app.pipeline import duplicate_review as review
+    from app.pipeline import importer, jobs
+
+    rng = np.random.default_rng(4)
+    base = Image.fromarray((rng.random((9, 12, 3)) * 255).astype(np.uint8)).resize((640, 480), Image.BICUBIC)
+    first, second = tmp_path / "turned", tmp_path / "original"
+    first.mkdir()
+    second.mkdir()
+    base.save(first / "by_tag.jpg", quality=92, exif=camera_exif("2021:03:04 09:00:00", orientation=6))
+    transposed(base, Image.Transpose.ROTATE_270).save(first / "by_pixels.jpg", quality=92)
+    assert jobs.run(importer.start_folder_import(first, roots=None).id) == "completed"
+    [group] = review.list_groups()
+    assert group["kind"] == "near" and {f["name"] for f in group["files"]} == {"by_tag.jpg", "by_pixels.jpg"}
+    base.save(second / "upright.jpg", quality=92)
+    assert jobs.run(importer.start_folder_import(second, roots=None).id) == "completed"
+    [group] = review.list_groups()
+    said = {f["name"]: f["differences"] for f in group["files"]}
+    assert group["kind"] == "version" and len(said) == 3
+    reference = next(f["name"] for f in group["files"] if f["recommended"])
+    if reference == "upright.jpg":
+        assert said["by_tag.jpg"] == ["turned 90° right by its orientation tag only"]
+        assert said["by_pixels.jpg"] == ["turned 90° right"]
+    else:  # told from a turned one: the upright photo is turned back
+        assert said["upright.jpg"][0].startswith("turned 90° left")

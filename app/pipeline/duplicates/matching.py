@@ -70,6 +70,7 @@ def candidates(lib: Library, new_nodes: set[int], with_versions: bool = True) ->
     index = np.array(nodes)
     new_idx = np.array([k for k, n in enumerate(nodes) if n in new_nodes], dtype=np.int64)
     pairs: Pairs = {}
+    cropped = _crop_mask(lib, nodes) if with_versions else None
     for h in (0, 1):  # pHash, then dHash
         probes = np.stack([lib.probes[n][h] for n in nodes])
         full = probes[:, 0]
@@ -82,11 +83,17 @@ def candidates(lib: Library, new_nodes: set[int], with_versions: bool = True) ->
                 _hint(pairs, a, b, d)
         if with_versions and len(new_idx):
             _version_candidates(pairs, index, new_idx, probes, everyone=len(new_idx) == len(nodes))
-            cropped = np.array(
-                [[w is not None for w in versions.crop_windows(lib.files[n].facts.aspect)] for n in nodes]
-            )
-            _crop_candidates(pairs, index, new_idx, probes, cropped.reshape(len(nodes), versions.N_CROPS))
+            _crop_candidates(pairs, index, new_idx, probes, cropped)
     return pairs
+
+
+def _crop_mask(lib: Library, nodes: list[int]) -> np.ndarray:
+    """(nodes, N_CROPS): which crop windows each node's shape has (versions.crop_windows;
+    worked out once per shape, not per node)."""
+    shapes = np.round([lib.files[n].facts.aspect for n in nodes], 2)
+    kinds, where = np.unique(shapes, return_inverse=True)
+    table = np.array([[w is not None for w in versions.crop_windows(float(a))] for a in kinds], dtype=bool)
+    return table[where].reshape(len(nodes), versions.N_CROPS)
 
 
 def _crop_candidates(
