@@ -82,7 +82,7 @@ def candidates(lib: Library, new_nodes: set[int], with_versions: bool = True) ->
             for a, b, d in zip(index[q_idx[qi]].tolist(), index[t_idx[tj]].tolist(), dist.tolist(), strict=True):
                 _hint(pairs, a, b, d)
         if with_versions and len(new_idx):
-            _version_candidates(pairs, index, new_idx, probes, everyone=len(new_idx) == len(nodes))
+            _version_candidates(pairs, index, new_idx, probes, everyone=len(new_idx) == len(nodes), centres=h == 0)
             _crop_candidates(pairs, index, new_idx, probes, cropped)
     return pairs
 
@@ -120,19 +120,20 @@ def _crop_candidates(
 
 
 def _version_candidates(
-    pairs: Pairs, index: np.ndarray, new_idx: np.ndarray, probes: np.ndarray, everyone: bool
+    pairs: Pairs, index: np.ndarray, new_idx: np.ndarray, probes: np.ndarray, everyone: bool, centres: bool
 ) -> None:
     """The new nodes' other turns and mirrors against every whole-picture hash (a turn is
-    exact both ways: one direction finds every pair), then small turns of centres both ways:
-    the new nodes' against every centre and, unless every node is new, every node's against
-    the new centres (a straightened picture hashes closer from one side than from the other)."""
+    exact both ways: one direction finds every pair), then (`centres`: pHashes only) small
+    turns of centres both ways: the new nodes' against every centre and, unless every node is
+    new, every node's against the new centres (a straightened picture hashes closer from one
+    side than from the other). A centre's dHash is left out: smooth centres (sky, a wall) give
+    many the same dHash, and the lookups would multiply without finding more."""
     every = np.arange(len(index))
     turns = QUERY_START + versions.N_TURNS
-    searches = [
-        (new_idx, every, QUERY_START, versions.N_TURNS, 0),
-        (new_idx, every, turns, len(versions.TURN_PROBES), CENTRE_COL),
-    ]
-    if not everyone:
+    searches = [(new_idx, every, QUERY_START, versions.N_TURNS, 0)]
+    if centres:
+        searches.append((new_idx, every, turns, len(versions.TURN_PROBES), CENTRE_COL))
+    if centres and not everyone:
         searches.append((every, new_idx, turns, len(versions.TURN_PROBES), CENTRE_COL))
     for q_idx, t_idx, first, count, target_col in searches:
         queries = probes[q_idx, first : first + count]  # (queries, count)
