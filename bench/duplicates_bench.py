@@ -5,13 +5,17 @@
 Synthetic 64-bit hashes (uniformly random) with planted near-duplicates: 5 % of the hashes
 get one to three copies, each with 0..RADIUS random bits flipped (RADIUS is the production
 candidate radius). "Grouping" is what the scan does with hashes: all pairs within RADIUS by
-multi-index hashing (app/media/similarity.radius_pairs), then star grouping. The brute-force
+multi-index hashing (app/media/similarity.radius_pairs), then star grouping. "Versions on"
+adds what app/media/versions.py looks up: each hash's 7 turns and mirrors and 4 crops
+against every whole hash, its 12 turned centres against every centre hash, at the versions'
+radius (1 % planted versions). The brute-force
 baseline XORs every pair in numpy blocks; at 1,000,000 hashes it runs on the first
 --brute-rows rows against all and is extrapolated (the full run would take many minutes).
 At 100,000 it also measures the production shape: every hash against 15 crop probes, pHash
 and dHash. Last, the real scan (app/pipeline/duplicates.scan_library) over a synthetic
 library of --library pictures in a temporary database: photo-like 64x64 fingerprints, 5 % of
-them copies cropped by up to 5 % and brightened or darkened by up to 10 %.
+them copies cropped by up to 5 % and brightened or darkened by up to 10 %, 1 % turned or
+mirrored versions.
 Prints wall and CPU seconds (CPU counts both cores), peak memory, and whether every planted
 pair was found.
 """
