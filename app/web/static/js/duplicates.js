@@ -19,13 +19,18 @@ function answer(yes) {
   const action = pending;
   pending = null;
   if (dialog.open) dialog.close();
+  if (dialog.contains(document.activeElement)) document.activeElement.blur(); // keys work again
   if (yes && action) action();
 }
 
 if (dialog) {
   document.getElementById("key-confirm-yes").addEventListener("click", () => answer(true));
   document.getElementById("key-confirm-no").addEventListener("click", () => answer(false));
-  dialog.addEventListener("cancel", () => (pending = null)); // Esc
+  dialog.addEventListener("cancel", () => (pending = null)); // Esc: no
+  dialog.addEventListener("close", () => {
+    // (the close event comes later: a new question may be open by then, so it leaves `pending`)
+    if (!dialog.open && dialog.contains(document.activeElement)) document.activeElement.blur();
+  });
 }
 
 function plural(n, word) {
@@ -45,20 +50,22 @@ function keepOnly(index) {
 
 // --- side by side at 100 % -------------------------------------------------------------------
 
-let syncing = false;
+const placed = new WeakMap(); // where this script put a pane: its own scroll events are not followed
 
 function follow(source) {
   // the others scroll to the same place, as a share of what each can scroll
-  if (syncing) return;
-  syncing = true;
+  const mark = placed.get(source);
+  placed.delete(source);
+  if (mark && Math.abs(mark[0] - source.scrollLeft) <= 1 && Math.abs(mark[1] - source.scrollTop) <= 1) return;
   const x = source.scrollLeft / Math.max(1, source.scrollWidth - source.clientWidth);
   const y = source.scrollTop / Math.max(1, source.scrollHeight - source.clientHeight);
   for (const pane of zoom.querySelectorAll(".zoom-scroll")) {
     if (pane === source) continue;
+    const before = [pane.scrollLeft, pane.scrollTop];
     pane.scrollLeft = x * (pane.scrollWidth - pane.clientWidth);
     pane.scrollTop = y * (pane.scrollHeight - pane.clientHeight);
+    if (pane.scrollLeft !== before[0] || pane.scrollTop !== before[1]) placed.set(pane, [pane.scrollLeft, pane.scrollTop]);
   }
-  requestAnimationFrame(() => (syncing = false));
 }
 
 function centre(pane) {
@@ -95,7 +102,15 @@ if (zoom) {
 // --- keys ------------------------------------------------------------------------------------
 
 document.addEventListener("keydown", (event) => {
-  if (event.target.closest("input, textarea, select, dialog") || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (dialog?.open) {
+    // the question is open: Enter says yes (Esc, no, is the dialog's own)
+    if (event.key === "Enter") {
+      event.preventDefault();
+      answer(true);
+    }
+    return;
+  }
+  if (event.target.closest("input, textarea, select") || event.ctrlKey || event.metaKey || event.altKey) return;
   if (!document.getElementById("group")) return;
   const key = event.key.toLowerCase();
   if (/^[1-9]$/.test(key)) {
