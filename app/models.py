@@ -315,7 +315,7 @@ class DuplicateGroup(db.Model):
     __tablename__ = "duplicate_group"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(10), index=True)  # exact | near | similar
+    kind: Mapped[str] = mapped_column(String(10), index=True)  # exact | near | version | similar
     representative_id: Mapped[int | None] = mapped_column(ForeignKey("file.id", ondelete="SET NULL", use_alter=True))
     recommended_id: Mapped[int | None] = mapped_column(ForeignKey("file.id", ondelete="SET NULL", use_alter=True))
     recommended_reason: Mapped[str | None] = mapped_column(Text)
@@ -338,10 +338,17 @@ class Duplicate(db.Model):
     file_id: Mapped[int] = mapped_column(ForeignKey("file.id", ondelete="CASCADE"), index=True)
     duplicate_of_id: Mapped[int] = mapped_column(ForeignKey("file.id", ondelete="CASCADE"), index=True)
     group_id: Mapped[int | None] = mapped_column(ForeignKey("duplicate_group.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(10))  # exact | near | similar
+    kind: Mapped[str] = mapped_column(String(10))  # exact | near | version | similar
     distance: Mapped[int] = mapped_column(Integer, default=0)  # Hamming distance of the hashes
     # Correlation of the aligned fingerprints (1.0 = the same pixels); None for exact copies.
     similarity: Mapped[float | None] = mapped_column(Float)
+    # A version: how this file's picture is turned from the other's (app/media/versions.py):
+    # a turn/mirror code 0-7, then a small turn in degrees (positive: to the left).
+    transform: Mapped[int | None] = mapped_column(Integer)
+    angle: Mapped[float | None] = mapped_column(Float)
+    # A cropped version: the share of the other's picture this file shows (< 1), or > 1 when
+    # the other is the crop.
+    crop: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -357,6 +364,11 @@ class FileFingerprint(db.Model):
     # window set changes (`probes_version`).
     probes: Mapped[bytes | None] = mapped_column(LargeBinary)
     probes_version: Mapped[int | None] = mapped_column(Integer)
+    # How colourful the picture is (versions.Colour), measured from its thumbnail when needed:
+    # tells a black-and-white or sepia copy from a colour photo.
+    colour_chroma: Mapped[float | None] = mapped_column(Float)
+    colour_residual: Mapped[float | None] = mapped_column(Float)
+    colour_hue: Mapped[float | None] = mapped_column(Float)
 
 
 class UserDecision(db.Model):

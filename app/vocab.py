@@ -111,11 +111,15 @@ class GroupKind(StrEnum):
 
     EXACT = "exact"  # the same bytes
     NEAR = "near"  # the same picture re-saved, resized, converted
+    VERSION = "version"  # the same picture edited: turned, mirrored, stretched, black-and-white
     SIMILAR = "similar"  # different shots of one moment (bursts, retakes)
 
 
-# Groups of copies of one picture (a keeper inherits the best capture time; one review queue).
+# Groups of copies of one picture (safe to thin out; one review queue).
 COPY_KINDS = (GroupKind.EXACT, GroupKind.NEAR)
+# Groups that show one picture, copies or edited versions: a keeper inherits the best capture
+# time (one moment), and new copies and versions of the picture join the group.
+SAME_PICTURE_KINDS = (GroupKind.EXACT, GroupKind.NEAR, GroupKind.VERSION)
 
 
 class GroupStatus(StrEnum):

@@ -1,8 +1,14 @@
 """`flask --app app duplicates`: the duplicate groups the library holds (a stable interface).
 
     flask --app app duplicates --json
-    {"groups": [{"kind": "exact" | "near" | "similar", "files": [paths], "recommended": path,
-                 "distance": largest distance in the group}]}
+    {"groups": [{"kind": "exact" | "near" | "version" | "similar", "files": [paths],
+                 "recommended": path, "distance": largest distance in the group,
+                 "differences": [[words], ...]}]}
+
+"differences" has one list per file, in the order of "files": for a version group, what
+differs in that file from the recommended one ("turned 90° right", "mirrored",
+"black-and-white", "stretched 4:3 → 16:9"); empty for the recommended file, for plain copies
+and in the other kinds of group.
 
 Paths are `File.path`: the original's absolute path for folder imports, the stored copy for
 uploads. Groups people dismissed ("not duplicates") are left out; `--open` lists only the
@@ -20,6 +26,7 @@ from flask.cli import with_appcontext
 from ..pipeline import duplicate_review as review
 from ..pipeline import duplicates
 from ..vocab import LIVE_GROUP_STATES, GroupKind, GroupStatus
+from ..wording import plural
 from .library import ensure_schema, require_schema
 
 
@@ -36,7 +43,7 @@ from .library import ensure_schema, require_schema
 @click.option("--rescan", is_flag=True, help="Compare every file in the library again first.")
 @with_appcontext
 def duplicates_command(as_json: bool, only_open: bool, kinds: tuple[str, ...], rescan: bool) -> None:
-    """List duplicate groups: exact copies, near duplicates and similar shots."""
+    """List duplicate groups: exact copies, near duplicates, versions and similar shots."""
     ensure_schema() if rescan else require_schema()  # only a re-scan writes
     if rescan:
         report = duplicates.scan_library(current_app.config["MEDIAPARSER"])
@@ -58,19 +65,21 @@ def _json_group(g: dict) -> dict:
         "files": [f["path"] for f in g["files"]],
         "recommended": g["recommended_path"],
         "distance": g["max_distance"],
+        "differences": [f["differences"] for f in g["files"]],
     }
 
 
 def _print_groups(groups: list[dict]) -> None:
     counts = review.open_group_counts()
     click.echo(
-        f"{len(groups)} groups ({counts[GroupKind.EXACT]} exact, {counts[GroupKind.NEAR]} near, "
-        f"{counts[GroupKind.SIMILAR]} similar still open)"
+        f"{plural(len(groups), 'group')} ({counts[GroupKind.EXACT]} exact, {counts[GroupKind.NEAR]} near, "
+        f"{counts[GroupKind.VERSION]} version, {counts[GroupKind.SIMILAR]} similar still open)"
     )
     for g in groups:
         click.echo("")
         click.echo(
-            f"Group {g['id']} · {g['kind']} · {g['status']} · {len(g['files'])} files · largest distance {g['max_distance']}"
+            f"Group {g['id']} · {g['kind']} · {g['status']} · {plural(len(g['files']), 'file')} · "
+            f"largest distance {g['max_distance']}"
         )
         click.echo(f"  keep: {g['recommended_path']}")
         click.echo(f"        ({g['recommended_reason']})")
@@ -79,6 +88,8 @@ def _print_groups(groups: list[dict]) -> None:
             facts = f"{f['width'] or '?'}×{f['height'] or '?'}, {f['format']}, {f['size_text']}"
             when = f", taken {f['taken_local']} ({f['taken_source']})" if f["taken_local"] else ""
             click.echo(f"  {mark} {f['path']}  [{facts}{when}]")
+            if f["differences"]:
+                click.echo(f"        differs: {', '.join(f['differences'])}")
 
 
 COMMANDS = [duplicates_command]

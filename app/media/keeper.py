@@ -5,22 +5,26 @@ the first rule that leaves a single file decides, and its explanation is the rea
 duplicates page shows ("Highest resolution: 4032×3024, the others at most 1600×1200").
 
 1. Not set aside already      a file a person discarded is not recommended again
-2. Highest resolution         more pixels (within 1 %: a tie)
-3. Camera original            not a messaging-app copy (WhatsApp, Telegram, Signal, ... names/folders)
-4. Real capture metadata      the camera's own capture time, and camera make/model
-5. Better format              camera formats (RAW, HEIC, JPEG, AVIF) over the formats copies
+2. Unedited                   versions only (`edit_signs`): not black-and-white or sepia beside
+                              a colour picture, no black corners, not saved by an editing
+                              program or named as edited, not without the camera's capture
+                              time that another has
+3. Highest resolution         more pixels (within 1 %: a tie)
+4. Camera original            not a messaging-app copy (WhatsApp, Telegram, Signal, ... names/folders)
+5. Real capture metadata      the camera's own capture time, and camera make/model
+6. Better format              camera formats (RAW, HEIC, JPEG, AVIF) over the formats copies
                               are converted to (TIFF, PNG, WebP, GIF, BMP)
-6. Larger file                less compressed (within 1 %: a tie)
-7. Not named like a copy      "IMG_1 (1).jpg", "IMG_1 - Copy.jpg", "Kopie von ..." lose
-8. Shortest path              fewest folders and characters
-9. Imported first             the oldest entry in the library
+7. Larger file                less compressed (within 1 %: a tie)
+8. Not named like a copy      "IMG_1 (1).jpg", "IMG_1 - Copy.jpg", "Kopie von ..." lose
+9. Shortest path              fewest folders and characters
+10. Imported first            the oldest entry in the library
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from ..wording import display_path, size_text
@@ -43,6 +47,11 @@ class Candidate:
     camera_make: str | None = None
     camera_model: str | None = None
     discarded: bool = False
+    # Versions only (app/media/versions.py): what marks this file as the edited one.
+    tone: str | None = None  # colour, grey, sepia, toned (None: unknown)
+    black_corners: bool = False
+    software: str | None = None  # EXIF Software
+    edits: tuple[str, ...] = ()  # set by `edit_signs`
 
     @property
     def pixels(self) -> int:
@@ -91,6 +100,47 @@ def looks_like_a_copy(c: Candidate) -> bool:
     return bool(_COPY_NAME.search(stem) or stem.lower().startswith(_COPY_PREFIX))
 
 
+# Programs that edit pictures (EXIF Software); camera firmware and phone OS versions are not.
+_EDITOR = re.compile(
+    r"photoshop|lightroom|gimp|snapseed|picasa|pixelmator|darktable|rawtherapee|affinity|paint\.net|acdsee|"
+    r"luminar|photoscape|fotor|vsco|facetune|picsart|canva|capture one|polarr|krita|photo ?editor|"
+    r"photos? app|windows photo|irfanview|xnview|digikam|shotwell|photos \d",
+    re.IGNORECASE,
+)
+# Names that editing apps give their results: Apple's IMG_E1234, Google Photos' "-edited".
+_EDITED_NAME = re.compile(
+    r"(^IMG_E\d+|[-_ ](edited|edit|bearbeitet|modifi[eé]|bewerkt|editado)(\(\d+\))?$)", re.IGNORECASE
+)
+_TONES = {"grey": "black-and-white", "sepia": "sepia", "toned": "toned in one colour"}
+
+
+def edit_signs(candidates: Sequence[Candidate]) -> dict[int, tuple[str, ...]]:
+    """For a group of versions of one picture: what marks each file as an edit of the others
+    (ways to tell which is the unedited original; a turn or a mirror alone tells nothing)."""
+    in_colour = any(c.tone == "colour" for c in candidates)
+    with_camera = any(capture_metadata(c) >= 2 for c in candidates)
+    out = {}
+    for c in candidates:
+        signs = []
+        if in_colour and c.tone in _TONES:
+            signs.append(_TONES[c.tone])
+        if c.black_corners:
+            signs.append("with black corners")
+        if c.software and _EDITOR.search(c.software):
+            signs.append(f"saved by {c.software.strip()}")
+        if _EDITED_NAME.search(PurePosixPath(c.name).stem):
+            signs.append("named as edited")
+        if with_camera and capture_metadata(c) < 2:
+            signs.append("without the camera's capture time")
+        out[c.id] = tuple(signs)
+    return out
+
+
+def _unedited_reason(winner: Candidate, others: Sequence[Candidate]) -> str:
+    signs = list(dict.fromkeys(s for c in others for s in c.edits))
+    return "Looks like the unedited original: the others are " + ", ".join(signs)
+
+
 def capture_metadata(c: Candidate) -> int:
     return (2 if c.taken_source in CAPTURE_SOURCES else 0) + (1 if c.camera_make or c.camera_model else 0)
 
@@ -117,6 +167,7 @@ class Rule:
 
 RULES: tuple[Rule, ...] = (
     Rule("not_discarded", lambda c: 0 if c.discarded else 1, lambda w, o: "The others were already set aside"),
+    Rule("unedited", lambda c: -len(c.edits), _unedited_reason),
     Rule(
         "resolution",
         lambda c: c.pixels,
@@ -188,3 +239,14 @@ def recommend(candidates: Sequence[Candidate]) -> tuple[int, str]:
             return winner.id, rule.explain(winner, others)
         remaining = leaders
     return remaining[0].id, "Identical in quality"  # unreachable: ids are unique
+
+
+def recommend_version(candidates: Sequence[Candidate]) -> tuple[int, str]:
+    """`recommend` for a group of versions: the unedited original when the files tell which
+    it is, and the reason says when they do not."""
+    signs = edit_signs(candidates)
+    marked = [replace(c, edits=signs[c.id]) for c in candidates]
+    kept, why = recommend(marked)
+    if len({m.edits for m in marked}) == 1:
+        why += ". Which of them is the unedited original cannot be told from the files"
+    return kept, why

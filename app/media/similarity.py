@@ -94,17 +94,19 @@ def _pack(bits: np.ndarray) -> np.ndarray:
 
 
 def _apply(fps: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """rows @ fp @ cols.T for every fingerprint, as two large matrix products (fast)."""
-    n = len(fps)
-    half = (fps.reshape(n * FP, FP) @ cols.T).reshape(n, FP, len(cols))
-    out = half.transpose(0, 2, 1).reshape(n * len(cols), FP) @ rows.T
+    """rows @ fp @ cols.T for every (square) fingerprint, as two large matrix products (fast)."""
+    n, side = len(fps), fps.shape[-1]
+    half = (fps.reshape(n * side, side) @ cols.T).reshape(n, side, len(cols))
+    out = half.transpose(0, 2, 1).reshape(n * len(cols), side) @ rows.T
     return out.reshape(n, len(cols), len(rows)).transpose(0, 2, 1)
 
 
-def probe_hashes(fps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """pHash and dHash of every window of every fingerprint: two (n, N_PROBES) uint64 arrays.
+def probe_hashes(
+    fps: np.ndarray, windows: tuple[tuple[float, float, float, float], ...] = WINDOWS, side: int = FP
+) -> tuple[np.ndarray, np.ndarray]:
+    """pHash and dHash of every window of every fingerprint: two (n, len(windows)) uint64 arrays.
 
-    `fps` is (n, 64, 64). pHash: 32x32 area resample, DCT, the 8x8 lowest frequencies against
+    `fps` is (n, side, side), normally (n, 64, 64). pHash: 32x32 area resample, DCT, the 8x8 lowest frequencies against
     their median (the resample and the DCT are folded into one 8x64 matrix per axis).
     dHash: 8 rows of 9, each pixel brighter than its left neighbour or not.
 
@@ -113,18 +115,18 @@ def probe_hashes(fps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     cannot, and the whole batch is a few matrix products: about 0.3 ms per fingerprint for
     all 15 windows, against about 4.4 ms with imagehash on whole-pixel crops.
     """
-    fps = np.asarray(fps, dtype=np.float32).reshape(-1, FP, FP)
+    fps = np.asarray(fps, dtype=np.float32).reshape(-1, side, side)
     n = len(fps)
     dct = _dct8()
-    ph = np.empty((n, N_PROBES), np.uint64)
-    dh = np.empty((n, N_PROBES), np.uint64)
-    for w, (x0, y0, x1, y1) in enumerate(WINDOWS):
-        rows = dct @ _area_matrix(y0 * FP, y1 * FP, HASH_SIDE)
-        cols = dct @ _area_matrix(x0 * FP, x1 * FP, HASH_SIDE)
+    ph = np.empty((n, len(windows)), np.uint64)
+    dh = np.empty((n, len(windows)), np.uint64)
+    for w, (x0, y0, x1, y1) in enumerate(windows):
+        rows = dct @ _area_matrix(y0 * side, y1 * side, HASH_SIDE, side)
+        cols = dct @ _area_matrix(x0 * side, x1 * side, HASH_SIDE, side)
         coeffs = _apply(fps, rows, cols).reshape(n, 64)
         middle = np.partition(coeffs, (31, 32), axis=1)[:, 31:33].mean(axis=1, keepdims=True)  # the median
         ph[:, w] = _pack(coeffs > middle)
-        grid = _apply(fps, _area_matrix(y0 * FP, y1 * FP, 8), _area_matrix(x0 * FP, x1 * FP, 9))  # (n, 8, 9)
+        grid = _apply(fps, _area_matrix(y0 * side, y1 * side, 8, side), _area_matrix(x0 * side, x1 * side, 9, side))
         dh[:, w] = _pack((grid[:, :, 1:] > grid[:, :, :-1]).reshape(n, 64))
     return ph, dh
 
@@ -199,8 +201,11 @@ def _block_pairs(q: np.ndarray, t: np.ndarray, k: int, layout: _Blocks, radius: 
     starts = np.zeros(len(counts) + 1, np.int64)
     np.cumsum(counts, out=starts[1:])
     q_keys = layout.key(q, k)
-    q_order = np.argsort(q_keys, kind="stable")  # sorted keys keep the lookups local
-    q_sorted = q_keys[q_order]
+    if layout.flips:
+        q_order = np.argsort(q_keys, kind="stable")  # sorted keys keep the many lookups local
+        q_sorted = q_keys[q_order]
+    else:  # one exact lookup per query: sorting would cost more than it saves
+        q_order, q_sorted = np.arange(len(q_keys)), q_keys
     for variant in _variants(layout.widths[k], layout.flips).astype(np.int32):
         keys = q_sorted ^ variant
         hit = np.flatnonzero(occupied[keys])
@@ -379,6 +384,11 @@ MAX_ASPECT_RATIO = 1.12  # width/height ratios may differ by 12 % (a 5 % crop on
 MAX_BRIGHTNESS_RATIO = 1.35  # mean brightness (+8 levels) may differ by 35 % (a "slight" change)
 MAX_COLOUR_SHIFT = 0.045  # mean chromaticity may move this much (a grey copy of a colour photo: ~0.07)
 VIDEO_DURATION_TOLERANCE = (0.5, 0.02)  # seconds, or 2 % of the longer
+# Versions (app/media/versions.py): stretched or squashed up to twice as wide or tall (4:3 to
+# 16:9 is 1.33); a black-and-white or sepia copy may be lighter or darker than a copy may
+# (sepia toning lifts the blacks: a dark photo's sepia copy is 1.6 times as bright).
+MAX_STRETCH = 2.0
+MAX_TONED_BRIGHTNESS_RATIO = 2.5
 
 
 @dataclass(frozen=True)
@@ -419,30 +429,63 @@ class Facts:
             return 1.0
         return (max(la, lb) + 8) / (min(la, lb) + 8)
 
-    def why_not(self, other: Facts, strict: bool = True) -> str | None:
-        """None when the two could show the same picture; else a reason they cannot.
-        `strict=False` (shots of one moment) leaves brightness and colour out: a retake or
-        an exposure bracket may differ there."""
+    def _why_never(self, other: Facts) -> str | None:
+        """What no copy or version can differ in."""
         if self.flat or other.flat:
             return "flat or blank picture"
         if self.media_kind != other.media_kind:
             return "a photo and a video"
         if not self.aspect or not other.aspect:
             return "size unknown"
-        if abs(math.log(self.aspect / other.aspect)) > math.log(MAX_ASPECT_RATIO):
-            return "different shapes"
         if self.media_kind == MediaKind.VIDEO:
             da, db = self.duration or 0.0, other.duration or 0.0
             if abs(da - db) > max(VIDEO_DURATION_TOLERANCE[0], VIDEO_DURATION_TOLERANCE[1] * max(da, db)):
                 return "different lengths"
+        return None
+
+    def colour_shift(self, other: Facts) -> float:
+        """How far the mean chromaticities lie apart (0: the same)."""
+        ra, rb = self._rgb(), other._rgb()
+        ca = [v / (sum(ra) + 24) for v in ra]
+        cb = [v / (sum(rb) + 24) for v in rb]
+        return max(abs(x - y) for x, y in zip(ca, cb, strict=True))
+
+    def why_not(self, other: Facts, strict: bool = True) -> str | None:
+        """None when the two could show the same picture; else a reason they cannot.
+        `strict=False` (shots of one moment) leaves brightness and colour out: a retake or
+        an exposure bracket may differ there."""
+        never = self._why_never(other)
+        if never:
+            return never
+        if abs(math.log(self.aspect / other.aspect)) > math.log(MAX_ASPECT_RATIO):
+            return "different shapes"
         if strict and self.mean_color is not None and other.mean_color is not None:
             if self.brightness_ratio(other) > MAX_BRIGHTNESS_RATIO:
                 return "different brightness"
-            ra, rb = self._rgb(), other._rgb()
-            ca = [v / (sum(ra) + 24) for v in ra]
-            cb = [v / (sum(rb) + 24) for v in rb]
-            if max(abs(x - y) for x, y in zip(ca, cb, strict=True)) > MAX_COLOUR_SHIFT:
+            if self.colour_shift(other) > MAX_COLOUR_SHIFT:
                 return "different colours"
+        return None
+
+    def why_not_version(
+        self, other: Facts, turned: bool = False, monochrome: tuple[bool, bool] | None = None
+    ) -> str | None:
+        """Like `why_not`, for an edited version of the picture: `other` may be turned a quarter
+        (`turned`: its width and height trade places), stretched or squashed up to MAX_STRETCH,
+        and its colours are free when one of the two is black-and-white or toned (`monochrome`:
+        which of the two is; None when unknown)."""
+        never = self._why_never(other)
+        if never:
+            return never
+        aspect = 1 / other.aspect if turned else other.aspect
+        if abs(math.log(self.aspect / aspect)) > math.log(MAX_STRETCH):
+            return "different shapes"
+        if self.mean_color is None or other.mean_color is None:
+            return None
+        toned = monochrome is not None and any(monochrome)
+        if self.brightness_ratio(other) > (MAX_TONED_BRIGHTNESS_RATIO if toned else MAX_BRIGHTNESS_RATIO):
+            return "different brightness"
+        if not toned and self.colour_shift(other) > MAX_COLOUR_SHIFT:
+            return "different colours"
         return None
 
 

@@ -5,15 +5,18 @@ Reading
   list_groups(kinds, statuses)       groups with their files' quality facts, for listings
   group_view(group_id)               one group, for the decision page
   next_open_group(kinds, after_id)   the next group nobody decided (skip with after_id)
-  open_group_counts()                {"exact": n, "near": n, "similar": n, "total": n}
+  queue_position(kinds, group_id)    (x, y): "group x of y"
+  open_group_counts()                {"exact": n, "near": n, "version": n, "similar": n, "total": n}
   recommendation_summary(kind)       what accepting every recommendation of a kind would do
+  recommendation_preview(kind)       the groups it would settle, to be looked at first
 
 Deciding (each returns a batch id; every change is a `UserDecision` row in that batch)
   keep(group_id, keep_file_ids)      keep one or several, the others are discarded (left out of
                                      the export, never deleted); keepers of exact/near groups
                                      inherit the best capture time and every tag of the group
   not_duplicates(group_id)           keep all; the files are never grouped together again
-  accept_all_recommendations(kind, dry_run=True)   count first (dry run), then do, one batch
+  accept_all_recommendations(kind, dry_run=True, group_ids=None)   count first (dry run), then
+                                     do, one batch; only the groups a person saw, when given
   undo(batch_id)                     revert a whole batch, of any kind (decisions.undo: the one undo)
   last_batch()                       the newest batch not undone yet
 """
@@ -30,9 +33,10 @@ from sqlalchemy import func, select
 from ..media import keeper
 from ..media.confidence import source_rank
 from ..models import Duplicate, DuplicateGroup, File, FileTag, Tag, UserDecision, db, utcnow
-from ..vocab import COPY_KINDS, LIVE_GROUP_STATES, Confidence, DecisionKind, GroupKind, GroupStatus
+from ..vocab import LIVE_GROUP_STATES, SAME_PICTURE_KINDS, Confidence, DecisionKind, GroupKind, GroupStatus
 from ..wording import size_text
 from . import decisions
+from .duplicates import describe
 from .sql import chunks
 from .timefix import TIME_FIELDS  # the columns that make up a file's capture time
 
@@ -46,7 +50,9 @@ class DecisionError(ValueError):
 # --- reading --------------------------------------------------------------------------------
 
 
-def _file_view(f: File, group: DuplicateGroup, match: Duplicate | None, tags: list[str]) -> dict[str, Any]:
+def _file_view(
+    f: File, group: DuplicateGroup, match: Duplicate | None, tags: list[str], differences: list[str]
+) -> dict[str, Any]:
     return {
         "id": f.id,
         "path": f.path,
@@ -77,6 +83,8 @@ def _file_view(f: File, group: DuplicateGroup, match: Duplicate | None, tags: li
         if match is not None
         else None,
         "tags": tags,
+        # a version: what differs from the suggested file, in words ("turned 90° right")
+        "differences": differences,
     }
 
 
@@ -110,6 +118,7 @@ def _views(groups: Sequence[DuplicateGroup]) -> list[dict[str, Any]]:
     for g in groups:
         members = files.get(g.id, [])
         recommended = next((f for f in members if f.id == g.recommended_id), None)
+        said = describe.differences(g, members, {fid: m for (gid, fid), m in matches.items() if gid == g.id})
         out.append(
             {
                 "id": g.id,
@@ -123,7 +132,9 @@ def _views(groups: Sequence[DuplicateGroup]) -> list[dict[str, Any]]:
                 "created_at": g.created_at.isoformat() if g.created_at else None,
                 "resolved_at": g.resolved_at.isoformat() if g.resolved_at else None,
                 "last_batch": last_batch.get(g.id),
-                "files": [_file_view(f, g, matches.get((g.id, f.id)), sorted(tags.get(f.id, []))) for f in members],
+                "files": [
+                    _file_view(f, g, matches.get((g.id, f.id)), sorted(tags.get(f.id, [])), said[f.id]) for f in members
+                ],
             }
         )
     return out
@@ -151,6 +162,21 @@ def next_open_group(kinds: Iterable[str] = KINDS, after_id: int | None = None) -
         query = query.where(DuplicateGroup.id > after_id)
     group = db.session.execute(query.order_by(DuplicateGroup.id).limit(1)).scalar()
     return group_view(group.id) if group is not None else None
+
+
+def queue_position(kinds: Iterable[str], group_id: int) -> tuple[int, int]:
+    """(x, y) for "group x of y": where an open group stands among the open groups of `kinds`
+    (x is 0 for a group that is decided already)."""
+    kinds = list(kinds)
+    open_of_kinds = select(func.count()).where(
+        DuplicateGroup.status == GroupStatus.OPEN, DuplicateGroup.kind.in_(kinds)
+    )
+    total = db.session.execute(open_of_kinds).scalar() or 0
+    group = db.session.get(DuplicateGroup, group_id)
+    if group is None or group.status != GroupStatus.OPEN or group.kind not in kinds:
+        return 0, total
+    before = db.session.execute(open_of_kinds.where(DuplicateGroup.id < group_id)).scalar() or 0
+    return before + 1, total
 
 
 def open_group_counts() -> dict[str, int]:
@@ -263,7 +289,7 @@ def _decide(group: DuplicateGroup, members: list[File], keep_ids: set[int], batc
         payload: dict[str, Any] = {"previous": {"discarded": f.discarded}, "group_status": status_before}
         if f.id in keep_ids:
             others = [o for o in members if o.id != f.id]
-            if group.kind in COPY_KINDS:
+            if group.kind in SAME_PICTURE_KINDS:
                 inherited = _inherit_time(f, [o for o in others if o.id not in keep_ids] or others)
                 if inherited:
                     payload["time"] = inherited
@@ -323,27 +349,46 @@ def not_duplicates(group_id: int) -> str:
     return batch
 
 
-def accept_all_recommendations(kind: str = GroupKind.EXACT, dry_run: bool = True, *, batch: str | None = None) -> int:
-    """Keep the recommended file of every open group of `kind`. With dry_run (the default)
-    only counts the groups it would settle; otherwise does it, all in one batch (`batch`, or
-    a new one: `last_batch()` finds it) that a single `undo` reverts."""
+def _ready_groups(kind: str, group_ids: Iterable[int] | None) -> tuple[list[DuplicateGroup], dict[int, list[File]]]:
+    """Open groups of `kind` (only `group_ids`, when given) whose suggested file is still in
+    them, with their members."""
+    query = select(DuplicateGroup).where(
+        DuplicateGroup.status == GroupStatus.OPEN,
+        DuplicateGroup.kind == kind,
+        DuplicateGroup.recommended_id.is_not(None),
+    )
+    if group_ids is not None:
+        query = query.where(DuplicateGroup.id.in_(list(group_ids)))
+    groups = list(db.session.execute(query.order_by(DuplicateGroup.id)).scalars())
+    members: dict[int, list[File]] = defaultdict(list)
+    for chunk in chunks([g.id for g in groups]):
+        for f in db.session.execute(select(File).where(File.group_id.in_(chunk))).scalars():
+            members[f.group_id].append(f)
+    ready = [g for g in groups if len(members[g.id]) >= 2 and any(f.id == g.recommended_id for f in members[g.id])]
+    return ready, members
+
+
+def recommendation_preview(kind: str, limit: int = 500) -> list[dict[str, Any]]:
+    """What accepting every suggestion of `kind` would do, group by group (the first `limit`):
+    the views of the groups it would settle."""
+    ready, _ = _ready_groups(kind, None)
+    return _views(ready[:limit])
+
+
+def accept_all_recommendations(
+    kind: str = GroupKind.EXACT,
+    dry_run: bool = True,
+    *,
+    batch: str | None = None,
+    group_ids: Iterable[int] | None = None,
+) -> int:
+    """Keep the recommended file of every open group of `kind` (only of `group_ids`, the
+    groups a person was shown, when given). With dry_run (the default) only counts the groups
+    it would settle; otherwise does it, all in one batch (`batch`, or a new one: `last_batch()`
+    finds it) that a single `undo` reverts."""
     if kind not in KINDS:
         raise DecisionError(f"Unknown kind of group: {kind}")
-    groups = list(
-        db.session.execute(
-            select(DuplicateGroup)
-            .where(
-                DuplicateGroup.status == GroupStatus.OPEN,
-                DuplicateGroup.kind == kind,
-                DuplicateGroup.recommended_id.is_not(None),
-            )
-            .order_by(DuplicateGroup.id)
-        ).scalars()
-    )
-    members: dict[int, list[File]] = defaultdict(list)
-    for f in db.session.execute(select(File).where(File.group_id.in_([g.id for g in groups]))).scalars():
-        members[f.group_id].append(f)
-    ready = [g for g in groups if len(members[g.id]) >= 2 and any(f.id == g.recommended_id for f in members[g.id])]
+    ready, members = _ready_groups(kind, group_ids)
     if dry_run or not ready:
         return len(ready)
     batch = batch or str(uuid.uuid4())

@@ -1,6 +1,7 @@
-"""Duplicates: one group at a time, side by side; keep this / keep selected / keep all /
-undo; accept every recommendation after seeing the count. The decisions themselves are
-app/pipeline/duplicate_review.py's; this module shows groups and passes the choices on."""
+"""Duplicates: one group at a time ("group x of y", skip), side by side and at 100 %; keep
+this / keep selected / keep all / undo; accept every suggestion of a kind after seeing each
+group it would settle. The decisions themselves are app/pipeline/duplicate_review.py's; this
+module shows groups and passes the choices on."""
 
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ QUEUES = {
         "Copies",
         "The same picture more than once: resized, converted or sent through a messaging app.",
     ),
+    "versions": (
+        (GroupKind.VERSION,),
+        "Versions",
+        "The same picture edited: turned, mirrored, stretched, made black-and-white or straightened. "
+        "Keep the original, or keep them all.",
+    ),
     "similar": (
         (GroupKind.SIMILAR,),
         "Similar shots",
@@ -34,8 +41,12 @@ QUEUES = {
 KIND_TEXT = {
     GroupKind.EXACT: "Exact copies: the files are identical, byte for byte.",
     GroupKind.NEAR: "The same picture, saved differently (smaller, re-compressed or another format).",
+    GroupKind.VERSION: "The same picture, edited: what differs from the suggested one is written under each.",
     GroupKind.SIMILAR: "Shots of the same moment that look very much alike.",
 }
+ACCEPT_NAMES = {"exact": "exact-copy", "near": "near-copy", "version": "version", "similar": "similar-shot"}
+# Pictures a browser shows itself; the others are compared on their large preview.
+SHOWN_AS_IS = {"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif", "image/bmp"}
 
 
 def _call(fn, *args, **kwargs):
@@ -48,14 +59,15 @@ def _call(fn, *args, **kwargs):
 def _queue() -> str:
     queue = request.values.get("queue", "copies")
     if queue not in QUEUES:
-        raise ApiError("Unknown queue: use copies or similar.", 404)
+        raise ApiError("Unknown queue: use copies, versions or similar.", 404)
     return queue
 
 
 def _counts() -> dict[str, int]:
     raw = review.open_group_counts()
     counts = {str(k): int(raw.get(k, 0) or 0) for k in GroupKind}
-    counts["copies"] = sum(counts[k] for k in COPY_KINDS)
+    for queue, (kinds, _, _) in QUEUES.items():
+        counts[queue] = sum(counts[k] for k in kinds)
     return counts
 
 
@@ -78,30 +90,54 @@ def _best(files: list[File]) -> dict[str, int]:
     return best
 
 
+def _chosen_group(kinds) -> DuplicateGroup | None:
+    """The group asked for (?group=), the next open one after a skipped one (?after=, from
+    the start again after the last), or the first open one."""
+    wanted = request.args.get("group", type=int)
+    if wanted:
+        group = db.session.get(DuplicateGroup, wanted)
+        if group is None:
+            abort(404)
+        return group
+    after = request.args.get("after", type=int)
+    view = (review.next_open_group(kinds, after_id=after) if after else None) or review.next_open_group(kinds)
+    return db.session.get(DuplicateGroup, view["id"]) if view else None
+
+
+def _zoom_source(f: File) -> str | None:
+    """What the side-by-side view shows at 100 %: the original when a browser can show it."""
+    if f.media_kind == "image" and (f.mime or "") in SHOWN_AS_IS:
+        return url_for("review.original", file_id=f.id)
+    return url_for("review.thumbnail", name=f.thumb_key + "-l.jpg") if f.thumb_key else None
+
+
 @bp.route("/duplicates")
 def page():
     queue = _queue()
+    group = _chosen_group(QUEUES[queue][0])
+    if group is not None and group.kind not in QUEUES[queue][0]:
+        queue = _queue_of(group.kind)  # a group asked for by its id: its own queue's tab
     kinds, title, blurb = QUEUES[queue]
-    counts = _counts()
-    wanted = request.args.get("group", type=int)
-    group = db.session.get(DuplicateGroup, wanted) if wanted else None
-    if wanted and group is None:
-        abort(404)
-    if group is None:
-        view = review.next_open_group(kinds)
-        group = db.session.get(DuplicateGroup, view["id"]) if view else None
     files = _members(group.id) if group else []
+    view = review.group_view(group.id) if group else None
+    differences = {f["id"]: f["differences"] for f in view["files"]} if view else {}
+    position = review.queue_position(kinds, group.id) if group else (0, 0)
     return render_template(
         "duplicates.html",
         queue=queue,
         queues=QUEUES,
         title=title,
         blurb=blurb,
-        counts=counts,
+        counts=_counts(),
         group=group,
         files=files,
+        differences=differences,
+        zoom={f.id: _zoom_source(f) for f in files},
+        position=position,
         best=_best(files),
         kind_text=KIND_TEXT,
+        accept_names=ACCEPT_NAMES,
+        plural=plural,
         last_batch=session.get("dup_undo"),
     )
 
@@ -175,31 +211,47 @@ def undo():
 def _accept_kind() -> str:
     kind = request.values.get("kind", GroupKind.EXACT)
     if kind not in review.KINDS:
-        raise ApiError("Kind must be exact, near or similar.")
+        raise ApiError("Kind must be exact, near, version or similar.")
     return kind
 
 
 @bp.route("/duplicates/accept-all")
 def accept_all_page():
-    """Step one: how many groups would be decided, before anything happens."""
+    """Step one: what would be decided, group by group, before anything happens."""
     kind = _accept_kind()
+    preview = _call(review.recommendation_preview, kind)
     count = _call(review.accept_all_recommendations, kind=kind, dry_run=True)
-    return render_template("accept_all.html", kind=kind, count=count, kind_text=KIND_TEXT)
+    return render_template(
+        "accept_all.html",
+        kind=kind,
+        count=count,
+        preview=preview,
+        kind_text=KIND_TEXT,
+        queue=_queue_of(kind),
+        plural=plural,
+    )
 
 
 @bp.route("/duplicates/accept-all", methods=["POST"])
 def accept_all():
+    """Step two: exactly the groups the preview showed (a group that arrived since waits).
+    Copies (the same picture) may also be accepted by their count alone; versions and
+    similar shots never without the preview."""
     kind = _accept_kind()
+    shown = _ids(request.form.getlist("groups")) or None
+    if shown is None and kind not in COPY_KINDS:
+        flash("Look at the suggestions first: nothing was accepted.", "error")
+        return redirect(url_for("dupes.accept_all_page", kind=kind))
     expected = request.form.get("expected", type=int)
-    count = _call(review.accept_all_recommendations, kind=kind, dry_run=True)
+    count = _call(review.accept_all_recommendations, kind=kind, dry_run=True, group_ids=shown)
     if expected is not None and expected != count:
         flash(f"The number of groups changed ({expected} → {count}). Check again before accepting.", "error")
         return redirect(url_for("dupes.accept_all_page", kind=kind))
     batch = str(uuid.uuid4())  # one batch for all of them: a single undo reverts it
-    done = _call(review.accept_all_recommendations, kind=kind, dry_run=False, batch=batch)
+    done = _call(review.accept_all_recommendations, kind=kind, dry_run=False, batch=batch, group_ids=shown)
     if done:
         session["dup_undo"] = {"batch": str(batch), "queue": _queue_of(kind)}
-    flash(f"Accepted the recommendation for {plural(done, 'group')}. Nothing was deleted.", "success")
+    flash(f"Accepted the suggestion for {plural(done, 'group')}. Nothing was deleted.", "success")
     return redirect(url_for("dupes.page", queue=_queue_of(kind)))
 
 

@@ -44,7 +44,8 @@ def test_held_out_style_run_in_a_fresh_data_folder(tmp_path):
     data = json.loads(out.stdout)
     assert list(data) == ["groups"] and len(data["groups"]) == 1
     group = data["groups"][0]
-    assert set(group) == {"kind", "files", "recommended", "distance"}
+    assert set(group) == {"kind", "files", "recommended", "distance", "differences"}
+    assert group["differences"] == [[], [], []]  # copies: nothing differs
     assert group["kind"] == "near" and isinstance(group["distance"], int)
     assert sorted(group["files"]) == sorted(str(folder / n) for n in ("a.jpg", "a copy.jpg", "a_small.webp"))
     assert group["recommended"] == str(folder / "a.jpg")  # "a copy.jpg" is named like a copy
@@ -57,7 +58,7 @@ def test_readable_listing_and_filters(app, tmp_path):
     assert jobs.run(job.id) == "completed"
     runner = app.test_cli_runner()
     text = runner.invoke(args=["duplicates"]).stdout
-    assert "1 groups (0 exact, 1 near, 0 similar still open)" in text
+    assert "1 group (0 exact, 1 near, 0 version, 0 similar still open)" in text and "3 files" in text
     assert "keep: " + str(folder / "a.jpg") in text and "640×480" in text
 
     group_id = review.next_open_group()["id"]

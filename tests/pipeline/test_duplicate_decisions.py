@@ -95,7 +95,7 @@ def test_groups_and_what_the_page_is_given(library):
     exact = db.session.get(DuplicateGroup, by_name("dog.jpg").group_id)
     assert exact.kind == "exact" and exact.recommended_id == by_name("dog.jpg").id
     assert by_name("tree.jpg").group_id is None
-    assert review.open_group_counts() == {"exact": 1, "near": 1, "similar": 0, "total": 2}
+    assert review.open_group_counts() == {"exact": 1, "near": 1, "version": 0, "similar": 0, "total": 2}
     first = review.next_open_group()
     assert first["id"] == min(near_group().id, exact.id)
     assert review.next_open_group(after_id=first["id"])["id"] == max(near_group().id, exact.id)

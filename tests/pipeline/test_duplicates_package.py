@@ -14,7 +14,7 @@ from sqlalchemy import insert, select
 from app.media import keeper
 from app.models import DuplicateGroup, File, FileFingerprint, Job, LibraryLock, db
 from app.pipeline import duplicates, jobs, sql, tagging
-from app.pipeline.duplicates import grouping, library, matching, scanning
+from app.pipeline.duplicates import describe, grouping, library, matching, scanning
 from app.vocab import FileStatus, GroupKind, JobKind, JobStatus, MediaKind
 
 
@@ -26,19 +26,19 @@ def test_the_package_keeps_the_names_other_modules_import():
     assert duplicates.store_fingerprint is library.store_fingerprint
     assert duplicates.PROBES_VERSION == library.PROBES_VERSION
     assert duplicates.Shot is matching.Shot and duplicates.different_shots is matching.different_shots
-    assert duplicates.keeper_candidate is grouping.keeper_candidate
+    assert duplicates.keeper_candidate is describe.keeper_candidate
     assert jobs.HANDLERS[JobKind.DUPLICATES] is scanning.run_duplicates_job
 
 
 def test_the_entry_points_take_settings_and_nothing_reads_current_app():
     for fn in (scanning.scan, scanning.scan_library, scanning.after_import):
         assert "settings" in inspect.signature(fn).parameters, fn.__name__
-    for module in (library, matching, grouping, scanning):
+    for module in (library, matching, grouping, scanning, describe):
         assert "current_app" not in Path(module.__file__).read_text(), module.__name__
 
 
 def test_batches_come_from_the_one_chunks_helper():
-    for module in (library, matching, grouping, scanning, tagging):
+    for module in (library, matching, grouping, scanning, describe, tagging):
         assert module.chunks is sql.chunks, module.__name__
         assert not hasattr(module, "_chunks"), module.__name__
     assert [len(c) for c in sql.chunks(range(1201))] == [500, 500, 201]

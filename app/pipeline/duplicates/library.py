@@ -15,17 +15,22 @@ import numpy as np
 from PIL import Image
 from sqlalchemy import select, update
 
-from ...media import similarity, thumbnails
+from ...media import similarity, thumbnails, versions
 from ...media.confidence import CAPTURE_SOURCES
 from ...models import DuplicateGroup, File, FileFingerprint, UserDecision, db
 from ...vocab import LIVE_GROUP_STATES, DecisionKind, FileStatus, Precision
 from ..sql import chunks
 
-PROBES_VERSION = 1  # bump when similarity.WINDOWS or the hash definitions change
+PROBES_VERSION = 2  # bump when similarity.WINDOWS, versions' probes or the hash definitions change
 # Capture times good enough to say two shots were taken together (file dates are not).
 SHOT_TIME_SOURCES = CAPTURE_SOURCES | {"video:creation_time", "gps"}
 
-Probes = tuple[np.ndarray, np.ndarray]  # (pHash row, dHash row), one hash per crop window
+# A stored row of probe hashes: the crop windows (window 0 is the whole picture), the centre,
+# then what finds the picture's versions (versions.query_hashes).
+CENTRE_COL = similarity.N_PROBES
+QUERY_START = CENTRE_COL + 1
+N_STORED = QUERY_START + versions.N_QUERIES
+Probes = tuple[np.ndarray, np.ndarray]  # (pHash row, dHash row), N_STORED hashes each
 
 
 # --- fingerprints and probe hashes ----------------------------------------------------------
@@ -51,8 +56,17 @@ def load_pixels(file_ids: Iterable[int]) -> dict[int, bytes]:
     return out
 
 
-def load_probes(file_ids: list[int]) -> dict[int, Probes]:
-    """Probe hashes (pHash row, dHash row) per file id, computing and saving missing ones."""
+def make_probes(fps: np.ndarray, aspects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The stored rows (n, N_STORED) of pHashes and dHashes of (n, 64, 64) fingerprints."""
+    ph, dh = similarity.probe_hashes(fps)
+    cph, cdh = versions.grid_hashes(versions.centre_of(fps))
+    qph, qdh = versions.query_hashes(fps, aspects)
+    return np.concatenate([ph, cph[:, None], qph], axis=1), np.concatenate([dh, cdh[:, None], qdh], axis=1)
+
+
+def load_probes(file_ids: list[int], aspects: dict[int, float] | None = None) -> dict[int, Probes]:
+    """Probe hashes (pHash row, dHash row) per file id, computing and saving missing ones
+    (`aspects`: width / height per file id, for the straightened-picture probes)."""
     found: dict[int, Probes] = {}
     missing: list[int] = []
     for chunk in chunks(file_ids):
@@ -62,7 +76,7 @@ def load_probes(file_ids: list[int]) -> dict[int, Probes]:
             )
         ):
             if probes and version == PROBES_VERSION:
-                both = np.frombuffer(probes, dtype="<u8").reshape(2, similarity.N_PROBES)
+                both = np.frombuffer(probes, dtype="<u8").reshape(2, N_STORED)
                 found[fid] = (both[0], both[1])
             else:
                 missing.append(fid)
@@ -71,7 +85,8 @@ def load_probes(file_ids: list[int]) -> dict[int, Probes]:
         ids = [fid for fid in chunk if fid in pixels]
         if not ids:
             continue
-        ph, dh = similarity.probe_hashes(np.stack([similarity.as_array(pixels[fid]) for fid in ids]))
+        shapes = np.array([(aspects or {}).get(fid) or 1.0 for fid in ids])
+        ph, dh = make_probes(np.stack([similarity.as_array(pixels[fid]) for fid in ids]), shapes)
         rows = []
         for k, fid in enumerate(ids):
             found[fid] = (ph[k], dh[k])
@@ -85,7 +100,8 @@ def load_probes_for_nodes(lib: Library, nodes: list[int]) -> dict[int, Probes]:
     """Probe hashes per node (from whichever of its files holds the fingerprint)."""
     owner = {fid: n for n in nodes for fid in lib.node_files[n]}
     out: dict[int, Probes] = {}
-    for fid, probes in load_probes(sorted(owner)).items():
+    aspects = {fid: lib.files[fid].facts.aspect for fid in owner}
+    for fid, probes in load_probes(sorted(owner), aspects).items():
         out.setdefault(owner[fid], probes)
     return out
 
@@ -166,6 +182,8 @@ class Library:
     vetoes: dict[int, set[int]]  # file id -> ids of "not duplicates" decisions it is part of
     probes: dict[int, Probes] = field(default_factory=dict)  # node -> hashes
     pixel_cache: dict[int, bytes] = field(default_factory=dict)
+    colour_cache: dict[int, versions.Colour | None] = field(default_factory=dict)
+    thumbnails_dir: Path | None = None  # where colours are measured when a pair needs them
     group_members: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
 
     def __post_init__(self) -> None:
@@ -215,6 +233,56 @@ class Library:
             for fid, px in load_pixels(owner).items():
                 self.pixel_cache.setdefault(owner[fid], px)
         return {n: self.pixel_cache[n] for n in nodes if n in self.pixel_cache}
+
+    def colours(self, nodes: Iterable[int]) -> dict[int, versions.Colour | None]:
+        """How colourful each node's picture is (None: unknown, no thumbnail)."""
+        wanted = [n for n in nodes if n not in self.colour_cache]
+        if wanted:
+            self.colour_cache.update(load_colours(wanted, self.node_files, self.thumbnails_dir))
+        return {n: self.colour_cache.get(n) for n in nodes}
+
+
+def load_colours(
+    nodes: list[int], node_files: dict[int, list[int]], thumbnails_dir: Path | None
+) -> dict[int, versions.Colour | None]:
+    """Colours of the nodes' pictures: stored, or measured from the small thumbnail and stored."""
+    owner = {fid: n for n in nodes for fid in node_files[n]}
+    out: dict[int, versions.Colour | None] = dict.fromkeys(nodes)
+    rows = db.session.execute(
+        select(
+            FileFingerprint.file_id,
+            FileFingerprint.colour_chroma,
+            FileFingerprint.colour_residual,
+            FileFingerprint.colour_hue,
+            File.thumb_key,
+        )
+        .join(File, File.id == FileFingerprint.file_id)
+        .where(FileFingerprint.file_id.in_(sorted(owner)))
+    ).all()
+    for fid, chroma, residual, hue, key in rows:
+        node = owner[fid]
+        if out[node] is not None:
+            continue
+        if chroma is not None:
+            out[node] = versions.Colour(chroma, residual, hue)
+        elif key and thumbnails_dir is not None:
+            out[node] = measure_colour(fid, key, thumbnails_dir)
+    return out
+
+
+def measure_colour(file_id: int, thumb_key: str, thumbnails_dir: Path) -> versions.Colour | None:
+    """A picture's colours from its small thumbnail, stored on its fingerprint row."""
+    try:
+        with Image.open(thumbnails.thumb_path(thumbnails_dir, thumb_key, "s")) as im:
+            colour = versions.colour_of(im.convert("RGB"))
+    except OSError:
+        return None  # no thumbnail: the colours stay unknown
+    db.session.execute(
+        update(FileFingerprint)
+        .where(FileFingerprint.file_id == file_id)
+        .values(colour_chroma=colour.chroma, colour_residual=colour.residual, colour_hue=colour.hue)
+    )
+    return colour
 
 
 def _active_dismissals() -> list[UserDecision]:

@@ -16,12 +16,12 @@ from ...config import Settings
 from ...database import retrying
 from ...media import similarity
 from ...models import Duplicate, DuplicateGroup, File, Job, db
-from ...vocab import COPY_KINDS, GroupKind, GroupStatus, JobKind, JobStatus, MediaKind
+from ...vocab import SAME_PICTURE_KINDS, GroupKind, GroupStatus, JobKind, JobStatus, MediaKind
 from .. import jobs, locks
 from ..sql import chunks
-from .grouping import Writer, join_existing, refresh, star_pass
+from .grouping import Writer, join_existing, refresh, release_from_similar, star_pass
 from .library import backfill_fingerprints, load_library, load_probes_for_nodes
-from .matching import Verifier, candidates, similar_pairs
+from .matching import Edge, Verifier, candidates, similar_pairs
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ def scan(settings: Settings, new_file_ids: Iterable[int] | None = None) -> ScanR
 def _scan(settings: Settings, new_file_ids: Iterable[int] | None) -> ScanReport:
     started = time.monotonic()
     lib = load_library()
+    lib.thumbnails_dir = settings.thumbnails_dir
     new_files = set(lib.files) if new_file_ids is None else {f for f in new_file_ids if f in lib.files}
     report = ScanReport(new_files=len(new_files))
     new_nodes = {lib.node_of[f] for f in new_files}
@@ -84,7 +85,7 @@ def _scan(settings: Settings, new_file_ids: Iterable[int] | None) -> ScanReport:
     _similar_pass(w, new_nodes, t, report)
 
     w.flush()
-    refresh(w.touched)
+    refresh(w.touched, settings.thumbnails_dir)
     db.session.commit()
     report.groups_touched = len(w.touched)
     report.seconds = time.monotonic() - started
@@ -102,16 +103,24 @@ def _join_groups_of_their_copies(w: Writer, new_files: set[int]) -> None:
             continue
         rep = lib.files.get(lib.groups[gid].representative_id)
         row = db.session.execute(
-            select(Duplicate.kind, Duplicate.distance, Duplicate.similarity).where(
-                Duplicate.group_id == gid, Duplicate.file_id.in_(lib.node_files[node])
-            )
+            select(
+                Duplicate.kind,
+                Duplicate.distance,
+                Duplicate.similarity,
+                Duplicate.transform,
+                Duplicate.angle,
+                Duplicate.crop,
+            ).where(Duplicate.group_id == gid, Duplicate.file_id.in_(lib.node_files[node]))
         ).first()
         if rep is None:
             continue  # the representative is gone: the group cannot take new files
         if lib.files[fid].sha256 == rep.sha256 or row is None:
             w.add(gid, fid, GroupKind.EXACT, 0, None)
         else:
-            w.add(gid, fid, row.kind, row.distance, row.similarity)
+            edge = Edge(
+                row.similarity or 0.0, row.distance, row.kind, row.transform or 0, row.angle or 0.0, row.crop or 1.0
+            )
+            w.add(gid, fid, row.kind, row.distance, row.similarity, edge)
 
 
 def _near_pass(w: Writer, new_nodes: set[int], t: similarity.Thresholds, report: ScanReport) -> None:
@@ -121,7 +130,8 @@ def _near_pass(w: Writer, new_nodes: set[int], t: similarity.Thresholds, report:
     lib.probes = load_probes_for_nodes(lib, nodes_with_fp)
     found = candidates(lib, new_nodes)
     near = Verifier(lib, found, GroupKind.NEAR, t)
-    join_existing(w, new_nodes, near, COPY_KINDS)
+    release_from_similar(w, new_nodes, near)
+    join_existing(w, new_nodes, near, SAME_PICTURE_KINDS)
     star_pass(w, GroupKind.NEAR, near)
     report.candidates, report.near_pairs = len(found), near.verified()
 
@@ -159,7 +169,7 @@ def _dissolve_open_groups() -> int:
         db.session.execute(
             select(DuplicateGroup.id).where(
                 DuplicateGroup.status == GroupStatus.OPEN,
-                DuplicateGroup.kind.in_((GroupKind.NEAR, GroupKind.SIMILAR)),
+                DuplicateGroup.kind.in_((GroupKind.NEAR, GroupKind.VERSION, GroupKind.SIMILAR)),
             )
         )
         .scalars()
