@@ -27,6 +27,17 @@ _KEY_SQL = (
     "coalesce(media_kind, '')"
 )
 _ON_TIMELINE_SQL = "status IN ('done', 'duplicate') AND coalesce(discarded, 0) = 0 AND taken_local IS NOT NULL"
+# The same two ideas as portable expressions, for databases without the triggers.
+_STATE_COLUMNS = (
+    File.status,
+    File.discarded,
+    File.needs_review,
+    File.review_reason,
+    File.confidence,
+    File.taken_at.is_not(None),
+    File.media_kind,
+)
+_ON_TIMELINE = File.status.in_(VISIBLE) & ~func.coalesce(File.discarded, False) & File.taken_local.is_not(None)
 
 
 @dataclass(frozen=True)
@@ -58,9 +69,12 @@ def states() -> list[tuple[State, int]]:
     """(state, how many files), for every state that has files."""
     if _live():
         rows = db.session.execute(select(FileStateCount.key, FileStateCount.n).where(FileStateCount.n != 0)).all()
-    else:
-        rows = db.session.execute(select(text(_KEY_SQL), func.count()).select_from(File).group_by(text("1"))).all()
-    return [(State.parse(key), n) for key, n in rows]
+        return [(State.parse(key), n) for key, n in rows]
+    rows = db.session.execute(select(*_STATE_COLUMNS, func.count()).group_by(*_STATE_COLUMNS)).all()
+    return [
+        (State(s or "", bool(out), bool(review), r or "", c or "", bool(dated), k or ""), n)
+        for s, out, review, r, c, dated, k, n in rows
+    ]
 
 
 def _per_day():
@@ -68,7 +82,7 @@ def _per_day():
     if _live():
         return select(FileDayCount.day.label("day"), FileDayCount.n.label("n")).where(FileDayCount.n > 0).subquery()
     day = func.substr(File.taken_local, 1, 10)
-    return select(day.label("day"), func.count().label("n")).where(text(_ON_TIMELINE_SQL)).group_by(day).subquery()
+    return select(day.label("day"), func.count().label("n")).where(_ON_TIMELINE).group_by(day).subquery()
 
 
 def days() -> list[tuple[str, int]]:

@@ -1,7 +1,7 @@
 """Imports running at once on PostgreSQL create the same tags in different orders. Inserted
 one by one inside each batch's transaction, they deadlocked (a job failed with its files
 left pending). Two processes play that out, many rounds, through the importer's own
-`_add_tags`: none fails now. The old way is played once too, to show the test can see a
+`Recorder._add_tags`: none fails now. The old way is played once too, to show the test can see a
 deadlock at all. PostgreSQL only (SQLite has one writer at a time): `make test-scale`."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from app import create_app
 from app.database import retryable
 from app.models import File, FileTag, Tag, db, insert_ignore, utcnow
-from app.pipeline import importer
+from app.pipeline import recorder
 from app.vocab import FileStatus
 from tests.conftest import make_settings, postgres_or_skip
 
@@ -46,7 +46,7 @@ def _tagger(url: str, data_dir: str, process: int, barrier, old_way: bool, round
                 if old_way:
                     _old_add_tags(file_id, names, barrier)
                 else:
-                    importer._Recorder._add_tags(
+                    recorder.Recorder._add_tags(
                         SimpleNamespace(tag_ids={}), [(file_id, dict.fromkeys(names, "folder"))]
                     )
                 db.session.commit()
@@ -81,11 +81,10 @@ def _race(settings, old_way: bool, rounds: int) -> dict[int, list[str]]:
     ]
     for p in procs:
         p.start()
-    results = dict(out.get(timeout=300) for _ in procs)
     for p in procs:
-        p.join(60)
-        assert p.exitcode == 0
-    return results
+        p.join(300)
+        assert p.exitcode == 0, "a tagging process crashed (its error is printed above)"
+    return dict(out.get(timeout=5) for _ in procs)
 
 
 def _files(n: int) -> None:

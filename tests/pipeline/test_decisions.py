@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 from app.models import DuplicateGroup, File, FileTag, Tag, db
 from app.pipeline import counts, decisions, duplicate_review, tagging, timefix
 from app.vocab import DecisionKind
+from tests.conftest import on_postgres
 from tests.web_helpers import add_file, at
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -222,6 +223,8 @@ def test_the_export_counts_a_left_out_file_as_left_out(app, library, tmp_path):
 def test_the_count_triggers_exist_after_every_migration(app):
     """A later migration that re-creates `file` would drop them silently: the counts would
     stop following the library (and the grid skips parts the counts call empty)."""
+    if on_postgres():
+        pytest.skip("the count triggers are SQLite's; other databases count from `file` itself")
     names = set(db.session.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
     assert {
         "file_state_count_insert",

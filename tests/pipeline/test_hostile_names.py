@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy import text as sql
 
 from app.media import walk
 from app.models import File, db
@@ -109,9 +109,8 @@ def test_every_bad_name_is_one_line_and_the_rest_imports(app, client, hostile):
     assert not [p for p in by_path if p.endswith(("._plain.jpg", ".DS_Store")) or "/.thumbnails" in p]
 
     # the database holds valid text, and the exact name comes back from it
-    raw = sqlite3.connect(app.config["MEDIAPARSER"].instance_dir / "mediaparser.db")
-    stored = dict(raw.execute("SELECT id, path FROM file WHERE job_id = ?", (job.id,)).fetchall())
-    raw.close()
+    # (plain SQL: the column as stored, before the model turns it back into the exact name)
+    stored = dict(db.session.execute(sql("SELECT id, path FROM file WHERE job_id = :j"), {"j": job.id}).all())
     bad_row = by_path[str(hostile / BAD)]
     assert stored[bad_row.id] != bad_row.path and "\ufffd" not in stored[bad_row.id]
     db.session.expire_all()
