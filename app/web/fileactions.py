@@ -4,32 +4,18 @@ the decision log (app/pipeline/decisions.py); the originals are never touched.""
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
 from ..pipeline import decisions
 from ..wording import plural
-from . import queries
-from .review import household_zone
-from .security import ApiError
+from .review import selected_ids
+from .security import ApiError, json_body
 
 bp = Blueprint("fileactions", __name__)
 
 
-def _json() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError("Send the request as a JSON object.")
-    return data
-
-
-def _selection(data: dict) -> list[int]:
-    return queries.resolve_selection(data.get("selection"), household_zone())
-
-
 def _left_out(left_out: bool):
-    ids = _selection(_json())
+    ids = selected_ids(json_body())
     try:
         changed, batch = decisions.set_left_out(ids, left_out)
     except ValueError as exc:
@@ -56,8 +42,8 @@ def include():
 
 @bp.route("/api/files/rotate", methods=["POST"])
 def rotate():
-    data = _json()
-    ids = _selection(data)
+    data = json_body()
+    ids = selected_ids(data)
     try:
         degrees = int(data.get("degrees", 90))
     except (TypeError, ValueError):

@@ -26,6 +26,11 @@ def household_zone():
     return settings_store.effective(current_app.config["MEDIAPARSER"]).zone
 
 
+def selected_ids(data: dict) -> list[int]:
+    """The file ids a request's `selection` names (ids, or the filters of a whole view)."""
+    return queries.resolve_selection(data.get("selection"), household_zone())
+
+
 def _page_args():
     f = Filters.from_args(request.args)
     after = Cursor.decode(request.args.get("after"))

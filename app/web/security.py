@@ -72,6 +72,14 @@ class ApiError(Exception):
         self.status = status
 
 
+def json_body() -> dict:
+    """The request's JSON object, or a refusal that says what to send."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError("Send the request as a JSON object.")
+    return data
+
+
 def is_api_request() -> bool:
     return request.path.startswith("/api/")
 

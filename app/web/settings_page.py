@@ -11,9 +11,9 @@ from flask import Blueprint, current_app, flash, jsonify, redirect, render_templ
 from ..models import JobKind
 from ..pipeline import export_checks, jobs, settings_store
 from ..tasks import enqueue_job
-from . import outputs, queries
-from .review import household_zone
-from .security import ApiError
+from . import outputs
+from .review import selected_ids
+from .security import ApiError, json_body
 
 bp = Blueprint("settings", __name__)
 
@@ -128,13 +128,11 @@ def start_all(kind: str):
 
 @bp.route("/api/jobs/start/<kind>", methods=["POST"])
 def start_json(kind: str):
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError("Send the request as a JSON object.")
+    data = json_body()
     if data.get("all") is True:
         params = {"all": True}
     else:
-        params = {"file_ids": queries.resolve_selection(data.get("selection"), household_zone())}
+        params = {"file_ids": selected_ids(data)}
     job = _start(kind, params)
     count = "all files" if params.get("all") else f"{len(params['file_ids']):,} files"
     return jsonify(

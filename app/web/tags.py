@@ -9,18 +9,10 @@ from flask import Blueprint, jsonify, render_template, request
 from ..models import Job, Tag, db
 from ..pipeline import tagging
 from ..wording import plural
-from . import queries
-from .review import household_zone
-from .security import ApiError
+from .review import selected_ids
+from .security import ApiError, json_body
 
 bp = Blueprint("tags", __name__)
-
-
-def _json() -> dict:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError("Send the request as a JSON object.")
-    return data
 
 
 def _call(fn, *args):
@@ -47,13 +39,13 @@ def library():
 
 @bp.route("/api/tags/of-selection", methods=["POST"])
 def of_selection():
-    ids = queries.resolve_selection(_json().get("selection"), household_zone())
+    ids = selected_ids(json_body())
     return jsonify({"tags": [{"name": n, "count": c} for n, c in tagging.tags_of(ids)], "files": len(ids)})
 
 
 def _change(fn, template: str):
-    data = _json()
-    ids = queries.resolve_selection(data.get("selection"), household_zone())
+    data = json_body()
+    ids = selected_ids(data)
     names = _call(tagging.clean_names, data.get("tags"))
     count, batch = _call(fn, ids, names)
     label = ", ".join(f"“{n}”" for n in names)
@@ -74,7 +66,7 @@ def remove():
 @bp.route("/api/tags/undo", methods=["POST"])
 def undo():
     """Kept for older pages: the one undo is /api/undo (any action's batch)."""
-    batch = _json().get("batch")
+    batch = json_body().get("batch")
     if not isinstance(batch, str) or not batch:
         raise ApiError("Nothing to undo: the action's batch is missing.")
     return jsonify({"count": _call(tagging.undo, batch), "message": "Undone."})
@@ -92,7 +84,7 @@ def _tag_id(value) -> int:
 
 @bp.route("/api/tags/<int:tag_id>/rename", methods=["POST"])
 def rename(tag_id: int):
-    name = _json().get("name")
+    name = json_body().get("name")
     if not isinstance(name, str) or not name.strip():
         raise ApiError("Type the tag's new name.")
     files, batch = _call(tagging.rename, tag_id, name)
@@ -101,7 +93,7 @@ def rename(tag_id: int):
 
 @bp.route("/api/tags/merge", methods=["POST"])
 def merge():
-    data = _json()
+    data = json_body()
     ids = data.get("tags")
     if not isinstance(ids, list) or len(ids) < 2:
         raise ApiError("Tick two or more tags to merge.")
@@ -133,7 +125,7 @@ def import_tags(job_id: int):
 def remove_import_tags(job_id: int):
     if db.session.get(Job, job_id) is None:
         raise ApiError("That job does not exist.", 404)
-    data = _json()
+    data = json_body()
     ids = data.get("tags")
     if ids is not None and not isinstance(ids, list):
         raise ApiError("tags must be a list of tag numbers.")

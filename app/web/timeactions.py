@@ -14,10 +14,10 @@ from ..models import File, db
 from ..pipeline import timefix
 from ..vocab import Precision
 from ..wording import plural
-from . import pagezone, queries
+from . import pagezone
 from .filters import local_time
-from .review import household_zone
-from .security import ApiError
+from .review import household_zone, selected_ids
+from .security import ApiError, json_body
 
 bp = Blueprint("timeactions", __name__)
 bp.record_once(pagezone.register)
@@ -35,17 +35,6 @@ def _call(fn, *args, **kwargs):
         raise ApiError(str(exc) or "That file no longer exists.", 404) from None
     except ValueError as exc:
         raise ApiError(str(exc)) from None
-
-
-def _json() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError("Send the request as a JSON object.")
-    return data
-
-
-def _selection(data: dict) -> list[int]:
-    return queries.resolve_selection(data.get("selection"), household_zone())
 
 
 def _file_id(data: dict) -> int:
@@ -139,7 +128,7 @@ def _files(n: int) -> str:
 
 @bp.route("/api/time/confirm", methods=["POST"])
 def confirm():
-    ids = _selection(_json())
+    ids = selected_ids(json_body())
     batch = _call(timefix.confirm, ids)
     return _done(len(ids), batch, f"Marked the dates of {_files(len(ids))} as right.")
 
@@ -172,7 +161,7 @@ def _same_site(url: str | None) -> bool:
 
 @bp.route("/api/time/choose", methods=["POST"])
 def choose():
-    data = _json()
+    data = json_body()
     file_id = _file_id(data)
     source = data.get("source")
     if not isinstance(source, str) or not source:
@@ -183,8 +172,8 @@ def choose():
 
 @bp.route("/api/time/set", methods=["POST"])
 def set_time():
-    data = _json()
-    ids = _selection(data)
+    data = json_body()
+    ids = selected_ids(data)
     local, precision, typed = _parse_time(data.get("text"))
     offset = typed if typed is not None else _offset(data)
     batch = _call(timefix.set_time, ids, local, precision, offset, zone=household_zone())
@@ -194,14 +183,14 @@ def set_time():
 
 @bp.route("/api/time/shift/preview", methods=["POST"])
 def shift_preview():
-    data = _json()
-    return jsonify(_preview(_selection(data), _delta(data)))
+    data = json_body()
+    return jsonify(_preview(selected_ids(data), _delta(data)))
 
 
 @bp.route("/api/time/shift", methods=["POST"])
 def shift():
-    data = _json()
-    ids, delta = _selection(data), _delta(data)
+    data = json_body()
+    ids, delta = selected_ids(data), _delta(data)
     batch = _call(timefix.shift_times, ids, delta, household_zone())
     return _done(len(ids), batch, f"Shifted the dates of {_files(len(ids))}.")
 
@@ -246,7 +235,7 @@ def _scope_view(scope: timefix.CameraScope) -> dict:
 
 @bp.route("/api/time/taken-at/preview", methods=["POST"])
 def taken_at_preview():
-    _file_id_, delta, scope = _taken_at(_json())
+    _file_id_, delta, scope = _taken_at(json_body())
     if not delta:
         return jsonify({"count": 0, "rows": [], "minutes": 0, "message": "That is already the date it has."})
     return jsonify({**_preview(scope.ids, delta), **_scope_view(scope)})
@@ -254,7 +243,7 @@ def taken_at_preview():
 
 @bp.route("/api/time/taken-at", methods=["POST"])
 def taken_at():
-    file_id, delta, scope = _taken_at(_json())
+    file_id, delta, scope = _taken_at(json_body())
     if not delta:
         raise ApiError("That is already the date it has: nothing to change.")
     batch = _call(
@@ -275,7 +264,7 @@ def taken_at():
 
 @bp.route("/api/time/undo", methods=["POST"])
 def undo():
-    batch = _json().get("batch")
+    batch = json_body().get("batch")
     if not batch or not isinstance(batch, str):
         raise ApiError("Nothing to undo: the action's batch is missing.")
     count = _call(timefix.undo, batch)  # any action's batch: the one undo (pipeline/decisions.py)

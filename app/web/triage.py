@@ -4,13 +4,13 @@ examples and the batch answer that fits it — previewed first, applied as one u
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, jsonify, render_template
 
 from ..pipeline import counts, triage
 from ..wording import plural
 from .filters import local_time
 from .review import household_zone
-from .security import ApiError
+from .security import ApiError, json_body
 
 bp = Blueprint("triage", __name__)
 
@@ -31,9 +31,7 @@ def page():
 
 
 def _choice() -> tuple[str, str, dict]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError("Send the request as a JSON object.")
+    data = json_body()
     reason, answer = data.get("reason"), data.get("answer")
     if not isinstance(reason, str) or not isinstance(answer, str):
         raise ApiError("Which reason and which answer? Send both.")
