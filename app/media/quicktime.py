@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from .isobmff import boxes
+
 QT_EPOCH = datetime(1904, 1, 1, tzinfo=UTC)
 MAX_MOOV = 64 * 1024 * 1024
 _CONTAINERS = {b"moov", b"udta", b"meta", b"trak", b"mdia"}
@@ -29,25 +31,6 @@ _APPLE_KEYS = {
     "com.apple.quicktime.location.ISO6709": "location",
     "com.apple.quicktime.content.identifier": "content_identifier",  # pairs a Live Photo's halves
 }
-
-
-def _boxes(buf: bytes, start: int, end: int):
-    """(type, payload_start, box_end) for each box in buf[start:end]."""
-    pos = start
-    while pos + 8 <= end:
-        size, kind = struct.unpack_from(">I4s", buf, pos)
-        header = 8
-        if size == 1:
-            if pos + 16 > end:
-                return
-            size = struct.unpack_from(">Q", buf, pos + 8)[0]
-            header = 16
-        elif size == 0:
-            size = end - pos
-        if size < header or pos + size > end:
-            return
-        yield kind, pos + header, pos + size
-        pos += size
 
 
 def _find_moov(fh: BinaryIO) -> bytes | None:
@@ -104,7 +87,7 @@ def _meta(buf: bytes, start: int, end: int, info: dict[str, Any]) -> None:
         start += 4
     keys: list[str] = []
     items: list[tuple[int, int, int]] = []
-    for kind, p_start, p_end in _boxes(buf, start, end):
+    for kind, p_start, p_end in boxes(buf, start, end):
         if kind == b"keys" and p_end - p_start >= 8:
             count = struct.unpack_from(">I", buf, p_start + 4)[0]
             pos = p_start + 8
@@ -117,12 +100,12 @@ def _meta(buf: bytes, start: int, end: int, info: dict[str, Any]) -> None:
                 keys.append(buf[pos + 8 : pos + size].decode("utf-8", "replace"))
                 pos += size
         elif kind == b"ilst":
-            for item, i_start, i_end in _boxes(buf, p_start, p_end):
+            for item, i_start, i_end in boxes(buf, p_start, p_end):
                 items.append((struct.unpack(">I", item)[0], i_start, i_end))
     for index, i_start, i_end in items:
         if not 1 <= index <= len(keys) or keys[index - 1] not in _APPLE_KEYS:
             continue
-        for kind, d_start, d_end in _boxes(buf, i_start, i_end):
+        for kind, d_start, d_end in boxes(buf, i_start, i_end):
             if kind == b"data" and d_end - d_start > 8:
                 value = buf[d_start + 8 : d_end].decode("utf-8", "replace").strip("\x00 ")
                 if value:
@@ -130,7 +113,7 @@ def _meta(buf: bytes, start: int, end: int, info: dict[str, Any]) -> None:
 
 
 def _walk(buf: bytes, start: int, end: int, info: dict[str, Any], depth: int = 0) -> None:
-    for kind, p_start, p_end in _boxes(buf, start, end):
+    for kind, p_start, p_end in boxes(buf, start, end):
         if kind == b"mvhd" and depth == 0:
             _mvhd(buf, p_start, p_end, info)
         elif kind == b"meta":
@@ -205,8 +188,8 @@ def check(path: str | Path) -> list[str]:
         with open(path, "rb") as fh:
             fh.seek(0, 2)
             file_size = fh.tell()
-            boxes, problem = _top_boxes(fh, file_size)
-            moov = next(((s, e) for k, s, e in boxes if k == b"moov"), None)
+            top, problem = _top_boxes(fh, file_size)
+            moov = next(((s, e) for k, s, e in top if k == b"moov"), None)
             whole = moov is not None and moov[1] <= file_size and moov[1] - moov[0] <= MAX_MOOV
             if whole:
                 fh.seek(moov[0])
@@ -238,7 +221,7 @@ def _index_problems(buf: bytes) -> list[str]:
             problems.append("This video's index is nested far deeper than a real video's: the file is damaged")
             return problems
         pos = start
-        for kind, p_start, p_end in _boxes(buf, start, end):
+        for kind, p_start, p_end in boxes(buf, start, end):
             seen += 1
             pos = p_end
             if buf[p_start - 8 : p_start - 4] == b"\0\0\0\0":

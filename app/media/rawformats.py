@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import exif, tiff
+from .isobmff import boxes
 
-MAX_BOXES = 4096
 MAX_BLOCK = 64 * 1024 * 1024  # metadata and preview boxes are far smaller
 CANON_UUID = bytes.fromhex("85c0b687820f11e08111f4ce462b6a48")
 PREVIEW_UUID = bytes.fromhex("eaf42b5e1c984b88b9fbb7dc406e4d16")
@@ -75,31 +75,11 @@ def meta_from_ifd(t: tiff.Tiff, ifd: tiff.Ifd, kind: str) -> dict[str, Any]:
 # --- Canon CR3 ---------------------------------------------------------------------------------
 
 
-def _boxes(data: tiff.Bytes, start: int, end: int):
-    """(type, payload start, box end) of the ISO-BMFF boxes in data[start:end]."""
-    pos, count = start, 0
-    while pos + 8 <= end and count < MAX_BOXES:
-        head = data[pos : pos + 16]
-        if len(head) < 8:
-            return
-        size, kind = struct.unpack(">I4s", head[:8])
-        header = 8
-        if size == 1 and len(head) == 16:
-            size, header = struct.unpack(">Q", head[8:16])[0], 16
-        elif size == 0:
-            size = end - pos
-        if size < header or pos + size > end:
-            return
-        yield kind, pos + header, pos + size
-        pos += size
-        count += 1
-
-
 def cr3(data: tiff.Bytes) -> RawInfo:
     info = RawInfo()
-    for kind, start, end in _boxes(data, 0, len(data)):
+    for kind, start, end in boxes(data, 0, len(data)):
         if kind == b"moov":
-            for child, c_start, c_end in _boxes(data, start, end):
+            for child, c_start, c_end in boxes(data, start, end):
                 if child == b"uuid" and data[c_start : c_start + 16] == CANON_UUID:
                     _canon_boxes(data, c_start + 16, c_end, info)
         elif kind == b"uuid" and data[start : start + 16] == PREVIEW_UUID and end - start < MAX_BLOCK:
@@ -114,7 +94,7 @@ def cr3(data: tiff.Bytes) -> RawInfo:
 
 def _canon_boxes(data: tiff.Bytes, start: int, end: int, info: RawInfo) -> None:
     kinds = {b"CMT1": "ifd0", b"CMT2": "exif", b"CMT4": "gps"}
-    for kind, b_start, b_end in _boxes(data, start, end):
+    for kind, b_start, b_end in boxes(data, start, end):
         if kind in kinds and b_end - b_start < MAX_BLOCK:
             block = data[b_start:b_end]
             parsed = tiff.parse(block)
