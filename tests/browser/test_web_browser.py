@@ -135,6 +135,9 @@ def test_tag_a_selection_then_filter_by_it(page, folder, shots):
     expect(page.locator("#toast")).to_contain_text("Removed “Grandma” from 1 file")
     page.get_by_role("button", name="Undo").click()
     expect(page.locator("#tags")).to_contain_text("Grandma")
+    # typing a tag offers the library's tags that match, as they were written
+    page.locator("#tag-text").fill("gran")
+    expect(page.locator("#tag-suggestions option")).to_have_attribute("value", "Grandma")
 
 
 def test_file_detail_explains_every_date_clue(page, folder, shots):

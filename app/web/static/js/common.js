@@ -148,3 +148,17 @@ export function formatMinutes(total) {
   if (minutes || !parts.length) parts.push(`${minutes} min`);
   return parts.join(" ");
 }
+
+// Offer the library's tags that match what is typed in `input`, in the <datalist> `listId`.
+export function suggestTags(input, listId) {
+  let timer = null;
+  input?.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      try {
+        const data = await api(`/api/tags?q=${encodeURIComponent(input.value)}`);
+        document.getElementById(listId).replaceChildren(...data.tags.map((t) => el("option", { value: t })));
+      } catch { /* suggestions are a nicety */ }
+    }, 150);
+  });
+}

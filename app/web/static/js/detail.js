@@ -1,6 +1,6 @@
 // File detail: confirm, choose a clue, type a date, correct a camera's clock, tags, leave out,
 // turn; the video loads only when asked for; ← → keys. Every change offers Undo (/api/undo).
-import { UNDO_URL, api, el, formatMinutes, reloadWith, toast } from "./common.js";
+import { UNDO_URL, api, el, formatMinutes, reloadWith, suggestTags, toast } from "./common.js";
 
 const root = document.getElementById("detail");
 const fileId = Number(root.dataset.file);
@@ -90,16 +90,7 @@ document.getElementById("tag-form").addEventListener("submit", (event) => {
 for (const button of document.querySelectorAll(".remove-tag")) {
   button.addEventListener("click", () => act("/api/tags/remove", { selection, tags: [button.dataset.tag] }, TAG_UNDO));
 }
-let suggestTimer = null;
-tagText.addEventListener("input", () => {
-  clearTimeout(suggestTimer);
-  suggestTimer = setTimeout(async () => {
-    try {
-      const data = await api(`/api/tags?q=${encodeURIComponent(tagText.value)}`);
-      document.getElementById("tag-suggestions").replaceChildren(...data.tags.map((t) => el("option", { value: t })));
-    } catch { /* suggestions are a nicety */ }
-  }, 150);
-});
+suggestTags(tagText, "tag-suggestions");
 
 document.addEventListener("keydown", (event) => {
   if (event.target.closest("input, textarea, select, video") || event.ctrlKey || event.metaKey || event.altKey) return;

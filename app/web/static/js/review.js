@@ -1,7 +1,7 @@
 // Review grid: selection (click, Ctrl/Cmd-click, Shift-click, a whole day or month, "all that
 // match"), keyboard navigation, endless scrolling by keyset pages, month headings, and the bulk
 // actions for the selection. Every action can be undone (one undo: /api/undo).
-import { UNDO_URL, api, el, reloadWith, toast } from "./common.js";
+import { UNDO_URL, api, el, reloadWith, suggestTags, toast } from "./common.js";
 
 const grid = document.getElementById("grid");
 const bar = document.getElementById("bulkbar");
@@ -345,16 +345,7 @@ document.getElementById("bulk-tag")?.addEventListener("submit", (event) => {
   act("/api/tags/add", { tags: [document.getElementById("bulk-tag-text").value] });
 });
 const tagInput = document.getElementById("bulk-tag-text");
-let suggestTimer = null;
-tagInput?.addEventListener("input", () => {
-  clearTimeout(suggestTimer);
-  suggestTimer = setTimeout(async () => {
-    try {
-      const data = await api(`/api/tags?q=${encodeURIComponent(tagInput.value)}`);
-      document.getElementById("bulk-tag-suggestions").replaceChildren(...data.tags.map((t) => el("option", { value: t })));
-    } catch { /* suggestions are a nicety */ }
-  }, 150);
-});
+suggestTags(tagInput, "bulk-tag-suggestions");
 
 // "Confirm all sure dates": the same form, answered with a message that offers Undo.
 document.getElementById("confirm-high")?.addEventListener("submit", async (event) => {
