@@ -8,7 +8,7 @@ from flask import Flask
 
 from ..media import clues
 from ..vocab import Confidence, Precision
-from ..wording import MONTH_NAMES, format_offset
+from ..wording import MONTH_NAMES, format_offset, size_text
 
 CONFIDENCE = {
     Confidence.HIGH: ("Sure", "The date comes from the camera and nothing disagrees."),
@@ -76,14 +76,8 @@ def short_time(value: str | None, precision: str | None = Precision.SECOND) -> s
 
 
 def file_size(num: int | None) -> str:
-    if num is None:
-        return "—"
-    size = float(num)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GB"
+    """A file's size as people read it (the one wording for sizes); unknown -> a dash."""
+    return "—" if num is None else size_text(num)
 
 
 def duration(seconds: float | None) -> str:

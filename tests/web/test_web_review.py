@@ -176,7 +176,7 @@ def test_detail_page_shows_candidates_metadata_and_neighbours(client):
     assert "“File name (Android phone)” (2019-06-07 09:00:00) is 1.8 days later" in text
     assert "filename:android" not in text
     assert "from exif:" not in text
-    assert "Canon EOS 40D" in text and "4000 × 3000" in text and "2.4 MB" in text and "holiday" in text
+    assert "Canon EOS 40D" in text and "4000 × 3000" in text and "2.5 MB" in text and "holiday" in text
     ordered = sorted(rows, key=lambda r: (r.taken_at, r.id))
     i = [r.id for r in ordered].index(f.id)
     assert f'href="/files/{ordered[i - 1].id}"' in html and f'href="/files/{ordered[i + 1].id}"' in html
@@ -347,3 +347,11 @@ def test_thumbnail_job_rebuilds_previews(app, client, tmp_path):
 def test_export_entry_point(client):
     html = client.get("/export").get_data(as_text=True)
     assert "Export" in html and 'aria-current="page"' in html
+
+
+def test_sizes_on_pages_use_the_one_wording_for_sizes():
+    """A file's size reads the same on the detail and duplicates pages as everywhere else
+    (decimal units, as disks are sold)."""
+    from app.web.filters import file_size
+
+    assert (file_size(None), file_size(999), file_size(1_234_567)) == ("—", "999 bytes", "1.2 MB")
