@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ..wording import size_text
 from .isobmff import boxes
 
 QT_EPOCH = datetime(1904, 1, 1, tzinfo=UTC)
@@ -148,6 +149,13 @@ def _percent(part: int, whole: int) -> int:
     return max(0, min(99, part * 100 // whole)) if whole > 0 else 0
 
 
+def cut_off(have: int, want: int) -> str:
+    """A video that holds `have` bytes of the `want` its structure declares, in a sentence."""
+    if have * 100 < want:  # "cut off after 0%" reads like nothing is there at all
+        return f"This video is cut off: only {size_text(have)} of its {size_text(want)} are there"
+    return f"This video is cut off after {_percent(have, want)}%: the end of the recording is missing"
+
+
 def _top_boxes(fh: BinaryIO, file_size: int) -> tuple[list[tuple[bytes, int, int]], str | None]:
     """The top-level boxes (type, start, declared end), and what is wrong with them, if anything."""
     boxes: list[tuple[bytes, int, int]] = []
@@ -173,10 +181,7 @@ def _top_boxes(fh: BinaryIO, file_size: int) -> tuple[list[tuple[bytes, int, int
         if size > max(64 * file_size, 1 << 40):
             return boxes, f"This video is damaged: a part of it claims {size:,} bytes, far more than the file holds"
         if pos + size > file_size:
-            return (
-                boxes,
-                f"This video is cut off after {_percent(file_size, pos + size)}%: the end of the recording is missing",
-            )
+            return boxes, cut_off(file_size, pos + size)
         pos += size
     return boxes, None
 

@@ -20,18 +20,13 @@ QUICKTIME_MIMES = {"video/mp4", "video/quicktime", "video/3gpp", "video/x-m4v"}
 SCAN_BYTES = 4 * 1024 * 1024
 
 
-def _cut(have: int, want: int) -> str:
-    percent = max(0, min(99, have * 100 // want)) if want else 0
-    return f"This video is cut off after {percent}%: the end of the recording is missing"
-
-
 def _avi(head: bytes, size: int) -> list[str]:
     declared = int.from_bytes(head[4:8], "little") + 8
     problems = []
     if head[12:16] != b"LIST" or head[20:24] != b"hdrl":
         problems.append("This AVI video's header is damaged: its contents cannot be described")
     if declared > size:
-        problems.append(_cut(size, declared))
+        problems.append(quicktime.cut_off(size, declared))
     return problems
 
 
@@ -58,7 +53,7 @@ def _matroska(head: bytes, size: int) -> list[str]:
         return ["This Matroska/WebM video is damaged: its contents do not follow its header"]
     segment_size, n = _vint(head, at + 4)
     if n and segment_size is not None and at + 4 + n + segment_size > size:
-        return [_cut(size, at + 4 + n + segment_size)]
+        return [quicktime.cut_off(size, at + 4 + n + segment_size)]
     return []
 
 

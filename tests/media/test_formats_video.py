@@ -209,6 +209,13 @@ def test_every_kind_of_box_damage_gives_a_note(tmp_path, faststart):
         assert any(expected in w for w in result.warnings), (name, result.warnings)
 
 
+def test_a_video_with_almost_nothing_there_says_how_much_is_there():
+    from app.media.quicktime import cut_off
+
+    assert cut_off(5_000, 2_000_000_000) == "This video is cut off: only 5.0 KB of its 2.0 GB are there"
+    assert cut_off(500, 1_000) == "This video is cut off after 50%: the end of the recording is missing"
+
+
 def test_hostile_structures_are_refused_with_bounded_work(tmp_path):
     ftyp = struct.pack(">I4s4sI4s4s", 24, b"ftyp", b"isom", 512, b"isom", b"mp41")
     n = 30_000
