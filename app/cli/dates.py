@@ -3,7 +3,6 @@ file's page does (the same parsing, the same zone rules, the same decision log a
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -16,6 +15,7 @@ from ..models import File, db
 from ..pipeline import settings_store, timefix
 from ..vocab import FileSource
 from ..wording import format_offset
+from . import json_text
 from .library import ensure_schema
 
 
@@ -75,7 +75,7 @@ def set_date_command(args: tuple[str, ...], file_id: int | None) -> None:
     f = db.session.get(File, ids[0])
     date = f.taken_local + (format_offset(f.taken_offset) if f.taken_offset is not None else "")
     click.echo(
-        json.dumps(
+        json_text(
             {
                 "file_ids": ids,
                 "path": f.path if f.source == FileSource.FOLDER else f.display_path,
@@ -88,8 +88,7 @@ def set_date_command(args: tuple[str, ...], file_id: int | None) -> None:
                 "confidence": f.confidence,
                 "source": f.taken_source,
                 "batch": batch,
-            },
-            ensure_ascii=False,
+            }
         )
     )
     sys.stdout.flush()

@@ -17,8 +17,6 @@ groups nobody has decided yet.
 
 from __future__ import annotations
 
-import json
-
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -27,6 +25,7 @@ from ..pipeline import duplicate_review as review
 from ..pipeline import duplicates
 from ..vocab import LIVE_GROUP_STATES, GroupKind, GroupStatus
 from ..wording import plural
+from . import json_text
 from .library import ensure_schema, require_schema
 
 
@@ -52,7 +51,7 @@ def duplicates_command(as_json: bool, only_open: bool, kinds: tuple[str, ...], r
     statuses = (GroupStatus.OPEN,) if only_open else LIVE_GROUP_STATES
     groups = review.list_groups(kinds=kinds or review.KINDS, statuses=statuses)
     if as_json:
-        click.echo(json.dumps({"groups": [_json_group(g) for g in groups]}, indent=2))
+        click.echo(json_text({"groups": [_json_group(g) for g in groups]}, indent=2))
     elif not groups:
         click.echo("No duplicate groups.")
     else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -15,6 +14,7 @@ from ..models import Job, db
 from ..pipeline import export_checks, export_plan, exporter, jobs, settings_store, trash
 from ..vocab import JobStatus
 from ..wording import size_text
+from . import json_text
 from .library import _progress_printer, ensure_schema
 
 METHOD_LABELS = {
@@ -98,7 +98,7 @@ def export_command(output: Path | None, dry_run: bool, wait: bool, cleanup: bool
         if dry_run:
             plan = export_plan.dry_run(target, settings)
             if as_json:
-                click.echo(json.dumps({**plan.summary(), "files": [asdict(f) for f in plan.files]}, ensure_ascii=False))
+                click.echo(json_text({**plan.summary(), "files": [asdict(f) for f in plan.files]}))
             else:
                 print_plan(plan, listing)
             sys.exit(0 if plan.enough_space or not plan.to_export else 1)

@@ -16,6 +16,7 @@ from .. import database
 from ..media import analyze as media
 from ..models import FileStatus, Job, JobKind, JobStatus, db
 from ..pipeline import importer, jobs
+from . import json_text
 
 
 def ensure_schema() -> None:
@@ -101,7 +102,7 @@ def inspect_command(paths: tuple[Path, ...]) -> None:
             result = media.analyze(path, zone=settings.zone, relative_dir=path.parent.as_posix())
             if result.status == FileStatus.SKIPPED and result.mime is None and given.is_dir():
                 continue  # not a media file: nothing to say
-            click.echo(json.dumps(result.inspect_record(), ensure_ascii=False))
+            click.echo(json_text(result.inspect_record()))
 
 
 @click.command("jobs")

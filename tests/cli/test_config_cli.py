@@ -124,6 +124,19 @@ def test_import_refuses_a_missing_folder(tmp_path):
     assert out.returncode != 0 and "Folder not found" in out.stderr
 
 
+def test_inspect_gives_back_a_name_that_is_not_utf8_exactly(tmp_path):
+    """The JSON stays valid UTF-8 (one record per line, a newline in the name included), and the
+    undecodable byte comes back exactly: other tools can find the file from it."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    name = b"M\xfcnchen\nurlaub.jpg"
+    Image.new("RGB", (32, 24), "blue").save(os.path.join(os.fsencode(folder), name), "JPEG")
+    out = _flask("inspect", str(folder), data=tmp_path / "data")  # decoding the output as UTF-8 must work
+    (record,) = [json.loads(line) for line in out.stdout.splitlines()]
+    assert os.fsencode(record["path"]) == os.fsencode(folder) + b"/" + name
+    assert record["mime"] == "image/jpeg"
+
+
 def test_inspect_prints_one_json_object_per_media_file(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
