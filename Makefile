@@ -40,13 +40,13 @@ test: lint
 	$(PY) -m pytest
 
 # The database and queue tests (tests/pipeline, but the end-to-end ones that start their own
-# SQLite set-ups) on PostgreSQL and Redis: a throwaway cluster and server on 127.0.0.1 from
+# SQLite set-ups, and the quality measures, which no database changes) on PostgreSQL and Redis: a throwaway cluster and server on 127.0.0.1 from
 # Debian's packages (installed when missing), stopped again however the tests end.
 SCALE_TESTS ?= tests/pipeline
 test-scale: $(VENV)/.scale
 	@scripts/scale-services.sh start
 	@trap 'scripts/scale-services.sh stop' EXIT; eval "$$(scripts/scale-services.sh env)"; \
-	  $(PY) -m pytest -p no:cacheprovider -m "not e2e" $(SCALE_TESTS)
+	  $(PY) -m pytest -p no:cacheprovider -m "not e2e and not quality" $(SCALE_TESTS)
 
 lint: setup-dev
 	$(PY) -m ruff check .

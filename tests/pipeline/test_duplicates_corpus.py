@@ -24,6 +24,8 @@ from tests.duplicates_helpers import (
     true_pairs,
 )
 
+pytestmark = pytest.mark.quality  # the same on every database: measured once, on SQLite
+
 # The same picture: every file of a family belongs in one exact/near group.
 FAMILIES = {
     "canon_s40": [

@@ -31,6 +31,8 @@ from tests.duplicates_helpers import (
     true_pairs,
 )
 
+pytestmark = pytest.mark.quality  # the same on every database: measured once, on SQLite
+
 HEIC_SIDE = 256  # HEIC encoding is slow: keep those copies small
 # What the held-out half must keep scoring (measured when the split was made).
 HELD_OUT_PRECISION = 1.0

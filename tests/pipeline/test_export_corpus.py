@@ -28,7 +28,10 @@ from app.models import db
 from app.pipeline import export_batch, export_plan, exporter, importer, jobs
 from tests.conftest import make_settings
 
-pytestmark = pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool is not installed")
+pytestmark = [
+    pytest.mark.quality,
+    pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool is not installed"),
+]
 
 
 def snapshot(root: Path) -> dict[str, tuple[str, int, int]]:

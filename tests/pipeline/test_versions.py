@@ -37,6 +37,8 @@ from tests.version_helpers import (
     upright_rgb,
 )
 
+pytestmark = pytest.mark.quality  # the same on every database: measured once, on SQLite
+
 STEREO = ("skimage-motorcycle_left", "skimage-motorcycle_right")
 # What each kind must keep scoring (measured; see the module docstring).
 MIN_RECALL = {
