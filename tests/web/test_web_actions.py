@@ -209,7 +209,7 @@ def test_duplicates_page_shows_one_group_side_by_side(client):
     _group("similar", 2)
     html = client.get("/duplicates").get_data(as_text=True)
     assert f'data-group="{group.id}"' in html and "largest picture, original format" in html
-    assert html.count('class="candidate-card') == 3 and "4000 × 3000 px" in html and "2.9 MB" in html
+    assert html.count('class="candidate-card') == 3 and "4000 × 3000 px" in html and "3.0 MB" in html
     assert "Copies · 1 left" in html and "Similar shots · 1 left" in html
     similar = client.get("/duplicates", query_string={"queue": "similar"}).get_data(as_text=True)
     assert "similar_0.jpg" in similar and "exact_0.jpg" not in similar
