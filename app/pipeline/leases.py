@@ -154,9 +154,10 @@ class Heartbeat:
 
 
 @contextlib.contextmanager
-def heartbeat(engine: Engine, *leases: Lease) -> Iterator[Heartbeat]:
-    """A running heartbeat for `leases` (more can be tracked while it runs)."""
-    seconds = min((lease.seconds for lease in leases), default=LEASE_SECONDS)
+def heartbeat(engine: Engine, *leases: Lease, seconds: float | None = None) -> Iterator[Heartbeat]:
+    """A running heartbeat for `leases` (more can be tracked while it runs), beating often
+    enough for leases of `seconds` (default: the shortest of `leases`)."""
+    seconds = seconds or min((lease.seconds for lease in leases), default=LEASE_SECONDS)
     beat = Heartbeat(engine, seconds / BEATS_PER_LEASE)
     for lease in leases:
         beat.track(lease)
