@@ -41,7 +41,7 @@ from sqlalchemy import func, insert, or_, select, update
 
 from ..config import Settings
 from ..database import clock
-from ..models import Job, JobBatch, db
+from ..models import Job, JobBatch, JobItem, db
 from ..vocab import ACTIVE_JOB_STATES, ItemStatus, JobControl, JobStatus
 from . import jobs, leases
 
@@ -388,6 +388,57 @@ class BatchContext:
             if jobs.SHUTDOWN.is_set() or (self.lead is not None and self.lead.lease.lost.is_set()):
                 return
             time.sleep(WAIT_SECONDS)
+
+
+def pending_items(job_id: int) -> list[int]:
+    """The pending JobItem ids of a job (what jobs on existing files plan batches for)."""
+    ids = list(
+        db.session.execute(
+            select(JobItem.id)
+            .where(JobItem.job_id == job_id, JobItem.status == ItemStatus.PENDING)
+            .order_by(JobItem.id)
+        ).scalars()
+    )
+    db.session.commit()
+    return ids
+
+
+def items_of(job_id: int, batch: Claimed, after_id: int = 0, limit: int = MAX_ITEMS) -> list[JobItem]:
+    """A batch's pending JobItems, in id order, after `after_id`."""
+    return list(
+        db.session.execute(
+            select(JobItem)
+            .where(
+                JobItem.job_id == job_id,
+                JobItem.status == ItemStatus.PENDING,
+                JobItem.id.between(max(batch.first_id, after_id + 1), batch.last_id),
+            )
+            .order_by(JobItem.id)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def item_rounds(
+    work: Callable[[BatchContext, list[JobItem]], None], chunk: Callable[[], int]
+) -> Callable[[BatchContext], str]:
+    """The round of a job whose items are JobItems: batch after batch, `work(crew, items)`
+    on `chunk()` pending items at a time (it records them, counts them with crew.add() and
+    commits), a checkpoint between chunks."""
+
+    def round_(crew: BatchContext) -> str:
+        while (batch := crew.claim()) is not None:
+            last = 0
+            while items := items_of(crew.job_id, batch, last, chunk()):
+                last = items[-1].id
+                work(crew, items)
+                control = crew.checkpoint()
+                if control != JobControl.RUN:
+                    return control
+            crew.finish(batch)
+        return JobControl.RUN
+
+    return round_
 
 
 def drive(crew: BatchContext, round_: Callable[[BatchContext], str]) -> str:
