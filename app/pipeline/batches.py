@@ -336,8 +336,8 @@ class BatchContext:
         return made
 
     def finish(self, batch: Claimed) -> None:
+        self._drop(batch)  # no renewal after the batch is let go of (it would find the row not ours)
         finish(batch)
-        self._drop(batch)
 
     def _drop(self, batch: Claimed) -> None:
         self.held.pop(batch.id, None)
@@ -347,13 +347,13 @@ class BatchContext:
         """Release every batch still held (others take them at once); batches whose lease
         was lost are left to their new holder."""
         for batch in list(self.held.values()):
+            self._drop(batch)
             if not batch.lease.lost.is_set():
                 try:
                     release(batch)
                 except Exception as exc:  # noqa: BLE001 - its lease runs out anyway
                     log.warning("%s: could not be released (%s); its lease runs out", batch.lease.what, exc)
                     db.session.rollback()
-            self._drop(batch)
 
     def lead_gone(self) -> bool:
         """The job's lead died (its lease ran out) while the job should still run."""

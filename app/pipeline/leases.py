@@ -128,6 +128,8 @@ class Heartbeat:
         except Exception as exc:  # noqa: BLE001 - the database is away: keep trying while the leases last
             log.warning("could not renew leases (%s: %s); trying again", type(exc).__name__, exc)
             gone = [lease for lease in leases if lease.overdue()]
+        with self._guard:  # one let go of meanwhile (its holder finished it) was not lost
+            gone = [lease for lease in gone if lease in self._leases]
         for lease in gone:
             lease.mark_lost("its lease ran out or was taken over")
 
