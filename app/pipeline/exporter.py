@@ -210,8 +210,13 @@ def plan_phase(ctx: jobs.JobContext, output: Path) -> None:
 
 
 def copy_phase(ctx: jobs.JobContext, output: Path) -> str:
-    """The copies, in batches that every helping worker takes (pipeline/batches.py)."""
-    return batches.lead(ctx)
+    """The copies, in batches that every helping worker takes (pipeline/batches.py). The
+    space held back for the manifest is the job's: held by its runner until every batch is done."""
+    hold_reserve(output, RESERVE_BYTES)
+    try:
+        return batches.lead(ctx)
+    finally:
+        release_reserve(output)  # held only while copies are written
 
 
 def _copy_rounds(crew: batches.BatchContext) -> str:
@@ -222,7 +227,6 @@ def _copy_rounds(crew: batches.BatchContext) -> str:
         return JobControl.RUN
     output = Path(crew.job.params["output"])
     workers = max(1, crew.settings.workers)
-    hold_reserve(output, RESERVE_BYTES)
     pool = WriterPool(workers)
     batch = Batch(crew, output, pool.label, manifest_index(output))
     try:
@@ -235,7 +239,6 @@ def _copy_rounds(crew: batches.BatchContext) -> str:
         return JobControl.RUN
     finally:
         pool.close()
-        release_reserve(output)  # held only while copies are written
 
 
 def _copy_batch(run: CopyRun) -> str:
