@@ -217,6 +217,28 @@ class JobItem(db.Model):
     job: Mapped[Job] = relationship(back_populates="items")
 
 
+class JobBatch(db.Model):
+    """A share of a job's work that one worker takes at a time (pipeline/batches.py): the
+    pending items (File ids for an import, JobItem ids otherwise) from `first_id` to
+    `last_id`, and the lease of the worker working on it. `claims` above 1 means a worker's
+    lease ran out and another took the batch over; `done_by` is who finished it."""
+
+    __tablename__ = "job_batch"
+    __table_args__ = (Index("ix_job_batch_job_status", "job_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("job.id", ondelete="CASCADE"))
+    first_id: Mapped[int] = mapped_column(Integer)
+    last_id: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer, default=0)  # items it held when planned
+    status: Mapped[str] = mapped_column(String(20), default=ItemStatus.PENDING)  # pending | done
+    lease_owner: Mapped[str | None] = mapped_column(String(120))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claims: Mapped[int] = mapped_column(Integer, default=0)
+    done_by: Mapped[str | None] = mapped_column(String(120))
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class File(db.Model):
     __tablename__ = "file"
     __table_args__ = (

@@ -23,7 +23,7 @@ from huey import Huey, MemoryHuey, SqliteHuey, crontab
 from . import pipeline  # noqa: F401 - registers every kind's job handler
 from .config import Settings
 from .models import utcnow
-from .pipeline import jobs
+from .pipeline import batches, jobs
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ class JobQueue:
         self.settings = settings
         self._huey: Huey | None = None
         self._run_job = None
+        self._run_batches = None
         self._lock = threading.Lock()
 
     @property
@@ -89,11 +90,18 @@ class JobQueue:
         huey = make_huey(self.settings.queue_url)
 
         # Registered as "app.tasks.run_job" / "app.tasks.recover_jobs" (module and function
-        # name), the names messages already waiting in a queue file carry.
+        # name), the names messages already waiting in a queue file carry; "app.tasks.run_batches"
+        # asks a worker to help with a job's batches.
         @huey.task()
         def run_job(job_id: int) -> None:
             with self._app_context():
-                jobs.run(job_id, self.settings)
+                jobs.run(job_id, self.settings, helpers=self.ask_for_help)
+
+        @huey.task()
+        def run_batches(job_id: int) -> None:
+            """Help with a job's batches (pipeline/batches.py), wherever this worker runs."""
+            with self._app_context():
+                batches.help(job_id, self.settings, take_over=self._take_over)
 
         @huey.periodic_task(crontab(minute="*"))
         def recover_jobs() -> None:
@@ -101,7 +109,7 @@ class JobQueue:
             with self._app_context():
                 self.recover(look_again=False)
 
-        self._huey, self._run_job = huey, run_job
+        self._huey, self._run_job, self._run_batches = huey, run_job, run_batches
 
     def _app_context(self):
         if has_app_context() and current_app._get_current_object() is self.app:
@@ -111,6 +119,16 @@ class JobQueue:
     def enqueue(self, job_id: int) -> None:
         self._build_once()
         self._run_job(job_id)
+
+    def ask_for_help(self, job_id: int, count: int) -> None:
+        """`count` helper tasks for the job's batches: idle workers on any machine take them
+        (a worker busy with batches already lets them pass)."""
+        self._build_once()
+        for _ in range(count):
+            self._run_batches(job_id)
+
+    def _take_over(self, job_id: int) -> None:
+        jobs.run(job_id, self.settings, helpers=self.ask_for_help)
 
     def recover(self, look_again: bool = True) -> list[int]:
         """Enqueue jobs that should be running but whose worker's lease ran out (call in an
@@ -122,6 +140,8 @@ class JobQueue:
         for job_id in ids:
             log.info("job %s has no live worker: enqueued again", job_id)
             self.enqueue(job_id)
+        for job_id in batches.wanting_help():
+            self.ask_for_help(job_id, 1)  # batches nobody holds: a worker that is free takes them
         if not look_again:
             return ids
         later = jobs.leased_until()

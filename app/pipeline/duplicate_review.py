@@ -10,7 +10,8 @@ Reading
   recommendation_summary(kind)       what accepting every recommendation of a kind would do
   recommendation_preview(kind)       the groups it would settle, to be looked at first
 
-Deciding (each returns a batch id; every change is a `UserDecision` row in that batch)
+Deciding (each returns a batch id; every change is a `UserDecision` row in that batch; each
+is one transaction, tried again when it loses a race with another writer: database.retrying)
   keep(group_id, keep_file_ids)      keep one or several, the others are discarded (left out of
                                      the export, never deleted); keepers of exact/near groups
                                      inherit the best capture time and every tag of the group
@@ -30,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from ..database import retrying
 from ..media import keeper
 from ..media.confidence import source_rank
 from ..models import Duplicate, DuplicateGroup, File, FileTag, Tag, UserDecision, db, utcnow
@@ -313,23 +315,30 @@ def _decide(group: DuplicateGroup, members: list[File], keep_ids: set[int], batc
 
 def keep(group_id: int, keep_file_ids: Iterable[int], *, batch: str | None = None) -> str:
     """Keep these files of the group; the others are discarded (left out of the export)."""
-    group, members = _group_and_members(group_id)
     keep_ids = set(keep_file_ids)
-    member_ids = {f.id for f in members}
-    if not keep_ids:
-        raise DecisionError("Choose at least one file to keep")
-    if keep_ids - member_ids:
-        raise DecisionError(f"Files {sorted(keep_ids - member_ids)} are not in group {group_id}")
     batch = batch or str(uuid.uuid4())
-    _decide(group, members, keep_ids, batch)
-    db.session.commit()
-    return batch
+
+    def work() -> str:
+        group, members = _group_and_members(group_id)
+        member_ids = {f.id for f in members}
+        if not keep_ids:
+            raise DecisionError("Choose at least one file to keep")
+        if keep_ids - member_ids:
+            raise DecisionError(f"Files {sorted(keep_ids - member_ids)} are not in group {group_id}")
+        _decide(group, members, keep_ids, batch)
+        db.session.commit()
+        return batch
+
+    return retrying(work, db.session.rollback)
 
 
 def not_duplicates(group_id: int) -> str:
     """Keep every file: they are not duplicates. Remembered: they are not grouped together again."""
+    return retrying(lambda: _not_duplicates(group_id, str(uuid.uuid4())), db.session.rollback)
+
+
+def _not_duplicates(group_id: int, batch: str) -> str:
     group, members = _group_and_members(group_id)
-    batch = str(uuid.uuid4())
     db.session.add(
         UserDecision(
             kind=DecisionKind.NOT_DUPLICATE,
@@ -388,14 +397,18 @@ def accept_all_recommendations(
     finds it) that a single `undo` reverts."""
     if kind not in KINDS:
         raise DecisionError(f"Unknown kind of group: {kind}")
-    ready, members = _ready_groups(kind, group_ids)
-    if dry_run or not ready:
-        return len(ready)
+    if dry_run:
+        return len(_ready_groups(kind, group_ids)[0])
     batch = batch or str(uuid.uuid4())
-    for g in ready:
-        _decide(g, sorted(members[g.id], key=lambda f: f.id), {g.recommended_id}, batch)
-    db.session.commit()
-    return len(ready)
+
+    def work() -> int:
+        ready, members = _ready_groups(kind, group_ids)
+        for g in ready:
+            _decide(g, sorted(members[g.id], key=lambda f: f.id), {g.recommended_id}, batch)
+        db.session.commit()
+        return len(ready)
+
+    return retrying(work, db.session.rollback)
 
 
 def last_batch() -> str | None:
@@ -412,7 +425,7 @@ def undo(batch_id: str) -> int:
     """Revert every decision of a batch (newest first), whatever its kind (decisions.undo);
     returns how many were undone."""
     try:
-        count = decisions.undo(batch_id)
+        count = retrying(lambda: decisions.undo(batch_id), db.session.rollback)
     except decisions.UndoError as exc:
         raise DecisionError(str(exc)) from None
     if not count:

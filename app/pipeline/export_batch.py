@@ -18,13 +18,11 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
-
 from ..media import archive_copy
 from ..media.metadata_writer import open_writer
 from ..models import JobItem, db, utcnow
 from ..vocab import ItemStatus, JobControl
-from . import jobs
+from . import batches, locks
 from .export_manifest import append_manifest, trash_path
 from .export_plan import PlannedFile
 
@@ -133,8 +131,9 @@ def retire_old(output: Path, job_id: int, planned: PlannedFile, *, before: bool,
 
 
 class Batch:
-    def __init__(self, ctx: jobs.JobContext, output: Path, label: str, index: dict[str, dict]):
+    def __init__(self, ctx, output: Path, label: str, index: dict[str, dict]):
         self.ctx = ctx
+        self.job_id = ctx.job.id  # read once: an expired row would be reloaded mid-batch (and flush our changes)
         self.output = output
         self.writer_label = label
         self.index = index
@@ -187,7 +186,7 @@ class Batch:
     def _name_one(self, job_item: JobItem, planned: PlannedFile, prepared: archive_copy.Prepared):
         """Old copy aside (where the new one takes its name), new copy in place, the rest of
         the old copy aside. Returns the placed facts, or None when the old copy changed."""
-        job_id = self.ctx.job.id
+        job_id = self.job_id
         placed = self._placed(planned, prepared, planned.target)
         try:
             moved = retire_old(self.output, job_id, planned, before=True, placed=placed)
@@ -208,7 +207,7 @@ class Batch:
 
     def _retire_one(self, job_item: JobItem, planned: PlannedFile) -> dict | None:
         try:
-            moved = retire_old(self.output, self.ctx.job.id, planned, before=False, placed=None)
+            moved = retire_old(self.output, self.job_id, planned, before=False, placed=None)
         except archive_copy.ChangedInArchive as exc:
             self.errors.append((job_item, str(exc)))
             return None
@@ -223,7 +222,18 @@ class Batch:
         for job_item, _planned in self.retiring:
             job_item.result = {**job_item.result, "retiring": True}
         db.session.commit()
-        # 2. final names (a flush retried after an error skips what is already placed)
+        # Nothing is written to the database until step 4: the manifest's lock is taken in
+        # a transaction of its own, which on SQLite would wait for ours.
+        with db.session.no_autoflush:
+            done = self._place_all()
+            # 3. manifest, then 4. the database
+            self._append(done)
+        self._record(done)
+        self.prepared, self.adopted, self.retiring, self.errors = [], [], [], []
+        self.started, self.bytes = time.monotonic(), 0
+
+    def _place_all(self) -> list[tuple[JobItem, PlannedFile, dict]]:
+        """2. final names (a flush retried after an error skips what is already placed)."""
         done: list[tuple[JobItem, PlannedFile, dict]] = list(self.adopted)
         folders = set()
         for job_item, planned, prepared in self.prepared:
@@ -238,17 +248,14 @@ class Batch:
                 done.append((job_item, planned, retired))
         for folder in folders:
             archive_copy.fsync_dir(folder)
-        # 3. manifest, then 4. the database
-        self._record(done)
-        self.prepared, self.adopted, self.retiring, self.errors = [], [], [], []
-        self.started, self.bytes = time.monotonic(), 0
+        return done
 
-    def _record(self, done: list[tuple[JobItem, PlannedFile, dict]]) -> None:
+    def _append(self, done: list[tuple[JobItem, PlannedFile, dict]]) -> None:
         records = []
         for _job_item, planned, placed in done:
             if "retired" in placed:
                 if self.index.pop(planned.sha256, None) is not None:  # not recorded yet (a killed run may have)
-                    records.append(retired_record(self.ctx.job.id, planned, placed["retired"]))
+                    records.append(retired_record(self.job_id, planned, placed["retired"]))
                 continue
             known = self.index.get(planned.sha256)
             if known is None or (known.get("output"), known.get("output_sha256"), known.get("sidecar_sha256")) != (
@@ -256,15 +263,20 @@ class Batch:
                 placed["out_sha256"],
                 placed.get("sidecar_sha256"),
             ):
-                record = manifest_record(self.ctx.job.id, planned, placed)
+                record = manifest_record(self.job_id, planned, placed)
                 records.append(record)
                 self.index[planned.sha256] = record
         try:
-            append_manifest(self.output, records)
+            # the job's workers on other machines append too: one at a time (a lock in the database)
+            if records:
+                with locks.hold(locks.lock_name("manifest", str(self.output)), seconds=self.ctx.settings.lease_seconds):
+                    append_manifest(self.output, records)
         except OSError as exc:
             if exc.errno in archive_copy.DISK_FULL:
                 raise archive_copy.DiskFull(f"The disk is full: the manifest in {self.output} cannot grow") from None
             raise
+
+    def _record(self, done: list[tuple[JobItem, PlannedFile, dict]]) -> None:
         for job_item, _planned, placed in done:
             result = {k: v for k, v in job_item.result.items() if k not in ("placing", "retiring")}
             result.update(placed)
@@ -329,23 +341,15 @@ def request_for(output: Path, planned: PlannedFile) -> archive_copy.Request:
     )
 
 
-def pending_items(job_id: int, after_id: int, limit: int = 200) -> list[JobItem]:
-    return list(
-        db.session.execute(
-            select(JobItem)
-            .where(JobItem.job_id == job_id, JobItem.status == ItemStatus.PENDING, JobItem.id > after_id)
-            .order_by(JobItem.id)
-            .limit(limit)
-        ).scalars()
-    )
-
-
 class CopyRun:
-    """The copy loop: up to two files per worker in flight, their results taken in plan
-    order (so what is recorded is always a prefix of the plan) and recorded in batches."""
+    """The copy loop over one batch of the plan (`claimed`, pipeline/batches.py): up to two
+    files per writer in flight, their results taken in plan order (so what is recorded is
+    always a prefix of the batch) and recorded in batches."""
 
-    def __init__(self, ctx: jobs.JobContext, output: Path, pool: WriterPool, batch: Batch, workers: int):
+    def __init__(self, ctx, output: Path, pool: WriterPool, batch: Batch, workers: int, claimed: batches.Claimed):
         self.ctx, self.output, self.pool, self.batch = ctx, output, pool, batch
+        self.job_id = batch.job_id
+        self.claimed = claimed
         self.window = 2 * workers
         self.in_flight: deque[tuple[JobItem, PlannedFile, Future]] = deque()
         self.last_id, self.exhausted = 0, False
@@ -357,7 +361,7 @@ class CopyRun:
 
     def _refill(self) -> None:
         while self._running() and not self.exhausted and len(self.in_flight) < self.window:
-            items = pending_items(self.ctx.job.id, self.last_id, self.window - len(self.in_flight))
+            items = batches.items_of(self.job_id, self.claimed, self.last_id, self.window - len(self.in_flight))
             self.exhausted = not items
             for job_item in items:
                 self.last_id = job_item.id
@@ -376,7 +380,7 @@ class CopyRun:
     def _finish_retiring(self, planned: PlannedFile, placed: dict) -> dict:
         """An update a killed run placed: its old copy goes aside now if it had not yet."""
         try:
-            moved = retire_old(self.output, self.ctx.job.id, planned, before=False, placed=placed)
+            moved = retire_old(self.output, self.job_id, planned, before=False, placed=placed)
         except archive_copy.ChangedInArchive:
             return {}
         if not planned.previous:

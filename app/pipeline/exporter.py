@@ -6,7 +6,8 @@ What goes where is decided first (export_plan.py); this module carries it out.
 Phases (stored on the job, so a resumed job continues where it stopped):
   plan     decide every file's fate and name (see `build_plan`), one JobItem per file
   copy     write each new or changed file (archive_copy: temporary name, fsync, verify,
-           rename), move retired copies to the archive's trash, in batches:
+           rename), move retired copies to the archive's trash, in batches that every
+           helping worker takes (pipeline/batches.py), each recorded in steps:
            intent -> renames -> fsync folders -> manifest lines -> commit
   cleanup  optional: move exported originals to a trash folder (trash.py)
 
@@ -20,7 +21,6 @@ written recorded: space held back at the start is given back so the manifest can
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 from collections import defaultdict
@@ -34,7 +34,7 @@ from ..media import archive_copy
 from ..models import Job, JobItem, db, insert_ignore
 from ..vocab import FINISHED_JOB_STATES, ItemStatus, JobControl, JobKind, JobStatus
 from ..wording import plural, size_text
-from . import jobs
+from . import batches, jobs, locks
 from .export_batch import (
     Batch,
     CopyRun,
@@ -66,30 +66,24 @@ from .export_plan import (
 
 log = logging.getLogger(__name__)
 
-LOCK_FILE = "lock"
 RESERVE_BYTES = 4 * 1024 * 1024  # room for the manifest lines of the batches in flight
 
 
 @contextmanager
-def output_lock(output: Path, job_id: int):
-    """One export at a time writes into an archive folder (an OS lock: a killed worker's
-    lock goes away with it)."""
-    folder = meta_dir(output)
+def output_lock(output: Path, job_id: int, settings):
+    """One export job at a time writes into an archive folder, wherever its workers run: a
+    lock in the database (its holder's heartbeat renews it; a holder that died frees it when
+    its lease runs out). The job's own helpers write alongside it."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        meta_dir(output).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise jobs.JobError(f"Cannot create the archive folder {output}: {exc.strerror or exc}") from None
-    fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise jobs.JobError(f"Another export is writing into {output} right now") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"job {job_id} pid {os.getpid()}\n".encode())
+    db.session.commit()  # the lock is written in a transaction of its own
+    with locks.hold(locks.lock_name("export", str(output)), seconds=settings.lease_seconds, wait=False) as held:
+        if held is None:
+            raise jobs.JobError(f"Another export is writing into {output} right now")
+        log.info("export %s holds the archive %s", job_id, output)
         yield
-    finally:
-        os.close(fd)
 
 
 # --- the plan -----------------------------------------------------------------------------
@@ -216,18 +210,45 @@ def plan_phase(ctx: jobs.JobContext, output: Path) -> None:
 
 
 def copy_phase(ctx: jobs.JobContext, output: Path) -> str:
-    workers = max(1, ctx.settings.workers)
+    """The copies, in batches that every helping worker takes (pipeline/batches.py). The
+    space held back for the manifest is the job's: held by its runner until every batch is done."""
     hold_reserve(output, RESERVE_BYTES)
+    try:
+        return batches.lead(ctx)
+    finally:
+        release_reserve(output)  # held only while copies are written
+
+
+def _copy_rounds(crew: batches.BatchContext) -> str:
+    """What every worker on an export runs: batch after batch through writers of its own
+    (one per core, each with its own exiftool), opened with its first batch."""
+    claimed = crew.claim()
+    if claimed is None:
+        return JobControl.RUN
+    output = Path(crew.job.params["output"])
+    workers = max(1, crew.settings.workers)
     pool = WriterPool(workers)
-    batch = Batch(ctx, output, pool.label, manifest_index(output))
-    run = CopyRun(ctx, output, pool, batch, workers)
+    batch = Batch(crew, output, pool.label, manifest_index(output))
+    try:
+        while claimed is not None:
+            control = _copy_batch(CopyRun(crew, output, pool, batch, workers, claimed))
+            if control != JobControl.RUN:
+                return control
+            crew.finish(claimed)
+            claimed = crew.claim()
+        return JobControl.RUN
+    finally:
+        pool.close()
+
+
+def _copy_batch(run: CopyRun) -> str:
     try:
         return run.run()
     except archive_copy.DiskFull as exc:
-        release_reserve(output)  # the space held back lets what was written be recorded
-        _flush_quietly(batch)
+        release_reserve(run.output)  # the space held back lets what was written be recorded
+        _flush_quietly(run.batch)
         left = db.session.execute(
-            select(JobItem.id).where(JobItem.job_id == ctx.job.id, JobItem.status == ItemStatus.PENDING)
+            select(JobItem.id).where(JobItem.job_id == run.ctx.job.id, JobItem.status == ItemStatus.PENDING)
         ).all()
         raise jobs.JobError(
             f"{exc}. The export stopped with {plural(len(left), 'file')} not yet copied; everything already in the "
@@ -235,14 +256,15 @@ def copy_phase(ctx: jobs.JobContext, output: Path) -> str:
             "where it stopped."
         ) from None
     except archive_copy.DestinationProblem as exc:
-        _flush_quietly(batch)
+        _flush_quietly(run.batch)
         raise jobs.JobError(
             f"{exc}. The export stopped; run it again once the archive folder can be written."
         ) from None
     finally:
-        pool.close()
         run.discard_unrecorded()
-        release_reserve(output)  # held only while copies are written
+
+
+batches.worker(JobKind.EXPORT, batches.pending_items)(_copy_rounds)
 
 
 def _flush_quietly(batch: Batch) -> None:
@@ -278,7 +300,7 @@ def _stopped(job: Job, control: str) -> str:
 def run_export(ctx: jobs.JobContext) -> str:
     job = ctx.job
     output = Path(job.params["output"])
-    with output_lock(output, job.id):
+    with output_lock(output, job.id, ctx.settings):
         removed = _remove_stale_temporaries(output)
         if removed:
             log.info("removed %d temporary files left by an interrupted export", removed)

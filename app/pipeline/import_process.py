@@ -1,13 +1,17 @@
-"""The import's process phase: pending files analyzed by the analysis processes, recorded by
-one writer in batches.
+"""The import's process phase: pending files analyzed by the analysis processes, recorded in
+batches.
 
-One pool of processes serves the whole phase: files that arrive while it runs (a browser
-still uploading) are taken up by the same loop. When an analysis process dies (the kernel's
-out-of-memory killer, a crash in a decoder library), the file it was reading fails with a
-sentence, a new process takes its place, and once the other files are done that file is
-tried once more alone, in a fresh process of its own.
+The phase is shared by every worker that helps (pipeline/batches.py): each takes batches of
+the import's pending files and streams them through one pool of analysis processes of its
+own (MEDIAPARSER_WORKERS of them, sized for its machine), the next batch taken before the
+last one's files are done, so the processes never wait for a hand-off. Files that arrive
+while it runs (a browser still uploading) are planned into new batches and taken up by the
+same loop and the same pool. When an analysis process dies (the kernel's out-of-memory
+killer, a crash in a decoder library), the file it was reading fails with a sentence, a new
+process takes its place, and once the batch's other files are done that file is tried once
+more alone, in a fresh process of its own.
 
-`analyze_files()` is the part a queue task can call for a share of an import's files."""
+`analyze_files()` analyzes a given share of an import's files by itself."""
 
 from __future__ import annotations
 
@@ -16,14 +20,14 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, select
 
 from ..media import batch
-from ..models import File, FileStatus, JobControl, db
+from ..models import File, FileStatus, JobControl, JobKind, db
 from ..wording import size_text
-from . import jobs
+from . import batches, jobs
 from .recorder import Recorder
 
 log = logging.getLogger(__name__)
@@ -39,17 +43,19 @@ TIMED_OUT = f"Reading this file did not finish within {batch.TASK_SECONDS // 60}
 
 @dataclass
 class Importing:
-    """What one run of the phase shares: the job, the analysis processes' set-up, the writer."""
+    """What one worker's part of the phase shares: the job, the analysis processes' set-up,
+    the writer, and the batches it streams (None: a given share of files)."""
 
-    ctx: jobs.JobContext
+    ctx: jobs.JobContext | batches.BatchContext
     setup: batch.Setup
     workers: int
     recorder: Recorder
     peak_memory: int = 0  # the most memory one analysis process held, in bytes
     crashes_in_a_row: int = 0
+    stream: Stream | None = None
 
 
-def prepare(ctx: jobs.JobContext) -> Importing:
+def prepare(ctx: jobs.JobContext | batches.BatchContext) -> Importing:
     settings = ctx.settings
     sha_owner = dict(
         db.session.execute(
@@ -100,24 +106,36 @@ def _select_pending(job_id: int):
     )
 
 
-def pending_tasks(job_id: int, attempted: set[int]) -> Iterator[batch.Task]:
-    """Pending files of the job in id order, read a page at a time as they are needed (files
-    added meanwhile come last, so they are found too); each file once per phase."""
-    last = 0
+def pending_ids(job_id: int) -> list[int]:
+    """The import's pending files, for planning its batches."""
+    query = select(File.id).where(File.job_id == job_id, File.status == FileStatus.PENDING).order_by(File.id)
+    ids = list(db.session.execute(query).scalars())
+    db.session.commit()
+    return ids
+
+
+def tasks_between(job_id: int, first_id: int, last_id: int) -> Iterator[batch.Task]:
+    """The pending files of a batch, in id order, read a page at a time."""
+    last = first_id - 1
     while True:
-        rows = db.session.execute(_select_pending(job_id).where(File.id > last).order_by(File.id).limit(PREFETCH)).all()
+        query = _select_pending(job_id).where(File.id > last, File.id <= last_id).order_by(File.id).limit(PREFETCH)
+        rows = db.session.execute(query).all()
+        db.session.commit()  # no read transaction left open while the files are analyzed
         if not rows:
             return
         last = rows[-1].id
-        for task in _tasks(rows):
-            if task.file_id not in attempted:
-                attempted.add(task.file_id)
-                yield task
+        yield from _tasks(rows)
 
 
-def _unattempted(job_id: int, attempted: set[int]) -> bool:
-    ids = db.session.execute(select(File.id).where(File.job_id == job_id, File.status == FileStatus.PENDING))
-    return any(file_id not in attempted for file_id in ids.scalars())
+def crashed_between(job_id: int, first_id: int, last_id: int) -> list[int]:
+    """Files of a batch whose analysis process crashed in an earlier run: tried again."""
+    query = select(File.id).where(
+        File.job_id == job_id,
+        File.status == FileStatus.ERROR,
+        File.id.between(first_id, last_id),
+        File.error == CRASHED,
+    )
+    return list(db.session.execute(query).scalars())
 
 
 def tasks_for(job_id: int, file_ids: Iterable[int]) -> Iterator[batch.Task]:
@@ -131,21 +149,99 @@ def tasks_for(job_id: int, file_ids: Iterable[int]) -> Iterator[batch.Task]:
 # --- the loop -----------------------------------------------------------------------------------
 
 
-def process(ctx: jobs.JobContext) -> JobControl:
-    """Analyze every pending file of the import, and the files added while it runs."""
-    run = prepare(ctx)
-    attempted: set[int] = set()
-    with _pool(run, run.workers) as pool:
+@dataclass(eq=False)
+class _Held:
+    claimed: batches.Claimed
+    waiting: set[int] = field(default_factory=set)  # fed to the pool, not recorded yet
+    crashed: list[int] = field(default_factory=list)  # to try once more, alone
+    fed: bool = False  # every pending file of it went to the pool
+
+
+class Stream:
+    """The files of the batches this worker takes, fed to the analysis processes one batch
+    after the other without a pause: the next batch is taken when the last one's files are
+    all handed out. A batch is finished once each file it fed is recorded; one that held a
+    crashed file is finished after that file was tried again, when the stream ends."""
+
+    def __init__(self, crew: batches.BatchContext, first: batches.Claimed):
+        self.crew = crew
+        self.first: batches.Claimed | None = first
+        self.held: dict[int, _Held] = {}
+        self.batch_of: dict[int, int] = {}  # file id -> batch id
+
+    def tasks(self) -> Iterator[batch.Task]:
         while True:
-            control = analyze(run, pool, pending_tasks(ctx.job.id, attempted))
-            if control == JobControl.RUN:
-                control = retry_crashed(run)
-            if control == JobControl.RUN:
-                control = ctx.checkpoint()
-            if control != JobControl.RUN or not _unattempted(ctx.job.id, attempted):
-                break
-    _log_peak(run)
-    return control
+            claimed, self.first = self.first or self.crew.claim(), None
+            if claimed is None:
+                return
+            held = self.held[claimed.id] = _Held(claimed)
+            for task in tasks_between(self.crew.job_id, claimed.first_id, claimed.last_id):
+                held.waiting.add(task.file_id)
+                self.batch_of[task.file_id] = claimed.id
+                yield task
+            held.fed = True
+            held.crashed += crashed_between(self.crew.job_id, claimed.first_id, claimed.last_id)
+            self._finish_ready()
+
+    def settled(self, file_ids: Iterable[int], crashed: bool = False) -> None:
+        """These files are recorded (or failed: `crashed` ones are tried again later)."""
+        for file_id in file_ids:
+            held = self.held.get(self.batch_of.pop(file_id, -1))
+            if held is not None:
+                held.waiting.discard(file_id)
+                if crashed:
+                    held.crashed.append(file_id)
+        self._finish_ready()
+
+    def _finish_ready(self) -> None:
+        for held in list(self.held.values()):
+            if held.fed and not held.waiting and not held.crashed:
+                self.crew.finish(held.claimed)
+                del self.held[held.claimed.id]
+
+    def close(self, run: Importing) -> JobControl:
+        """The stream ran dry: retry the crashed files of the batches it still holds, then
+        finish them."""
+        for held in list(self.held.values()):
+            if not held.fed or held.waiting:
+                continue  # stopped early: let go of it (drive() does)
+            control = retry_crashed(run, held.crashed)
+            if control != JobControl.RUN:
+                return control
+            self.crew.finish(held.claimed)
+            del self.held[held.claimed.id]
+        return JobControl.RUN
+
+
+def process(ctx: jobs.JobContext) -> JobControl:
+    """The job's runner: analyze every pending file of the import, and the files added while
+    it runs, with every worker that helps."""
+    return batches.lead(ctx)
+
+
+@batches.worker(JobKind.IMPORT, pending_ids)
+def work(crew: batches.BatchContext) -> JobControl:
+    """What every worker on an import runs: batches through one pool of its own, opened
+    with its first batch (a worker that finds none starts no processes)."""
+    with contextlib.ExitStack() as stack:
+        opened: list[tuple[Importing, batch.AnalysisPool]] = []
+
+        def round_(crew: batches.BatchContext) -> JobControl:
+            first = crew.claim()
+            if first is None:
+                return JobControl.RUN
+            if not opened:
+                run = prepare(crew)
+                opened.append((run, stack.enter_context(_pool(run, run.workers))))
+            run, pool = opened[0]
+            run.stream = stream = Stream(crew, first)
+            control = analyze(run, pool, stream.tasks())
+            return stream.close(run) if control == JobControl.RUN else control
+
+        control = batches.drive(crew, round_)
+        if opened:
+            _log_peak(opened[0][0])
+        return control
 
 
 def analyze_files(ctx: jobs.JobContext, file_ids: Iterable[int]) -> JobControl:
@@ -195,6 +291,8 @@ def _flush(run: Importing, pool: batch.AnalysisPool, finished: list[batch.Finish
     again = run.recorder.record([(end.task.file_id, end.analysis) for end in finished])
     for file_id in again:
         pool.submit(replace(tasks[file_id], use_known=False))
+    if run.stream is not None:
+        run.stream.settled(set(tasks) - set(again))
 
 
 def _crashed(run: Importing, end: batch.Finished) -> None:
@@ -206,7 +304,10 @@ def _crashed(run: Importing, end: batch.Finished) -> None:
             "The analysis processes keep stopping, file after file (the last one: "
             f"{end.crashed}). Nothing was lost: resume the import when the computer has more free memory."
         )
-    run.recorder.mark_failed(end.task.file_id, TIMED_OUT if end.crashed == "timed out" else CRASHED)
+    timed_out = end.crashed == "timed out"
+    run.recorder.mark_failed(end.task.file_id, TIMED_OUT if timed_out else CRASHED)
+    if run.stream is not None:
+        run.stream.settled([end.task.file_id], crashed=not timed_out)
 
 
 def retry_crashed(run: Importing, file_ids: Iterable[int] | None = None) -> JobControl:

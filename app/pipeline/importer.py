@@ -4,12 +4,14 @@ Phases (stored on the job, so a resumed job continues where it stopped):
   discover  walk the folder and insert one `File` row per file (idempotent): pending for a
             file to analyze, or skipped / error with a sentence for what cannot be imported
             (a link out of the folder or in a loop, a folder that cannot be read, a pipe...)
-  process   analyze pending files in a pool of processes; one writer commits results in
-            batches (import_process.py, recorder.py)
-  finish    find duplicates among the new files and the whole library
+  process   analyze pending files in batches that every helping worker takes, each with a
+            pool of analysis processes and a writer (import_process.py, batches.py, recorder.py)
+  finish    the steps after the last batch, run once by the job's runner (`after_last_batch`):
+            duplicates among the new files and the whole library
 
-Per-file state is `File.status`: a file is pending until the batch that records its result
-commits, so a killed worker leaves it pending and the next run does it — once.
+Per-file state is `File.status`: a file is pending until the transaction that records its
+result commits, so a killed worker leaves it pending and whoever takes its batch over does
+it — once.
 """
 
 from __future__ import annotations
@@ -180,12 +182,18 @@ def run_import(ctx: jobs.JobContext) -> str:
         job.phase = "finish"
         db.session.commit()
     if job.phase == "finish":
-        from . import duplicates
-
-        duplicates.after_import(job, ctx.settings)
+        after_last_batch(ctx)
         job.phase = "done"
         db.session.commit()
     return JobStatus.COMPLETED
+
+
+def after_last_batch(ctx: jobs.JobContext) -> None:
+    """What an import does once, after its last batch, by the job's runner alone (whoever
+    holds the job's lease then; its lease is the lock): library-wide steps over its files."""
+    from . import duplicates
+
+    duplicates.after_import(ctx.job, ctx.settings)
 
 
 def summary(job: Job) -> dict:

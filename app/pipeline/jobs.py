@@ -184,6 +184,7 @@ class JobContext:
         on_progress: Callable[[Job], None] | None = None,
         lease: leases.Lease | None = None,
         heartbeat: leases.Heartbeat | None = None,
+        helpers: Callable[[int, int], None] | None = None,
     ):
         self.job = job
         self.owner = owner
@@ -191,6 +192,13 @@ class JobContext:
         self._on_progress = on_progress
         self.lease = lease or job_lease(job.id, owner, settings.lease_seconds)
         self.heartbeat = heartbeat
+        self._helpers = helpers
+
+    def ask_for_help(self, count: int) -> None:
+        """Ask the queue for `count` helpers on this job's batches (pipeline/batches.py);
+        nothing when the job was not started by a queue (tests, the command line)."""
+        if self._helpers is not None and count > 0:
+            self._helpers(self.job.id, count)
 
     def checkpoint(self) -> JobControl:
         """Commit-safe point between files: RUN, PAUSE, CANCEL or INTERRUPT.
@@ -280,12 +288,18 @@ def _bank_active_time(job: Job) -> float:
     return job.active_seconds + (utcnow() - job.resumed_at).total_seconds()
 
 
-def run(job_id: int, settings: Settings | None = None, on_progress: Callable[[Job], None] | None = None) -> str | None:
+def run(
+    job_id: int,
+    settings: Settings | None = None,
+    on_progress: Callable[[Job], None] | None = None,
+    helpers: Callable[[int, int], None] | None = None,
+) -> str | None:
     """Run a job to its end (or to a pause); returns the outcome, None if not ours to run.
 
     `settings` are the app's own (the queue and the command line pass theirs); the job runs
     with `job_settings(settings)`. Left out (tests and benchmarks inside the app), they are
-    the current app's."""
+    the current app's. `helpers(job_id, n)` asks the queue for n workers to help with the
+    job's batches (the queue passes it; without it the job's runner does every batch)."""
     if settings is None:
         from flask import current_app
 
@@ -297,7 +311,8 @@ def run(job_id: int, settings: Settings | None = None, on_progress: Callable[[Jo
     log.info("job %s (%s) started by %s", job.id, job.kind, owner)
     lease = job_lease(job.id, owner, settings.lease_seconds)
     with leases.heartbeat(db.engine, lease) as beat:
-        outcome, message = _run_handler(job, JobContext(job, owner, job_settings(settings), on_progress, lease, beat))
+        ctx = JobContext(job, owner, job_settings(settings), on_progress, lease, beat, helpers)
+        outcome, message = _run_handler(job, ctx)
     if lease.lost.is_set():
         log.warning("job %s: %s stopped; the worker that took the job over finishes it", job_id, owner)
         outcome, message = INTERRUPTED, None

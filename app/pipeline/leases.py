@@ -128,6 +128,8 @@ class Heartbeat:
         except Exception as exc:  # noqa: BLE001 - the database is away: keep trying while the leases last
             log.warning("could not renew leases (%s: %s); trying again", type(exc).__name__, exc)
             gone = [lease for lease in leases if lease.overdue()]
+        with self._guard:  # one let go of meanwhile (its holder finished it) was not lost
+            gone = [lease for lease in gone if lease in self._leases]
         for lease in gone:
             lease.mark_lost("its lease ran out or was taken over")
 
@@ -154,9 +156,10 @@ class Heartbeat:
 
 
 @contextlib.contextmanager
-def heartbeat(engine: Engine, *leases: Lease) -> Iterator[Heartbeat]:
-    """A running heartbeat for `leases` (more can be tracked while it runs)."""
-    seconds = min((lease.seconds for lease in leases), default=LEASE_SECONDS)
+def heartbeat(engine: Engine, *leases: Lease, seconds: float | None = None) -> Iterator[Heartbeat]:
+    """A running heartbeat for `leases` (more can be tracked while it runs), beating often
+    enough for leases of `seconds` (default: the shortest of `leases`)."""
+    seconds = seconds or min((lease.seconds for lease in leases), default=LEASE_SECONDS)
     beat = Heartbeat(engine, seconds / BEATS_PER_LEASE)
     for lease in leases:
         beat.track(lease)

@@ -14,6 +14,7 @@ SQLite and PostgreSQL, so it is tested on both.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import time
 from collections.abc import Iterator
@@ -30,6 +31,16 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5
 TABLE = LibraryLock.__table__
+NAME_LENGTH = TABLE.c.name.type.length
+
+
+def lock_name(kind: str, key: str) -> str:
+    """The name of the lock on one thing ("export", an archive folder): `kind:key`, or, when
+    that does not fit the column, `kind:` and the key's SHA-256."""
+    name = f"{kind}:{key}"
+    if len(name) <= NAME_LENGTH:
+        return name
+    return f"{kind}:{hashlib.sha256(key.encode('utf-8', 'surrogateescape')).hexdigest()}"
 
 
 def _insert_ignore(conn: Connection):

@@ -1,18 +1,21 @@
-"""The import's one writer: analysis results into File rows, in batches.
+"""The import's writer (one in each worker on the import): analysis results into File rows,
+in batches.
 
-A file is pending until the batch that records its result commits, so a killed worker leaves
-it pending and the next run does it — once. A batch the database refuses (one odd value) is
+A file is pending until the transaction that records its result commits, so a killed worker
+leaves it pending and whoever takes its batch over does it — once. A batch the database refuses (one odd value) is
 recorded file by file, and a file that still cannot be saved gets an error line: one file
 never stops an import."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, text, update
 
+from ..database import retrying
 from ..media import analyze as media
 from ..models import (
     Confidence,
@@ -21,12 +24,14 @@ from ..models import (
     FileSource,
     FileStatus,
     FileTag,
+    Job,
     db,
     insert_ignore,
     insert_rows,
     utcnow,
 )
-from . import jobs, tagging
+from . import leases, tagging
+from .sql import chunks
 
 log = logging.getLogger(__name__)
 
@@ -34,37 +39,70 @@ CONTENT_COLUMNS = (
     "size", "sha256", "mime", "media_kind", "ext", "width", "height", "orientation", "duration",
     "camera_make", "camera_model", "meta", "phash", "dhash", "mean_color", "contrast", "thumb_key",
 )  # fmt: skip
+CONTENT_LOCKS = 0x6D70  # PostgreSQL advisory lock space of "first copy of these bytes" decisions
 SAME_FILE = "Already in the library: this very file was imported before from the same place (it is not a copy)"
+
+
+@dataclass
+class _Writes:
+    """What one batch of results writes."""
+
+    updates: list[dict] = field(default_factory=list)
+    tags: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    fingerprints: list[dict] = field(default_factory=list)
+    demoted: list[tuple[int, int, bool]] = field(default_factory=list)  # (old first copy, new one, same file)
+    again: list[int] = field(default_factory=list)
+    counts: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(("done", "errors", "skipped", "duplicates"), 0)
+    )
 
 
 class Recorder:
     """Writes analysis results into File rows. Works in bulk (one SELECT and one executemany
-    UPDATE per batch) so it stays a small share of a core."""
+    UPDATE per batch) so it stays a small share of a core.
 
-    def __init__(self, ctx: jobs.JobContext, zone: ZoneInfo, sha_owner: dict[str, int]):
-        self.ctx = ctx
+    Several workers record at once (pipeline/batches.py): which file is the first copy of
+    some bytes is decided under a lock on those bytes (PostgreSQL: advisory locks; SQLite:
+    its one writer, and a transaction that read before another's commit starts again), from
+    what the database holds then. Of identical files the first found (the lowest id) is the
+    original, whichever worker recorded it first: a later-found copy recorded earlier by
+    another worker becomes the copy."""
+
+    def __init__(self, ctx, zone: ZoneInfo, sha_owner: dict[str, int]):
+        self.ctx = ctx  # a jobs.JobContext or batches.BatchContext: add() counts, fenced
         self.zone = zone
         self.sha_owner = sha_owner  # sha256 -> the library's first file with those bytes
         self.tag_ids: dict[str, int] = {}
+        self._added: list[str] = []
 
     def record(self, results: list[tuple[int, media.Analysis]]) -> list[int]:
         """Record `results`; returns the files to analyze again without the shortcut for
-        bytes already in the library (their first copy left the library meanwhile)."""
-        added: list[str] = []
+        bytes already in the library (their first copy left the library meanwhile, or a
+        copy found earlier turned up)."""
         try:
-            return self._record(results, added)
+            # a lost race with another writer (deadlock, SQLite's stale snapshot): again, afresh
+            return retrying(lambda: self._record(results), self._forget)
+        except leases.LeaseLost:
+            self._forget()
+            raise
         except Exception:  # noqa: BLE001 - one value the database refuses must not stop the import
-            db.session.rollback()
-            for sha in added:
-                self.sha_owner.pop(sha, None)
-            self.tag_ids.clear()
+            self._forget()
             if len(results) == 1:
                 log.exception("could not record file %s", results[0][0])
                 self._record_failure(*results[0])
                 return []
             return [file_id for one in results for file_id in self.record([one])]
 
-    def _record(self, results: list[tuple[int, media.Analysis]], added: list[str]) -> list[int]:
+    def _forget(self) -> None:
+        """After a failed transaction: what it taught the writer is forgotten too."""
+        db.session.rollback()
+        for sha in self._added:
+            self.sha_owner.pop(sha, None)
+        self._added = []
+        self.tag_ids.clear()
+
+    def _record(self, results: list[tuple[int, media.Analysis]]) -> list[int]:
+        self._added = []
         # in file order, not the order workers finished: of identical files, the first found is the original
         results = sorted(results, key=lambda item: item[0])
         ids = [file_id for file_id, _ in results]
@@ -76,48 +114,94 @@ class Recorder:
                 )
             )
         }
+        self._refresh_owners({a.sha256 for _, a in results if a.sha256})
         originals = self._originals({self.sha_owner[a.sha256] for _, a in results if a.sha256 in self.sha_owner})
-        updates, tags, fingerprints, again = [], [], [], []
-        counts = {"done": 0, "errors": 0, "skipped": 0, "duplicates": 0}
+        out = _Writes()
         for file_id, a in results:
             row = pending.get(file_id)
-            if row is None:
-                continue  # recorded by an earlier run: exactly once
-            owner = self.sha_owner.get(a.sha256) if a.sha256 else None
-            if owner is not None and owner != file_id and owner in originals:
-                if _same_file(row, a, originals[owner]):
-                    values = {"status": FileStatus.SKIPPED, "error": SAME_FILE, "sha256": a.sha256, "inode": a.inode}
-                    counts["skipped"] += 1
-                else:
-                    values = self._duplicate_values(row, a, owner, originals[owner])
-                    tags.append((file_id, media.tags.tags_for(row.original_name, row.relative_dir)))
-                    counts["duplicates"] += 1
-            elif a.status == FileStatus.DUPLICATE:
-                again.append(file_id)  # its first copy is not in the library any more
-                continue
+            if row is not None:  # else recorded by an earlier run: exactly once
+                self._one(file_id, row, a, originals, out)
+        self._write(out)
+        return out.again
+
+    def _one(self, file_id: int, row, a: media.Analysis, originals: dict[int, dict], out: _Writes) -> None:
+        owner = self.sha_owner.get(a.sha256) if a.sha256 else None
+        first = originals.get(owner) if owner is not None and owner != file_id else None
+        if first is not None and owner > file_id and first["status"] == FileStatus.DONE:
+            # a copy found later was recorded first (another batch): this file is the original
+            if a.status == FileStatus.DUPLICATE:
+                out.again.append(file_id)  # not decoded (its bytes were known): analyze it in full
+                return
+            out.demoted.append((owner, file_id, _same_file(row, a, first)))  # the same either way
+            self.sha_owner.pop(a.sha256)
+            first = None
+        if first is not None:
+            if _same_file(row, a, first):
+                values = {"status": FileStatus.SKIPPED, "error": SAME_FILE, "sha256": a.sha256, "inode": a.inode}
+                out.counts["skipped"] += 1
             else:
-                values = self._analysis_values(row, a)
-                if a.fingerprint:
-                    fingerprints.append({"file_id": file_id, "pixels": a.fingerprint})
-                if a.sha256 and a.sha256 not in self.sha_owner:
-                    self.sha_owner[a.sha256] = file_id
-                    added.append(a.sha256)
-                    originals[file_id] = {c: values[c] for c in CONTENT_COLUMNS}
-                    originals[file_id].update(path=a.path, inode=a.inode, source=row.source)
-                if a.mime:
-                    tags.append((file_id, a.tags))
-                counts["errors"] += a.status == FileStatus.ERROR
-                counts["skipped"] += a.status == FileStatus.SKIPPED
-            counts["done"] += 1
-            updates.append({"id": file_id, **values, "processed_at": utcnow()})
-        for shape in _by_shape(updates):
+                values = self._duplicate_values(row, a, owner, first)
+                out.tags.append((file_id, media.tags.tags_for(row.original_name, row.relative_dir)))
+                out.counts["duplicates"] += 1
+        elif a.status == FileStatus.DUPLICATE:
+            out.again.append(file_id)  # its first copy is not in the library any more
+            return
+        else:
+            values = self._analysis_values(row, a)
+            if a.fingerprint:
+                out.fingerprints.append({"file_id": file_id, "pixels": a.fingerprint})
+            if a.sha256 and a.sha256 not in self.sha_owner:
+                self.sha_owner[a.sha256] = file_id
+                self._added.append(a.sha256)
+                originals[file_id] = {c: values[c] for c in CONTENT_COLUMNS}
+                originals[file_id].update(path=a.path, inode=a.inode, source=row.source, status=values["status"])
+            if a.mime:
+                out.tags.append((file_id, a.tags))
+            out.counts["errors"] += a.status == FileStatus.ERROR
+            out.counts["skipped"] += a.status == FileStatus.SKIPPED
+        out.counts["done"] += 1
+        out.updates.append({"id": file_id, **values, "processed_at": utcnow()})
+
+    def _write(self, out: _Writes) -> None:
+        for shape in _by_shape(out.updates):
             db.session.execute(update(File), shape)
-        if fingerprints:  # for the near-duplicate search (pipeline/duplicates.py)
-            db.session.execute(insert_ignore(FileFingerprint), fingerprints)
-        self._add_tags(tags)
-        self.ctx.add(**counts)
+        for old, new, same in out.demoted:
+            _demote(old, new, same)
+        if out.fingerprints:  # for the near-duplicate search (pipeline/duplicates.py)
+            db.session.execute(insert_ignore(FileFingerprint), out.fingerprints)
+        self._add_tags(out.tags)
+        self.ctx.add(**out.counts)
         db.session.commit()
-        return again
+
+    def _refresh_owners(self, shas: set[str]) -> None:
+        """The first copy of each of `shas` as the database says now (other workers record
+        too), read under a lock on those bytes that lasts until this transaction ends."""
+        if not shas:
+            return
+        ordered = sorted(shas)
+        if db.engine.dialect.name == "postgresql":
+            keys = sorted({int(sha[:8], 16) - (1 << 31) for sha in ordered})
+            db.session.execute(
+                text(
+                    "SELECT pg_advisory_xact_lock(:space, k) FROM "
+                    "(SELECT unnest(CAST(:keys AS integer[])) AS k ORDER BY k) AS sorted_keys"
+                ),
+                {"space": CONTENT_LOCKS, "keys": keys},
+            )
+        now = {}
+        for chunk in chunks(ordered):
+            now.update(
+                db.session.execute(
+                    select(File.sha256, func.min(File.id))
+                    .where(File.sha256.in_(chunk), File.exact_of_id.is_(None), File.status != FileStatus.PENDING)
+                    .group_by(File.sha256)
+                ).all()
+            )
+        for sha in ordered:
+            if sha in now:
+                self.sha_owner[sha] = now[sha]
+            else:
+                self.sha_owner.pop(sha, None)
 
     def _originals(self, owners: set[int]) -> dict[int, dict]:
         """Content facts of each first copy, by file id (and where it is, to tell a copy
@@ -126,9 +210,10 @@ class Recorder:
             return {}
         columns = [getattr(File, c) for c in CONTENT_COLUMNS]
         rows = db.session.execute(
-            select(File.id, File.path, File.inode, File.source, *columns).where(File.id.in_(owners))
+            select(File.id, File.path, File.inode, File.source, File.status, *columns).where(File.id.in_(owners))
         )
-        return {r.id: {c: getattr(r, c) for c in (*CONTENT_COLUMNS, "path", "inode", "source")} for r in rows}
+        keys = (*CONTENT_COLUMNS, "path", "inode", "source", "status")
+        return {r.id: {c: getattr(r, c) for c in keys} for r in rows}
 
     def _record_failure(self, file_id: int, a: media.Analysis) -> None:
         text = "MediaParser read this file but could not save what it found; try importing it again"
@@ -221,6 +306,22 @@ def _same_file(row, a: media.Analysis, original: dict) -> bool:
         and original.get("path") == a.path
         and original.get("inode") == a.inode
     )
+
+
+def _demote(old: int, new: int, same_file: bool) -> None:
+    """File `old` was recorded as the first copy of its bytes, but `new`, found before it, is:
+    `old` becomes a copy of `new` (or, when it is the very same file, is skipped), and the
+    copies of `old` point to `new`."""
+    if same_file:
+        values = {"status": FileStatus.SKIPPED, "error": SAME_FILE}
+        counter = {"skipped": Job.skipped + 1}
+    else:
+        values = {"status": FileStatus.DUPLICATE, "exact_of_id": new, "error": None}
+        counter = {"duplicates": Job.duplicates + 1}
+    db.session.execute(update(File).where(File.exact_of_id == old).values(exact_of_id=new))
+    db.session.execute(update(File).where(File.id == old).values(**values))
+    job_id = select(File.job_id).where(File.id == old).scalar_subquery()
+    db.session.execute(update(Job).where(Job.id == job_id).values(**counter))
 
 
 def _by_shape(rows: list[dict]) -> list[list[dict]]:

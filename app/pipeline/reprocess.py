@@ -4,8 +4,9 @@ the whole library, e.g. after an upgrade taught MediaParser new sources or rules
     params {"file_ids": [1, 2, ...]}  or  {"all": true}
 
 Phases: "discover" writes one pending JobItem per file (idempotent), "process" works
-through the pending items in batches; an item is done when the batch that records its
-result commits, so a killed worker leaves it pending and the next run does it — once.
+through the pending items in batches that every helping worker takes (pipeline/batches.py);
+an item is done when the transaction that records its result commits, so a killed worker
+leaves it pending and whoever takes its batch over does it — once.
 
 Per file: the metadata is re-read from the file when it is still there and unchanged in
 size (new readers find new dates), else the stored facts (File.meta) are used; then the
@@ -24,7 +25,7 @@ from sqlalchemy import func, select
 from ..media import analyze as media
 from ..models import File, Job, JobItem, db, insert_ignore, utcnow
 from ..vocab import FileStatus, ItemStatus, JobControl, JobKind, JobStatus
-from . import jobs
+from . import batches, jobs
 from .importer import apply_time
 
 BATCH = 64
@@ -109,43 +110,31 @@ def redetect_file(f: File, zone, now: datetime | None = None) -> dict[str, Any]:
     }
 
 
-def process(ctx: jobs.JobContext) -> str:
-    job = ctx.job
-    zone = ctx.settings.zone
-    while True:
-        items = (
-            db.session.execute(
-                select(JobItem)
-                .where(JobItem.job_id == job.id, JobItem.status == ItemStatus.PENDING)
-                .order_by(JobItem.id)
-                .limit(BATCH)
-            )
-            .scalars()
-            .all()
-        )
-        if not items:
-            return JobControl.RUN
-        errors = skipped = 0
-        now = datetime.now(UTC)
-        for item in items:
-            f = db.session.get(File, item.file_id)
-            if f is None:
-                item.status, item.message = ItemStatus.SKIPPED, "The file is no longer in the library"
-                skipped += 1
-                continue
-            try:
-                item.result = redetect_file(f, zone, now)
-                item.status = ItemStatus.DONE
-                f.processed_at = utcnow()
-            except Exception as exc:  # noqa: BLE001 - one odd file never stops the job
-                item.status = ItemStatus.ERROR
-                item.message = f"Could not re-detect the time: {type(exc).__name__}: {str(exc)[:200]}"
-                errors += 1
-        ctx.add(done=len(items), errors=errors, skipped=skipped)
-        db.session.commit()
-        control = ctx.checkpoint()
-        if control != JobControl.RUN:
-            return control
+def _redetect(crew: batches.BatchContext, items: list[JobItem]) -> None:
+    """Re-detect one chunk of a batch's items; counted and committed together."""
+    zone = crew.settings.zone
+    errors = skipped = 0
+    now = datetime.now(UTC)
+    for item in items:
+        f = db.session.get(File, item.file_id)
+        if f is None:
+            item.status, item.message = ItemStatus.SKIPPED, "The file is no longer in the library"
+            skipped += 1
+            continue
+        try:
+            item.result = redetect_file(f, zone, now)
+            item.status = ItemStatus.DONE
+            f.processed_at = utcnow()
+        except Exception as exc:  # noqa: BLE001 - one odd file never stops the job
+            item.status = ItemStatus.ERROR
+            item.message = f"Could not re-detect the time: {type(exc).__name__}: {str(exc)[:200]}"
+            errors += 1
+    crew.add(done=len(items), errors=errors, skipped=skipped)
+    db.session.commit()
+
+
+# every worker that helps runs the same rounds (pipeline/batches.py)
+batches.worker(JobKind.REPROCESS, batches.pending_items)(batches.item_rounds(_redetect, lambda: BATCH))
 
 
 @jobs.handler(JobKind.REPROCESS)
@@ -154,7 +143,7 @@ def run_reprocess(ctx: jobs.JobContext) -> str:
     if job.phase == "discover":
         discover(ctx)
     if job.phase == "process":
-        control = process(ctx)
+        control = batches.lead(ctx)
         if control != JobControl.RUN:
             return jobs.stopped(control)
         job.phase = "done"

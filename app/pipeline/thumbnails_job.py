@@ -1,9 +1,9 @@
 """The THUMBNAILS job: make the preview pictures again (after a crash, a deleted
 thumbnails folder, or a change in how they are made). Originals are only read.
 
-params: {"file_ids": [...]} or {"all": true}. Per-file state lives in JobItem rows, so a
-stopped job continues with the files it had not done yet, and a finished file is never
-done twice.
+params: {"file_ids": [...]} or {"all": true}. Per-file state lives in JobItem rows, worked
+on in batches that every helping worker takes (pipeline/batches.py), so a stopped job
+continues with the files it had not done yet, and a finished file is never done twice.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ..media import (
     video,
 )
 from ..models import File, FileStatus, ItemStatus, JobControl, JobItem, JobKind, JobStatus, MediaKind, db, insert_ignore
-from . import jobs
+from . import batches, jobs
 from .sql import chunks
 
 BATCH = 20
@@ -95,15 +95,28 @@ def _cancel_rest(job_id: int) -> None:
     db.session.commit()
 
 
-def _next_items(job_id: int) -> list[JobItem]:
-    return list(
-        db.session.execute(
-            select(JobItem)
-            .where(JobItem.job_id == job_id, JobItem.status == ItemStatus.PENDING)
-            .order_by(JobItem.id)
-            .limit(BATCH)
-        ).scalars()
-    )
+def _make(crew: batches.BatchContext, items: list[JobItem]) -> None:
+    """Previews of one chunk of a batch's items; counted and committed together."""
+    root = crew.settings.thumbnails_dir
+    errors = 0
+    for item in items:
+        file = db.session.get(File, item.file_id)
+        try:
+            key = make_thumbnails(file, root)
+        except Exception as exc:  # noqa: BLE001 - one file never stops the job
+            reason = exc if isinstance(exc, PreviewError) else f"unexpected problem ({type(exc).__name__}: {exc})"
+            item.status, item.message = ItemStatus.ERROR, f"No preview could be made: {reason}"
+            errors += 1
+            continue
+        item.status = ItemStatus.DONE
+        # exact copies share the picture, so they share the thumbnail key too
+        db.session.execute(update(File).where(File.sha256 == file.sha256).values(thumb_key=key))
+    crew.add(done=len(items), errors=errors)
+    db.session.commit()
+
+
+# every worker that helps runs the same rounds (pipeline/batches.py)
+batches.worker(JobKind.THUMBNAILS, batches.pending_items)(batches.item_rounds(_make, lambda: BATCH))
 
 
 @jobs.handler(JobKind.THUMBNAILS)
@@ -111,31 +124,13 @@ def run_thumbnails(ctx: jobs.JobContext) -> str:
     job = ctx.job
     if job.phase == "discover":
         _discover(ctx)
-    root = ctx.settings.thumbnails_dir
-    while True:
-        control = ctx.checkpoint()
-        if control != JobControl.RUN:
-            if control == JobControl.CANCEL:
-                _cancel_rest(job.id)
-            return jobs.stopped(control)
-        items = _next_items(job.id)
-        if not items:
-            break
-        errors = 0
-        for item in items:
-            file = db.session.get(File, item.file_id)
-            try:
-                key = make_thumbnails(file, root)
-            except Exception as exc:  # noqa: BLE001 - one file never stops the job
-                reason = exc if isinstance(exc, PreviewError) else f"unexpected problem ({type(exc).__name__}: {exc})"
-                item.status, item.message = ItemStatus.ERROR, f"No preview could be made: {reason}"
-                errors += 1
-                continue
-            item.status = ItemStatus.DONE
-            # exact copies share the picture, so they share the thumbnail key too
-            db.session.execute(update(File).where(File.sha256 == file.sha256).values(thumb_key=key))
-        ctx.add(done=len(items), errors=errors)
-        db.session.commit()
+    control = ctx.checkpoint()
+    if control == JobControl.RUN:
+        control = batches.lead(ctx)
+    if control != JobControl.RUN:
+        if control == JobControl.CANCEL:
+            _cancel_rest(job.id)
+        return jobs.stopped(control)
     job.phase = "done"
     db.session.commit()
     return JobStatus.COMPLETED

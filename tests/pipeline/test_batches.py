@@ -1,0 +1,96 @@
+"""Batches (pipeline/batches.py): a job's items in job_batch rows that workers take under a
+lease, a dead worker's batch taken over and its late writes refused, and a job's batches
+shared by its lead and a helper, each item done once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+
+from app.models import Job, JobBatch, JobItem, db
+from app.pipeline import batches, jobs, leases, reprocess
+from app.vocab import ItemStatus, JobKind, JobStatus
+from tests.time_helpers import make_exif, write_image
+
+
+def test_workers_take_different_batches_and_a_dead_ones_is_taken_over(app):
+    job = Job(kind=JobKind.REPROCESS, status=JobStatus.RUNNING, params={})
+    db.session.add(job)
+    db.session.commit()
+    made, items = batches.plan(job.id, list(range(1, 41)))
+    assert (made, items) == (10, list(range(1, 41)))  # 40 items: 10 batches of 4
+    assert batches.plan(job.id, list(range(1, 41))) == (0, [])  # open batches cover them all
+
+    a = batches.claim(job.id, "a", 30)
+    b = batches.claim(job.id, "b", 30)
+    assert a.id != b.id and (a.first_id, a.last_id) == (1, 4)
+    batches.finish(b)
+    assert batches.done_by(job.id) == {"b": 1}
+
+    dead = batches.claim(job.id, "dead", -1)  # a worker whose lease ran out (it died)
+    taker = batches.claim(job.id, "taker", 30)
+    assert taker.id == dead.id
+    assert db.session.get(JobBatch, dead.id).claims == 2
+    with pytest.raises(leases.LeaseLost):  # what the dead worker had not committed is refused
+        dead.lease.fence(db.session.connection())
+    db.session.rollback()
+    batches.release(a)
+    assert batches.claim(job.id, "c", 30).id == a.id  # let go of: taken at once
+    assert batches.counts(job.id, "c") == (9, 7, 1)  # open, free now, held by others (taker)
+
+
+@pytest.fixture
+def photos(app, tmp_path):
+    from app.pipeline import importer
+
+    root = tmp_path / "photos"
+    for i in range(12):
+        write_image(
+            root / f"IMG_{i}.jpg",
+            make_exif(f"2019:06:1{i % 10} 10:00:00", make="Canon", model="X"),
+            color=(i * 20, 0, 0),
+        )
+    job = importer.start_folder_import(root, roots=None)
+    assert jobs.run(job.id) == "completed"
+    return root
+
+
+def test_lead_and_helper_share_a_reprocess_each_file_once(app, photos, monkeypatch):
+    calls = Counter()
+    original = reprocess.redetect_file
+
+    def slow(f, zone, now=None):
+        calls[f.id] += 1
+        time.sleep(0.1)  # long enough for the helper to start while the lead works
+        return original(f, zone, now)
+
+    monkeypatch.setattr(reprocess, "redetect_file", slow)
+    monkeypatch.setattr(reprocess, "BATCH", 2)
+    # this test's helper is a thread of the same process (a worker process helps one job at a time)
+    working_on = batches._working_on
+    monkeypatch.setattr(batches, "_working_on", lambda job_id, lead: working_on(job_id, True))
+    helpers: list[threading.Thread] = []
+
+    def helper(job_id: int, count: int) -> None:
+        def work():
+            with app.app_context():
+                batches.help(job_id, app.config["MEDIAPARSER"])
+                db.session.remove()
+
+        helpers.append(threading.Thread(target=work))
+        helpers[-1].start()
+
+    job = reprocess.start(everything=True)
+    assert jobs.run(job.id, helpers=helper) == "completed"
+    for thread in helpers:
+        thread.join(30)
+    db.session.expire_all()
+    job = db.session.get(Job, job.id)
+    items = db.session.execute(select(JobItem).where(JobItem.job_id == job.id)).scalars().all()
+    assert len(items) == 12 and all(i.status == ItemStatus.DONE for i in items)
+    assert (job.done, job.total) == (12, 12) and set(calls.values()) == {1}
+    assert len(batches.done_by(job.id)) == 2  # both the lead and the helper finished batches
