@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -103,11 +103,15 @@ BULK = 5000  # more files than this: one pass over the probes index instead of l
 def stored_probes(file_ids: set[int]) -> dict[int, Probes]:
     """The current probe hashes of those of `file_ids` that have them, read in one pass over
     the covering index (ix_file_fingerprint_probes): never the fingerprints' pixels."""
-    rows = db.session.connection().execute(
-        select(FileFingerprint.file_id, FileFingerprint.probes).where(
-            FileFingerprint.probes_version == PROBES_VERSION, FileFingerprint.probes.is_not(None)
+    rows = (
+        db.session.connection()
+        .execute(
+            select(FileFingerprint.file_id, FileFingerprint.probes).where(
+                FileFingerprint.probes_version == PROBES_VERSION, FileFingerprint.probes.is_not(None)
+            )
         )
-    ).all()
+        .all()
+    )
     rows = [(fid, probes) for fid, probes in rows if probes and fid in file_ids]
     if not rows:
         return {}
@@ -322,29 +326,33 @@ def _active_dismissals() -> list[UserDecision]:
 
 def load_library() -> Library:
     # Core, not the ORM: plain rows, several times faster at 100,000 files
-    rows = db.session.connection().execute(
-        select(
-            File.id,
-            File.sha256,
-            File.group_id,
-            File.media_kind,
-            File.width,
-            File.height,
-            File.mean_color,
-            File.contrast,
-            File.duration,
-            File.taken_at,
-            File.taken_source,
-            File.taken_precision,
-            File.camera_model,
+    rows = (
+        db.session.connection()
+        .execute(
+            select(
+                File.id,
+                File.sha256,
+                File.group_id,
+                File.media_kind,
+                File.width,
+                File.height,
+                File.mean_color,
+                File.contrast,
+                File.duration,
+                File.taken_at,
+                File.taken_source,
+                File.taken_precision,
+                File.camera_model,
+            )
+            .where(
+                File.status.in_((FileStatus.DONE, FileStatus.DUPLICATE)),
+                File.sha256.is_not(None),
+                File.media_kind.is_not(None),
+            )
+            .order_by(File.id)
         )
-        .where(
-            File.status.in_((FileStatus.DONE, FileStatus.DUPLICATE)),
-            File.sha256.is_not(None),
-            File.media_kind.is_not(None),
-        )
-        .order_by(File.id)
-    ).all()
+        .all()
+    )
     files = {r.id: LibraryFile(*r) for r in rows}
     node_files: dict[int, list[int]] = {}
     first_of_sha: dict[str, int] = {}
