@@ -8,8 +8,12 @@ For each N (each in a fresh process, so peak memory is its own) it generates N J
 deterministically (4032x3024, camera EXIF, a few phone-style names and exact duplicates;
 cached under the system temp folder), imports them with the real pipeline (process pool,
 batched writer, SQLite in WAL mode), and prints files per second and peak memory. In the
-same run it times a plain single-process reference loop doing the essential per-file work
-(sha256 + EXIF + reduced decode + perceptual hash + thumbnail) and prints the ratio.
+same run it times the *floor loop*: only what no import can skip for one JPEG (read it,
+sha256, the EXIF read, the draft-mode reduced decode the thumbnails and hashes start from),
+one process per core, and prints import / floor. Last it imports the same folder with 1, 2
+and 3 real `worker.py` processes (`--workers 1 2 3`, the default; `--workers` alone: skip),
+each with MEDIAPARSER_WORKERS=1, sharing one data folder (SQLite in WAL mode, the queue in
+SQLite), and prints the throughput of each: what more worker processes bring to one import.
 """
 
 from __future__ import annotations
@@ -90,25 +94,35 @@ def generate(folder: Path, n: int) -> list[Path]:
     return sorted(paths)
 
 
-def reference_loop(paths: list[Path], out: Path) -> float:
-    """The essential per-file work, written plainly, in one process."""
+def _floor_one(path: Path) -> float:
+    """The floor's work on one file; returns its CPU seconds."""
     import exifread
-    import imagehash
-    from PIL import Image, ImageOps
+    from PIL import Image
 
-    out.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    for i, path in enumerate(paths):
-        data = path.read_bytes()
-        hashlib.sha256(data).hexdigest()
-        exifread.process_file(io.BytesIO(data), details=False, extract_thumbnail=False)
-        with Image.open(io.BytesIO(data)) as image:
-            image.draft("RGB", (400, 400))
-            upright = ImageOps.exif_transpose(image)
-            upright.thumbnail((400, 400))
-        imagehash.phash(upright)
-        upright.save(out / f"{i}.jpg", "JPEG", quality=82)
-    return time.perf_counter() - started
+    from app.media import thumbnails
+
+    cpu = time.process_time()
+    data = path.read_bytes()
+    hashlib.sha256(data).hexdigest()
+    exifread.process_file(io.BytesIO(data), details=False, extract_thumbnail=False)
+    with Image.open(io.BytesIO(data)) as image:
+        w, h = image.size
+        scale = thumbnails.LARGE / max(w, h)  # the pipeline's own draft request
+        image.draft("RGB", (int(w * scale * 0.9), int(h * scale * 0.9)))
+        image.load()
+    return time.process_time() - cpu
+
+
+def floor_loop(paths: list[Path]) -> tuple[float, float]:
+    """The floor: per file only read + sha256 + EXIF + the reduced (draft) decode, nothing
+    else (no hashes, thumbnails or database), in one process per core."""
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(os.cpu_count() or 1) as pool:
+        pool.map(_floor_one, paths[:4])  # start-up and imports are not the floor
+        started = time.perf_counter()
+        cpu = sum(pool.map(_floor_one, paths, chunksize=1))
+        return time.perf_counter() - started, cpu
 
 
 class ProcessSampler(threading.Thread):
@@ -170,7 +184,7 @@ def _hwm_mb(pid: int) -> float:
     return 0.0
 
 
-def run_one(n: int, reference: bool) -> dict:
+def run_one(n: int, floor: bool) -> dict:
     from app import create_app, database
     from app.config import Settings
     from app.media import batch
@@ -228,17 +242,117 @@ def run_one(n: int, reference: bool) -> dict:
             "cpu_ms_per_file_main": round(1000 * main_cpu / len(paths), 1),
             "cpu_ms_per_file_workers": round(1000 * sum(sampler.worker_cpu.values()) / len(paths), 1),
         }
-        if reference:
-            before = resource.getrusage(resource.RUSAGE_SELF)
-            ref_seconds = reference_loop(paths, work / "ref")
-            after = resource.getrusage(resource.RUSAGE_SELF)
-            ref_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-            result["cpu_ms_per_file_reference"] = round(1000 * ref_cpu / len(paths), 1)
-            result["reference_s"] = round(ref_seconds, 2)
-            result["reference_files_per_s"] = round(len(paths) / ref_seconds, 1)
-            result["ratio"] = round(ref_seconds / import_seconds, 2)
+        if floor:
+            floor_seconds, floor_cpu = floor_loop(paths)
+            result["floor_s"] = round(floor_seconds, 2)
+            result["cpu_ms_per_file_floor"] = round(1000 * floor_cpu / len(paths), 1)
+            result["floor_files_per_s"] = round(len(paths) / floor_seconds, 1)
+            result["ratio"] = round(floor_seconds / import_seconds, 2)
         return result
     finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# --- several worker processes ---------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _cpu_with_reaped(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds of the process and of its children that ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[1]), sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _subtree_cpu(root: int) -> float:
+    """CPU seconds of a worker and its descendants (its analysis pool), ended ones included."""
+    stats = {int(p): s for p in os.listdir("/proc") if p.isdigit() and (s := _cpu_with_reaped(int(p)))}
+    total, frontier, seen = 0.0, [root], set()
+    while frontier:
+        pid = frontier.pop()
+        if pid in seen or pid not in stats:
+            continue
+        seen.add(pid)
+        total += stats[pid][1]
+        frontier += [p for p, s in stats.items() if s[0] == pid]
+    return total
+
+
+def run_workers(n: int, count: int) -> dict:
+    """One import of the N-file folder by `count` real worker.py processes (MEDIAPARSER_WORKERS=1
+    each) on one data folder: the web app's side (this process) creates and enqueues the job,
+    the workers take whatever the queue gives them. Files/s from enqueue to the job's end."""
+    from app import create_app, database
+    from app.config import Settings
+    from app.models import Job, db
+    from app.pipeline import importer, shared_storage
+    from app.tasks import queue_of
+    from app.vocab import FINISHED_JOB_STATES
+
+    cache = Path(tempfile.gettempdir()) / "mediaparser-bench" / f"import-{n}"
+    paths = generate(cache, n)
+    work = Path(tempfile.mkdtemp(prefix="mediaparser-bench-workers-"))
+    env = {
+        "MEDIAPARSER_DATA_DIR": str(work / "data"),
+        "MEDIAPARSER_TIMEZONE": "Europe/Berlin",
+        "SECRET_KEY": "bench",
+        "MEDIAPARSER_WORKERS": "1",
+    }
+    procs: list[subprocess.Popen] = []
+    try:
+        app = create_app(Settings.from_env(env=env))
+        database.upgrade(app)
+        shared_storage.mark(app)
+        for _ in range(count):
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, str(REPO / "worker.py")],
+                    cwd=REPO,
+                    env={**os.environ, **env, "PYTHONPATH": str(REPO)},
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                )
+            )
+        for proc in procs:
+            proc.stdout.readline()  # "MediaParser worker is running"
+        for p in paths:
+            p.read_bytes()  # a warm page cache, as for the one-process import
+        with app.app_context():
+            job = importer.start_folder_import(cache, roots=None)
+            idle = [_subtree_cpu(p.pid) for p in procs]  # start-up is not the import's
+            started = time.perf_counter()
+            queue_of(app).enqueue(job.id)
+            while True:
+                time.sleep(0.2)
+                db.session.expire_all()
+                status = db.session.get(Job, job.id).status
+                if status in FINISHED_JOB_STATES:
+                    break
+            seconds = time.perf_counter() - started
+            statuses = importer.summary(db.session.get(Job, job.id))
+        cpu = [round(_subtree_cpu(p.pid) - before, 1) for p, before in zip(procs, idle, strict=True)]
+        return {
+            "workers": count,
+            "outcome": status,
+            "statuses": statuses,
+            "seconds": round(seconds, 2),
+            "files_per_s": round(len(paths) / seconds, 1),
+            "cpu_s_per_worker": cpu,
+        }
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -354,10 +468,14 @@ def main_bombs() -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, action="append", help="number of camera JPEGs (repeatable)")
-    parser.add_argument("--no-reference", action="store_true")
+    parser.add_argument("--no-floor", action="store_true", help="skip the floor loop")
+    parser.add_argument(
+        "--workers", type=int, nargs="*", default=[1, 2, 3], help="worker.py process counts to import with (none: skip)"
+    )
     parser.add_argument("--bomb", action="store_true", help="import decompression bombs; print peak memory")
     parser.add_argument("--worker-memory", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child-workers", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     sizes = args.n or [300]
     if args.bomb:
@@ -366,7 +484,10 @@ def main() -> int:
             return 0
         return main_bombs()
     if args.child:
-        print(json.dumps(run_one(sizes[0], not args.no_reference)))
+        if args.child_workers:
+            print(json.dumps(run_workers(sizes[0], args.child_workers)))
+        else:
+            print(json.dumps(run_one(sizes[0], not args.no_floor)))
         return 0
     print(f"MediaParser import benchmark ({os.cpu_count()} cores)")
     for n in sizes:
@@ -374,7 +495,7 @@ def main() -> int:
         started = time.perf_counter()
         generate(Path(tempfile.gettempdir()) / "mediaparser-bench" / f"import-{n}", n)
         print(f"(test images for N={n} ready in {time.perf_counter() - started:.0f} s)")
-        cmd = [sys.executable, __file__, "--child", "--n", str(n)] + (["--no-reference"] if args.no_reference else [])
+        cmd = [sys.executable, __file__, "--child", "--n", str(n)] + (["--no-floor"] if args.no_floor else [])
         out = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if out.returncode != 0:
             print(out.stderr)
@@ -389,9 +510,20 @@ def main() -> int:
         )
         if "ratio" in r:
             print(
-                f"  reference loop (1 process):   {r['reference_s']} s = {r['reference_files_per_s']} files/s"
-                f" (CPU per file {r['cpu_ms_per_file_reference']} ms)\n"
-                f"  ratio import / reference: {r['ratio']}x"
+                f"  floor loop ({os.cpu_count()} processes: read + sha256 + EXIF + draft decode): {r['floor_s']} s"
+                f" = {r['floor_files_per_s']} files/s (CPU per file {r['cpu_ms_per_file_floor']} ms)\n"
+                f"  import / floor: {r['ratio']}"
+            )
+        for count in args.workers:
+            cmd = [sys.executable, __file__, "--child", "--n", str(n), "--child-workers", str(count)]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if out.returncode != 0:
+                print(out.stderr)
+                return 1
+            w = json.loads(out.stdout.strip().splitlines()[-1])
+            print(
+                f"  {count} worker.py process(es), MEDIAPARSER_WORKERS=1 each: {w['outcome']} in {w['seconds']} s"
+                f" = {w['files_per_s']} files/s; CPU s of each worker and its pool during the import: {w['cpu_s_per_worker']}"
             )
     return 0
 

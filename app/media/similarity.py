@@ -173,6 +173,8 @@ def radius_pairs(
     widths = [64 // blocks + (1 if k < 64 % blocks else 0) for k in range(blocks)]
     shifts = [sum(widths[:k]) for k in range(blocks)]
     layout = _Blocks(widths, shifts, radius // blocks)
+    if not self_join and min(len(q), len(t)) * FEW_AGAINST_MANY <= max(len(q), len(t)):
+        return _few_against_many(q, t, radius, layout)
     found = [pair for k in range(blocks) for pair in _block_pairs(q, t, k, layout, radius, self_join)]
     if not found:
         return empty, empty, empty
@@ -189,6 +191,34 @@ class _Blocks:
 
     def key(self, values: np.ndarray, k: int) -> np.ndarray:
         return ((values >> np.uint64(self.shifts[k])) & np.uint64((1 << self.widths[k]) - 1)).astype(np.int32)
+
+
+FEW_AGAINST_MANY = 16  # one side this many times smaller: mark its keys, pass once over the other
+
+
+def _few_against_many(q: np.ndarray, t: np.ndarray, radius: int, layout: _Blocks):
+    """radius_pairs when one side is small (an import's new hashes against a library's):
+    its block keys and their variants are marked in one table per block, one pass over the
+    large side keeps the hashes whose key is marked (pigeonhole: every pair within `radius`
+    has one), and those few are compared with the whole small side. No sort of the large side."""
+    small, large = (q, t) if len(q) <= len(t) else (t, q)
+    hit = np.zeros(len(large), bool)
+    for k, width in enumerate(layout.widths):
+        marked = np.zeros(1 << width, bool)
+        variants = _variants(width, layout.flips).astype(np.int32)
+        marked[(layout.key(small, k)[:, None] ^ variants[None, :]).reshape(-1)] = True
+        hit |= marked[layout.key(large, k)]
+    rows = np.flatnonzero(hit)
+    found_large, found_small = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    step = max(1, (1 << 22) // len(small))  # bounded memory for the direct comparison
+    for start in range(0, len(rows), step):
+        part = rows[start : start + step]
+        li, si = np.nonzero(np.bitwise_count(large[part][:, None] ^ small[None, :]) <= radius)
+        found_large.append(part[li])
+        found_small.append(si)
+    on_large, on_small = np.concatenate(found_large).astype(np.int64), np.concatenate(found_small).astype(np.int64)
+    i, j = (on_small, on_large) if len(q) <= len(t) else (on_large, on_small)
+    return i, j, np.bitwise_count(q[i] ^ t[j]).astype(np.int64)
 
 
 def _block_pairs(q: np.ndarray, t: np.ndarray, k: int, layout: _Blocks, radius: int, self_join: bool):

@@ -50,6 +50,22 @@ def test_radius_pairs_between_two_sets_and_empty_input():
     assert all(len(x) == 0 for x in similarity.radius_pairs(q[:0], t, 5))
 
 
+@pytest.mark.parametrize("radius", [2, 5])
+def test_radius_pairs_few_against_many_finds_what_brute_force_finds(radius):
+    # an import's few hashes against a library's many, either way round (the one-pass path)
+    rng = np.random.default_rng(radius + 10)
+    few, many = random_hashes(rng, 40), random_hashes(rng, 4000)
+    many[::100] = few ^ np.uint64(0b1) << np.arange(40, dtype=np.uint64)  # one bit away
+    many[1::100] = few ^ np.uint64((1 << radius) - 1)  # exactly `radius` bits away
+    many[2::100] = few ^ np.uint64((1 << (radius + 1)) - 1)  # one bit too far
+    for q, t in ((few, many), (many, few)):
+        i, j, d = similarity.radius_pairs(q, t, radius)
+        found = set(zip(i.tolist(), j.tolist(), strict=True))
+        assert found == brute_pairs(q, t, radius)
+        assert len(found) == len(i), "each pair is reported once"
+        assert (d == np.bitwise_count(q[i] ^ t[j])).all()
+
+
 def test_probe_pairs_reports_the_closest_window_once_per_pair():
     full = np.array([0b1111, 0], dtype=np.uint64)
     probes = np.array([[0, 0b0111, 0b1111], [0b1, 0b11, 0b111]], dtype=np.uint64)

@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -96,13 +97,39 @@ def load_probes(file_ids: list[int], aspects: dict[int, float] | None = None) ->
     return found
 
 
+BULK = 5000  # more files than this: one pass over the probes index instead of lookups by id
+
+
+def stored_probes(file_ids: set[int]) -> dict[int, Probes]:
+    """The current probe hashes of those of `file_ids` that have them, read in one pass over
+    the covering index (ix_file_fingerprint_probes): never the fingerprints' pixels."""
+    rows = (
+        db.session.connection()
+        .execute(
+            select(FileFingerprint.file_id, FileFingerprint.probes).where(
+                FileFingerprint.probes_version == PROBES_VERSION, FileFingerprint.probes.is_not(None)
+            )
+        )
+        .all()
+    )
+    rows = [(fid, probes) for fid, probes in rows if probes and fid in file_ids]
+    if not rows:
+        return {}
+    ids = [fid for fid, _ in rows]
+    blob = b"".join(probes for _, probes in rows)
+    both = np.frombuffer(blob, dtype="<u8").reshape(len(ids), 2, N_STORED)
+    return {fid: (both[k, 0], both[k, 1]) for k, fid in enumerate(ids)}
+
+
 def load_probes_for_nodes(lib: Library, nodes: list[int]) -> dict[int, Probes]:
     """Probe hashes per node (from whichever of its files holds the fingerprint)."""
     owner = {fid: n for n in nodes for fid in lib.node_files[n]}
     out: dict[int, Probes] = {}
-    aspects = {fid: lib.files[fid].facts.aspect for fid in owner}
-    for fid, probes in load_probes(sorted(owner), aspects).items():
-        out.setdefault(owner[fid], probes)
+    found = stored_probes(set(owner)) if len(owner) > BULK else {}
+    rest = sorted(set(owner) - set(found))  # missing or out of date: made from the pixels now
+    found.update(load_probes(rest, {fid: lib.files[fid].facts.aspect for fid in rest}))
+    for fid in sorted(found):
+        out.setdefault(owner[fid], found[fid])
     return out
 
 
@@ -148,7 +175,7 @@ class LibraryFile:
     taken_precision: str | None
     camera_model: str | None
 
-    @property
+    @cached_property  # a picture's facts do not change during a scan
     def facts(self) -> similarity.Facts:
         return similarity.Facts(
             self.width or 0, self.height or 0, self.mean_color, self.contrast, self.media_kind, self.duration
@@ -212,7 +239,8 @@ class Library:
 
     def free_nodes(self) -> set[int]:
         """Nodes none of whose files is in a live group."""
-        return {n for n in self.node_files if self.node_group(n) is None}
+        busy = {self.node_of[f] for gid in self.groups for f in self.group_members.get(gid, ())}
+        return set(self.node_files) - busy
 
     def pixels_of(self, node: int) -> int:
         f = self.files[node]
@@ -297,29 +325,34 @@ def _active_dismissals() -> list[UserDecision]:
 
 
 def load_library() -> Library:
-    rows = db.session.execute(
-        select(
-            File.id,
-            File.sha256,
-            File.group_id,
-            File.media_kind,
-            File.width,
-            File.height,
-            File.mean_color,
-            File.contrast,
-            File.duration,
-            File.taken_at,
-            File.taken_source,
-            File.taken_precision,
-            File.camera_model,
+    # Core, not the ORM: plain rows, several times faster at 100,000 files
+    rows = (
+        db.session.connection()
+        .execute(
+            select(
+                File.id,
+                File.sha256,
+                File.group_id,
+                File.media_kind,
+                File.width,
+                File.height,
+                File.mean_color,
+                File.contrast,
+                File.duration,
+                File.taken_at,
+                File.taken_source,
+                File.taken_precision,
+                File.camera_model,
+            )
+            .where(
+                File.status.in_((FileStatus.DONE, FileStatus.DUPLICATE)),
+                File.sha256.is_not(None),
+                File.media_kind.is_not(None),
+            )
+            .order_by(File.id)
         )
-        .where(
-            File.status.in_((FileStatus.DONE, FileStatus.DUPLICATE)),
-            File.sha256.is_not(None),
-            File.media_kind.is_not(None),
-        )
-        .order_by(File.id)
-    ).all()
+        .all()
+    )
     files = {r.id: LibraryFile(*r) for r in rows}
     node_files: dict[int, list[int]] = {}
     first_of_sha: dict[str, int] = {}
