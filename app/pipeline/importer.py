@@ -6,7 +6,8 @@ Phases (stored on the job, so a resumed job continues where it stopped):
             (a link out of the folder or in a loop, a folder that cannot be read, a pipe...)
   process   analyze pending files in a pool of processes; one writer commits results in
             batches (import_process.py, recorder.py)
-  finish    find duplicates among the new files and the whole library
+  finish    link companion files (companions.py), then find duplicates among the new files
+            and the whole library
 
 Per-file state is `File.status`: a file is pending until the batch that records its result
 commits, so a killed worker leaves it pending and the next run does it — once.
@@ -180,8 +181,9 @@ def run_import(ctx: jobs.JobContext) -> str:
         job.phase = "finish"
         db.session.commit()
     if job.phase == "finish":
-        from . import duplicates
+        from . import companions, duplicates
 
+        companions.link(ctx.settings)  # before the duplicate scan: parts of one set are never its duplicates
         duplicates.after_import(job, ctx.settings)
         job.phase = "done"
         db.session.commit()

@@ -157,6 +157,9 @@ def run_reprocess(ctx: jobs.JobContext) -> str:
         control = process(ctx)
         if control != JobControl.RUN:
             return jobs.stopped(control)
+        from . import companions
+
+        companions.link(ctx.settings)  # new times may pair files (or part them)
         job.phase = "done"
         db.session.commit()
     return JobStatus.COMPLETED

@@ -1,0 +1,31 @@
+"""companions: files that travel as one item (a Live Photo's still and video, RAW + JPEG, an
+edit, a sidecar): file.companion_of points at the set's main file, file.companion_role says
+what each file is in its set (vocab.CompanionRole); parts have status "companion"
+
+Plain ADD COLUMN only: re-creating `file` would drop its name-search and count triggers.
+
+Revision ID: 0009_companions
+Revises: 0008_versions
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009_companions"
+down_revision = "0008_versions"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    # not a foreign key: SQLite adds one only by rebuilding the table (file rows are never deleted)
+    op.add_column("file", sa.Column("companion_of", sa.Integer(), nullable=True))
+    op.add_column("file", sa.Column("companion_role", sa.String(length=10), nullable=True))
+    op.create_index("ix_file_companion", "file", ["companion_of", "companion_role"])
+
+
+def downgrade():
+    op.drop_index("ix_file_companion", table_name="file")
+    with op.batch_alter_table("file") as batch:
+        batch.drop_column("companion_role")
+        batch.drop_column("companion_of")
