@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import case, delete, func, or_, select, text
 
 from ..models import File, FileDayCount, FileStateCount, db
 from ..vocab import Confidence, FileStatus, MediaKind, ReviewReason
@@ -27,6 +27,34 @@ _KEY_SQL = (
     "coalesce(media_kind, '')"
 )
 _ON_TIMELINE_SQL = "status IN ('done', 'duplicate') AND coalesce(discarded, 0) = 0 AND taken_local IS NOT NULL"
+
+
+def _flag(condition):
+    return case((condition, "1"), else_="0")
+
+
+def _key():
+    """The same key for databases without the triggers (PostgreSQL: no boolean || text)."""
+    parts = (
+        _flag(File.discarded.is_(True)),
+        _flag(File.needs_review.is_(True)),
+        func.coalesce(File.review_reason, ""),
+        func.coalesce(File.confidence, ""),
+        _flag(File.taken_at.is_not(None)),
+        func.coalesce(File.media_kind, ""),
+    )
+    key = func.coalesce(File.status, "")
+    for part in parts:
+        key = key + "|" + part
+    return key
+
+
+def _on_timeline():
+    return (
+        File.status.in_([str(s) for s in VISIBLE]),
+        or_(File.discarded.is_(None), File.discarded.is_(False)),
+        File.taken_local.is_not(None),
+    )
 
 
 @dataclass(frozen=True)
@@ -59,7 +87,7 @@ def states() -> list[tuple[State, int]]:
     if _live():
         rows = db.session.execute(select(FileStateCount.key, FileStateCount.n).where(FileStateCount.n != 0)).all()
     else:
-        rows = db.session.execute(select(text(_KEY_SQL), func.count()).select_from(File).group_by(text("1"))).all()
+        rows = db.session.execute(select(_key(), func.count()).select_from(File).group_by(text("1"))).all()
     return [(State.parse(key), n) for key, n in rows]
 
 
@@ -68,7 +96,7 @@ def _per_day():
     if _live():
         return select(FileDayCount.day.label("day"), FileDayCount.n.label("n")).where(FileDayCount.n > 0).subquery()
     day = func.substr(File.taken_local, 1, 10)
-    return select(day.label("day"), func.count().label("n")).where(text(_ON_TIMELINE_SQL)).group_by(day).subquery()
+    return select(day.label("day"), func.count().label("n")).where(*_on_timeline()).group_by(day).subquery()
 
 
 def days() -> list[tuple[str, int]]:
