@@ -454,6 +454,21 @@ def _badges_markup(key: tuple) -> Markup:
     return Markup("").join(parts)
 
 
+def set_badges_html(file_ids: list[int]) -> dict[int, Markup]:
+    """{file id: its companion badges} for a few files that are the main file of a set (the
+    check-dates examples: one picture stands for its Live Photo, RAW + JPEG, ...)."""
+    rows = db.session.execute(
+        select(File.id, File.companion_role, SET_PARTS).where(File.id.in_(file_ids), File.companion_role.is_not(None))
+    ).all()
+    return {
+        r.id: Markup("").join(
+            Markup('<span class="badge {}" title="{}">{}</span>').format(cls, why, label)
+            for cls, label, why in _set_badges(r.companion_role, int(r.set_parts or 0))
+        )
+        for r in rows
+    }
+
+
 def badges_html(row) -> Markup:
     """The tile's badges as HTML (few distinct combinations: built once each, then reused)."""
     return _badges_markup(_badge_key(row))
