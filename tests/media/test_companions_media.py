@@ -94,6 +94,12 @@ def test_which_files_pair_up():
         member(19, "IMG_0005.AAE", kind="sidecar", mime="application/vnd.apple.photos", status=FileStatus.SKIPPED),
         member(20, "DSC_1.NEF.xmp", kind="sidecar", mime="application/rdf+xml", status=FileStatus.SKIPPED),
         member(21, "PXL_1.jpg", motion=True),
+        member(22, "PXL_2.jpg", make="Google", model="Pixel 7"),
+        member(23, "PXL_2-edited.jpg", make="Google", model="Pixel 7", at=T + timedelta(seconds=1)),  # Google's edit
+        member(24, "DSC_3.JPG", make="Sony", model="A7"),
+        member(25, "DSC_3(1).JPG", make="Sony", model="A7"),  # Takeout's edit copy: same camera, same second
+        member(26, "IMG_8.JPG"),
+        member(27, "IMG_8.xmp", kind="sidecar", mime="application/rdf+xml", status=FileStatus.SKIPPED),  # Lightroom's
     ]
     wanted = plan(files)
     assert wanted == {
@@ -108,6 +114,12 @@ def test_which_files_pair_up():
         19: (13, CompanionRole.SIDECAR),
         20: (9, CompanionRole.SIDECAR),  # darktable's sidecar of the RAW joins the RAW's set
         21: (None, CompanionRole.MOTION),
+        22: (None, CompanionRole.ORIGINAL),
+        23: (22, CompanionRole.EDIT),
+        24: (None, CompanionRole.ORIGINAL),
+        25: (24, CompanionRole.EDIT),
+        26: (None, CompanionRole.ORIGINAL),
+        27: (26, CompanionRole.SIDECAR),
     }
 
 
