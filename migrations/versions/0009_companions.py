@@ -25,7 +25,7 @@ def upgrade():
 
 
 def downgrade():
+    # plain DROP COLUMN (SQLite 3.35+): a batch rebuild of `file` would break the triggers
     op.drop_index("ix_file_companion", table_name="file")
-    with op.batch_alter_table("file") as batch:
-        batch.drop_column("companion_role")
-        batch.drop_column("companion_of")
+    op.drop_column("file", "companion_role")
+    op.drop_column("file", "companion_of")
