@@ -141,8 +141,8 @@ def _item(planner, part: Part, main_item):
 
     row = part.row
     carried = planner.sets.carried(part.main.sha256, row)
-    # an .AAE or .xmp copy says nothing about a date itself: only its name does
-    said = main_item if not part.sidecar else PlannedFile(0, "", "", None, 0, None, "skip")
+    # an .AAE or .xmp copy says nothing about a date (or tags) itself: only its name does
+    said = {} if part.sidecar else {k: getattr(main_item, k) for k in ("local", "offset", "precision", "utc", "stated")}
     return PlannedFile(
         file_id=row.id,
         source=row.path,
@@ -151,14 +151,10 @@ def _item(planner, part: Part, main_item):
         size=row.size or 0,
         mime=row.mime,
         action="export",
-        local=said.local,
-        offset=said.offset,
-        precision=said.precision,
-        utc=said.utc,
-        stated=said.stated,
+        **said,
         time_source=main_item.time_source,
         confidence=main_item.confidence,
-        tags=list(said.tags),
+        tags=[] if part.sidecar else list(main_item.tags),
         alternates=sorted({r.path for r in part.copies if r.path != row.path}),
         also=sorted({_display(r) for r in part.copies}),
         orientation=None if part.sidecar else export_orientation(row.orientation, row.rotation),

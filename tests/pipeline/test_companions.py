@@ -225,6 +225,15 @@ def test_an_edit_and_its_aae_travel_with_the_original_and_a_turn_reaches_the_cop
         "2023/20230323_101938.heic",
     ]
     assert (output / "2023/20230323_101938.aae").read_bytes() == (root / "IMG_1853.AAE").read_bytes()
+    records = {
+        r["output"]: r for r in map(json.loads, (output / ".mediaparser/manifest.jsonl").read_text().splitlines())
+    }
+    # the .AAE keeps its bytes and states no date of its own; the pictures state the set's
+    assert [records[f"2023/20230323_101938{t}"]["stated"] for t in (".aae", ".heic", "-edited.heic")] == [
+        "none",
+        "time",
+        "time",
+    ]
     read = read_all(output / "2023", "-Orientation")
     # a HEIC copy keeps its bytes; its sidecar carries the turn. The original stood at 6
     # (turned right), the edit upright: both a quarter turn further
