@@ -35,6 +35,7 @@ from .media.tags import key as tag_key
 from .vocab import (  # noqa: F401 - re-exported: the models' vocabulary
     ACTIVE_JOB_STATES,
     FINISHED_JOB_STATES,
+    CompanionRole,
     Confidence,
     DecisionKind,
     FileSource,
@@ -256,6 +257,8 @@ class File(db.Model):
         Index("ix_file_kind_taken", "media_kind", "taken_at", "id"),
         # files of duplicate groups in capture order without reading their rows (the grid's filter)
         Index("ix_file_group_taken", "group_id", "status", "discarded", "taken_at", "id"),
+        # a set's parts (and which roles it has: the tile's badges) from its main file
+        Index("ix_file_companion", "companion_of", "companion_role"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -315,6 +318,12 @@ class File(db.Model):
     # Duplicate group this file belongs to (for fast pages), and the people's verdict.
     group_id: Mapped[int | None] = mapped_column(ForeignKey("duplicate_group.id", ondelete="SET NULL"))
     discarded: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Companion set (pipeline/companions.py): a part points at its set's main file; the main and
+    # its parts say what they are in the set (vocab.CompanionRole). Parts have status COMPANION.
+    # A file id, not a foreign key: SQLite adds one only by rebuilding `file` (and its triggers);
+    # file rows are never deleted.
+    companion_of: Mapped[int | None] = mapped_column(Integer)
+    companion_role: Mapped[str | None] = mapped_column(String(10))
     # Degrees clockwise a person turned the picture (0, 90, 180, 270): written into the exported
     # copy's orientation (pipeline/decisions.export_orientation), never into the original.
     rotation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

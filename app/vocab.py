@@ -186,6 +186,31 @@ class FileStatus(StrEnum):
     DUPLICATE = "duplicate"  # same bytes as a file already in the library: not processed again
     SKIPPED = "skipped"  # not a media file, or the job was cancelled before it
     ERROR = "error"  # could not be read; `error` says why
+    # Part of another file's set (File.companion_of): a Live Photo's video, the RAW beside its
+    # JPEG, an edit, a sidecar. Shown, dated, kept and exported with that file, never alone.
+    COMPANION = "companion"
+
+
+class CompanionRole(StrEnum):
+    """What a file is in its companion set (File.companion_role). The set's main file (the
+    one tile people see) is a still, the JPEG of a RAW + JPEG pair, or an original with its
+    edits or sidecars; a motion photo carries its video inside and is a set by itself."""
+
+    STILL = "still"  # main: a Live Photo's picture
+    JPEG = "jpeg"  # main: the picture beside a RAW of the same shot
+    ORIGINAL = "original"  # main: a picture with edits or sidecars
+    MOTION = "motion"  # main: a motion photo (its video inside the file)
+    VIDEO = "video"  # part: a Live Photo's video
+    RAW = "raw"  # part: the RAW of the main's shot
+    EDIT = "edit"  # part: an edited version (IMG_E1234, -edited, a Takeout "(1)" edit)
+    SIDECAR = "sidecar"  # part: an .AAE or .xmp file describing the main or one of its parts
+
+    @property
+    def is_part(self) -> bool:
+        return self in COMPANION_PARTS
+
+
+COMPANION_PARTS = (CompanionRole.VIDEO, CompanionRole.RAW, CompanionRole.EDIT, CompanionRole.SIDECAR)
 
 
 class ItemStatus(StrEnum):

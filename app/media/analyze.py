@@ -29,6 +29,7 @@ from . import (
     exiftool_reader,
     geozone,
     hashing,
+    motion,
     probe,
     raw,
     sidecars,
@@ -324,10 +325,8 @@ def _run(result, path, zone, mtime, thumb_root, known_sha256, now, decode_bytes)
         result.status, result.error = FileStatus.SKIPPED, "Not a photo or video (unknown file type)"
         return
     result.mime, result.kind, result.ext = media_type.mime, media_type.kind, media_type.ext
-    if media_type.kind == "sidecar":
-        result.status, result.error = "skipped", sidecars.describe(media_type.ext, result.name)
-        aae = apple.aae_facts(path) if media_type is probe.AAE else None
-        result.meta = {"aae": aae} if aae else {}
+    if media_type.kind == MediaKind.SIDECAR:
+        _sidecar_file(result, path, media_type)
         return
 
     data = None
@@ -350,7 +349,22 @@ def _run(result, path, zone, mtime, thumb_root, known_sha256, now, decode_bytes)
     content_id = apple.content_identifier(data) if data else None
     if content_id:  # a Live Photo still: its video carries the same identifier
         result.meta["content_identifier"] = content_id
+    moving = motion.detect(data, result.mime) if data else None
+    if moving:  # a motion photo: its video is inside this file (where, for an export or a player)
+        result.meta["motion_photo"] = moving
     _date_and_tags(result, path, zone, now)
+
+
+def _sidecar_file(result: Analysis, path: Path, media_type: probe.MediaType) -> None:
+    """An .AAE or .xmp file: not a picture, so not imported as one (skipped with a sentence)
+    until the companion step finds its photo and keeps it with that photo (pipeline/companions.py).
+    Its hash is kept aside, not as `sha256`: identical sidecars of two photos are not copies of
+    each other."""
+    result.status, result.error = FileStatus.SKIPPED, sidecars.describe(media_type.ext, result.name)
+    aae = apple.aae_facts(path) if media_type is probe.AAE else None
+    result.meta = {"aae": aae} if aae else {}
+    if result.size is not None and result.size <= sidecars.MAX_XMP_BYTES:
+        result.meta["content_sha256"] = hashing.sha256_file(path)
 
 
 def _date_and_tags(result: Analysis, path: Path, zone: ZoneInfo, now: datetime | None) -> None:

@@ -63,6 +63,9 @@ class Request:
     file_time: float | None  # seconds since the epoch for the copy's mtime; None = the source's
     alternates: tuple[Path, ...] = ()  # other paths with the same content, if the source is gone
     reuse: Path | None = None  # an archive copy with exactly these bytes (a rename): linked, not copied
+    # A sidecar people's program wrote for this file (darktable's IMG_1.CR2.xmp: its path and
+    # sha256): the copy's sidecar is that one, with the date, tags and orientation merged in.
+    sidecar_base: tuple[Path, str] | None = None
 
 
 @dataclass
@@ -308,10 +311,24 @@ def _copy_verified(request: Request, src: Path, fh, tmp: Path, st) -> tuple[str,
     return out_sha, out_size
 
 
-def _write_sidecar(request: Request, src: Path, st) -> Path:
+def _sidecar_content(request: Request, notes: list[str]) -> bytes:
+    stamp = request.stamp
+    if request.sidecar_base is not None:
+        path, sha = request.sidecar_base
+        try:
+            base = path.read_bytes()
+            if hashlib.sha256(base).hexdigest() != sha:
+                raise xmp_writer.XmpError(f"{path} changed since it was imported")
+            return xmp_writer.merge(base, stamp.xmp_date(), stamp.tags, stamp.dated, stamp.orientation)
+        except (OSError, xmp_writer.XmpError) as exc:
+            notes.append(f"its own sidecar {path.name} could not be carried over ({exc}): a new one was written")
+    return xmp_writer.sidecar(stamp.xmp_date(), stamp.tags, stamp.orientation)
+
+
+def _write_sidecar(request: Request, src: Path, st, notes: list[str]) -> Path:
     """The temporary XMP sidecar, flushed and read back."""
     sidecar_tmp = tmp_path(sidecar_path(request.target))
-    content = xmp_writer.sidecar(request.stamp.xmp_date(), request.stamp.tags)
+    content = _sidecar_content(request, notes)
     _write_bytes(sidecar_tmp, content)
     _finish_tmp(sidecar_tmp, request.file_time, st)
     if sidecar_tmp.read_bytes() != content:
@@ -337,7 +354,7 @@ def prepare(request: Request, writer) -> Prepared:
             notes.append(embedded + ": dates and tags are in the XMP sidecar")
             method = "sidecar"
         out_sha, out_size = embedded if method == "embed" else _copy_verified(request, src, fh, tmp, st)
-        sidecar_tmp = _write_sidecar(request, src, st) if method == "sidecar" else None
+        sidecar_tmp = _write_sidecar(request, src, st, notes) if method == "sidecar" else None
         sidecar_sha = hashlib.sha256(sidecar_tmp.read_bytes()).hexdigest() if sidecar_tmp else None
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -7,8 +7,8 @@ plus the new and changed tags — is appended at the end of the block and the po
 is patched; every existing value stays at its offset, so maker notes, thumbnails and
 unknown tags remain valid. The old Exif IFD stays behind as a few unreferenced bytes.
 
-Only ASCII tags of the Exif IFD are written (dates, sub-seconds, offsets), which is all an
-export needs.
+Only ASCII tags of the Exif IFD (dates, sub-seconds, offsets) and IFD0's Orientation (a
+person turned the picture) are written, which is all an export needs.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ import struct
 
 EXIF_IFD_POINTER = 0x8769
 EXIF_VERSION = 0x9000
+ORIENTATION = 0x0112
 ASCII = 2
+SHORT = 3
 LONG = 4
 UNDEFINED = 7
 IFD_TYPE = 13
@@ -178,3 +180,35 @@ def read_ascii_tags(block: bytes) -> dict[int, str]:
             value = block[off : off + count]
         found[tag] = value.split(b"\x00", 1)[0].decode("ascii", "replace")
     return found
+
+
+def set_orientation(block: bytes | None, value: int) -> bytes:
+    """The TIFF block with IFD0's Orientation set to `value` (1-8): an existing entry's value
+    is changed where it is; otherwise IFD0 is appended again with the entry added (nothing
+    else moves). An empty/absent block gets a new minimal one."""
+    if not 1 <= value <= 8:
+        raise ExifEditError(f"{value} is not an EXIF orientation")
+    if not block:
+        entry = struct.pack("<HHIH", ORIENTATION, SHORT, 1, value) + b"\x00\x00"
+        return b"II*\x00" + struct.pack("<I", 8) + _ifd_bytes("<", [entry], 0)
+    tiff = _Tiff(block)
+    e = tiff.e
+    ifd0_offset = tiff.u32(4)
+    ifd0, ifd0_next = tiff.ifd(ifd0_offset)
+    blob = bytearray(block)
+    for i, raw in enumerate(ifd0):
+        tag, typ, count = struct.unpack(e + "HHI", raw[:8])
+        if tag == ORIENTATION and typ == SHORT and count == 1:
+            value_at = ifd0_offset + 2 + 12 * i + 8
+            blob[value_at : value_at + 4] = struct.pack(e + "HH", value, 0)
+            return bytes(blob)
+    kept = [raw for raw in ifd0 if tiff.tag_of(raw) != ORIENTATION]
+    entry = struct.pack(e + "HHIHH", ORIENTATION, SHORT, 1, value, 0)
+    if len(blob) % 2:
+        blob += b"\x00"
+    new_ifd0_offset = len(blob)
+    blob += _ifd_bytes(e, kept + [entry], ifd0_next)
+    blob[4:8] = struct.pack(e + "I", new_ifd0_offset)
+    if len(blob) > MAX_BLOCK:
+        raise ExifEditError("the EXIF block would be too large for a JPEG segment")
+    return bytes(blob)

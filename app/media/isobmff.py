@@ -13,9 +13,12 @@ from collections.abc import Iterator
 MAX_BOXES = 4096
 
 
-def boxes(data, start: int, end: int, limit: int = MAX_BOXES) -> Iterator[tuple[bytes, int, int]]:
+def boxes(
+    data, start: int, end: int, limit: int = MAX_BOXES, cut_off_ok: bool = False
+) -> Iterator[tuple[bytes, int, int]]:
     """(type, payload start, box end) of each box in data[start:end]; `data` is anything that
-    slices to bytes (bytes, a memory map, a lazy file view)."""
+    slices to bytes (bytes, a memory map, a lazy file view). With `cut_off_ok`, a last box
+    that runs past `end` (a file cut short by a copy) is still given, with its declared end."""
     pos, count = start, 0
     while pos + 8 <= end and count < limit:
         head = bytes(data[pos : pos + 16])
@@ -29,7 +32,7 @@ def boxes(data, start: int, end: int, limit: int = MAX_BOXES) -> Iterator[tuple[
             size, header = struct.unpack_from(">Q", head, 8)[0], 16
         elif size == 0:
             size = end - pos
-        if size < header or pos + size > end:
+        if size < header or (pos + size > end and not cut_off_ok):
             return
         yield kind, pos + header, pos + size
         pos += size

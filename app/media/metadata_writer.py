@@ -52,6 +52,9 @@ class Stamp:
     offset: int | None = None  # minutes east of UTC, when known
     precision: str | None = None  # a Precision value; None = to the second
     tags: tuple[str, ...] = ()
+    # EXIF orientation (1-8) the copy must carry because a person turned the picture; None:
+    # not turned, the original's tag stays
+    orientation: int | None = None
 
     @property
     def dated(self) -> bool:
@@ -117,7 +120,7 @@ class Stamp:
 
     @property
     def needs_writing(self) -> bool:
-        return self.dated or bool(self.tags)
+        return self.dated or bool(self.tags) or self.orientation is not None
 
 
 @dataclass
@@ -131,6 +134,7 @@ class ReadBack:
     xmp_dates: dict[str, str] = field(default_factory=dict)
     subjects: list[str] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
+    orientation: int | None = None  # IFD0
 
 
 def check(stamp: Stamp, got: ReadBack) -> list[str]:
@@ -146,6 +150,8 @@ def check(stamp: Stamp, got: ReadBack) -> list[str]:
         for key in ("exif:DateTimeOriginal", "xmp:CreateDate", "photoshop:DateCreated"):
             if got.xmp_dates.get(key) != stamp.xmp_date():
                 problems.append(f"XMP {key} reads {got.xmp_dates.get(key)!r}, expected {stamp.xmp_date()!r}")
+    if stamp.orientation is not None and got.orientation != stamp.orientation:
+        problems.append(f"Orientation reads {got.orientation!r}, expected {stamp.orientation!r}")
     missing = [t for t in stamp.tags if t not in got.subjects]
     if missing:
         problems.append(f"tags missing from XMP dc:subject: {', '.join(missing)}")
@@ -166,7 +172,9 @@ def read_back(path: Path) -> ReadBack:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. "malformed MPO": only the EXIF matters here
             with Image.open(io.BytesIO(data)) as image:
-                ifd = image.getexif().get_ifd(EXIF_IFD)
+                exif = image.getexif()
+                ifd = exif.get_ifd(EXIF_IFD)
+                got.orientation = exif.get(exif_edit.ORIENTATION)
         got.datetime_original = _text(ifd.get(exif_edit.DATETIME_ORIGINAL))
         got.create_date = _text(ifd.get(exif_edit.CREATE_DATE))
         got.offset_original = _text(ifd.get(exif_edit.OFFSET_TIME_ORIGINAL))
@@ -207,12 +215,16 @@ class PythonWriter:
                 raise WriteError("the JPEG has an XMP packet with a non-standard header")
             new_exif = None
             changes = stamp.exif_changes()
-            if changes:
-                old = exif_payloads[0][len(jpeg.EXIF_HEADER) :] if exif_payloads else None
-                block = exif_edit.set_ascii_tags(old, changes)
+            if changes or stamp.orientation is not None:
+                block = exif_payloads[0][len(jpeg.EXIF_HEADER) :] if exif_payloads else None
+                block = exif_edit.set_ascii_tags(block, changes) if changes else block
+                if stamp.orientation is not None:
+                    block = exif_edit.set_orientation(block, stamp.orientation)
                 new_exif = jpeg.EXIF_HEADER + block if block else None
             old_xmp = xmp_payloads[0][len(jpeg.XMP_HEADER) :] if xmp_payloads else None
-            packet = xmp_writer.merge(old_xmp, stamp.xmp_date(), stamp.tags, remove_dates=stamp.dated)
+            packet = xmp_writer.merge(
+                old_xmp, stamp.xmp_date(), stamp.tags, remove_dates=stamp.dated, orientation=stamp.orientation
+            )
             new_xmp = jpeg.XMP_HEADER + packet
             new_ps = None
             if stamp.tags:
@@ -276,6 +288,8 @@ class ExiftoolWriter:
             date_part, _, rest = stamp.xmp_date().partition("T")
             xmp_date = date_part.replace("-", ":") + (" " + rest if rest else "")
             args += [f"-XMP-{p}:{n}={xmp_date}" for p, n in xmp_writer.DATE_PROPERTIES]
+        if stamp.orientation is not None:  # a person turned the picture (numbers: -n)
+            args += [f"-IFD0:Orientation={stamp.orientation}", f"-XMP-tiff:Orientation={stamp.orientation}"]
         for tag in stamp.tags:
             # remove-then-add is exiftool's idiom for "add unless already there"
             args += [f"-XMP-dc:Subject-={tag}", f"-XMP-dc:Subject+={tag}"]

@@ -9,8 +9,16 @@ The name says exactly what is known, and nothing more:
     year     2019/2019_scan_004.jpg
     undated  undated/IMG_1234.jpg               (original name; never a made-up date)
 
+Companion files (a Live Photo's video, a RAW beside its JPEG, an edit, an .AAE or .xmp
+sidecar) share their main file's name and differ only in what follows it:
+
+    2019/20190615_143000.heic   2019/20190615_143000.mov   2019/20190615_143000.aae
+    2019/20190615_143000.jpg    2019/20190615_143000.cr2   2019/20190615_143000.cr2.xmp
+    2019/20190615_143000-edited.heic
+
 Files that would get the same name are told apart by a suffix: their milliseconds when
-the capture time has them (`20190615_143000_120.jpg`), else a counter (`_1`, `_2`). Who
+the capture time has them (`20190615_143000_120.jpg`), else a counter (`_1`, `_2`). A set
+takes one suffix for all its files (a free name for each of them), so a pair is never split. Who
 gets the plain name and who a suffix depends only on the files themselves (sorted by
 exact time, then content hash) and on names already taken in the archive — never on the
 order files are processed — so a re-run or a resumed export names everything the same.
@@ -41,6 +49,17 @@ class NameRequest:
     precision: str | None
     original_name: str
     sha256: str
+    # The set's other files: (key, what follows the shared name: ".mov", "-edited.heic", ".aae")
+    companions: tuple[tuple[object, str], ...] = ()
+
+    @property
+    def tails(self) -> tuple[str, ...]:
+        return (f".{self.ext}", *(tail for _key, tail in self.companions))
+
+
+def companion_path(main_path: str, tail: str) -> str:
+    """A companion's archive path beside its main file's: "2019/X_1.heic" -> "2019/X_1.mov"."""
+    return main_path.rpartition(".")[0] + tail
 
 
 # Extensions people's programs open, by the real type: the first is the one a copy gets, the
@@ -127,20 +146,21 @@ def assign(requests: Iterable[NameRequest], is_taken: Callable[[str], bool]) -> 
     def free(path: str) -> bool:
         return path.casefold() not in used and not is_taken(path)
 
-    for (folder, _, ext), members in sorted(groups.items(), key=lambda kv: kv[0]):
+    for (folder, _, _ext), members in sorted(groups.items(), key=lambda kv: kv[0]):
         members.sort(key=lambda member: _order(member[0]))
         for req, stem in members:
-            candidates = [f"{folder}/{stem}.{ext}"]
+            candidates = [f"{folder}/{stem}"]
             if _millis(req):
-                candidates.append(f"{folder}/{stem}_{_millis(req)}.{ext}")
-            path = next((c for c in candidates if free(c)), None)
+                candidates.append(f"{folder}/{stem}_{_millis(req)}")
+            base = next((c for c in candidates if all(free(c + tail) for tail in req.tails)), None)
             counter = 1
-            while path is None:
-                candidate = f"{folder}/{stem}_{counter}.{ext}"
-                path = candidate if free(candidate) else None
+            while base is None:
+                candidate = f"{folder}/{stem}_{counter}"
+                base = candidate if all(free(candidate + tail) for tail in req.tails) else None
                 counter += 1
-            used.add(path.casefold())
-            result[req.key] = path
+            used.update((base + tail).casefold() for tail in req.tails)
+            result[req.key] = base + req.tails[0]
+            result.update((key, base + tail) for key, tail in req.companions)
     return result
 
 

@@ -203,9 +203,10 @@ def epoch_to_utc(seconds: int) -> datetime | None:
 # --- other files that belong to a picture ----------------------------------------------------
 
 _DESCRIPTIONS = {
-    "aae": "Apple Photos edit instructions (.AAE) for a photo taken on an iPhone or edited on a Mac: not a picture itself",
+    "aae": "Apple Photos edit instructions (.AAE) for a photo taken on an iPhone or edited on a Mac: not a picture "
+    "itself; it is kept with its photo once that photo is in the library",
     "xmp": "An XMP sidecar (metadata darktable, digiKam or Lightroom keep beside a photo): its dates and tags "
-    "are read with that photo",
+    "are read with that photo, and it is kept with that photo once the photo is in the library",
     "moi": "A camcorder's clip information file (.MOI): its recording date is read with its video",
 }
 

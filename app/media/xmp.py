@@ -32,6 +32,7 @@ NS = {
     "xmp": "http://ns.adobe.com/xap/1.0/",
     "exif": "http://ns.adobe.com/exif/1.0/",
     "photoshop": "http://ns.adobe.com/photoshop/1.0/",
+    "tiff": "http://ns.adobe.com/tiff/1.0/",
 }
 
 # normalized key -> (namespace, local name)

@@ -6,7 +6,8 @@ Apple/Google Photos importers):
   exif:DateTimeOriginal, xmp:CreateDate, photoshop:DateCreated  the capture time, with
       its offset when known, and with reduced precision ("2019-06-15", "2019-06") when
       only the day or month is known: XMP dates may be truncated, EXIF dates may not;
-  dc:subject                                                    the tags, as a bag.
+  dc:subject                                                    the tags, as a bag;
+  tiff:Orientation                                              how a person turned it (1-8).
 """
 
 from __future__ import annotations
@@ -43,17 +44,20 @@ def _clean(text: str) -> str:
     return "".join(ch for ch in text if ch in "\t\n" or ord(ch) >= 0x20)
 
 
-def sidecar(date: str | None, tags: list[str] | tuple[str, ...]) -> bytes:
-    """A complete .xmp sidecar file (UTF-8) with the date properties and tags."""
+def sidecar(date: str | None, tags: list[str] | tuple[str, ...], orientation: int | None = None) -> bytes:
+    """A complete .xmp sidecar file (UTF-8) with the date properties, tags and orientation."""
+    spaces = ("dc", "xmp", "exif", "photoshop") + (("tiff",) if orientation is not None else ())
     lines = [
         PACKET_BEGIN.rstrip("\n"),
         f'<x:xmpmeta xmlns:x="{NS["x"]}" x:xmptk="{TOOLKIT}">',
         f' <rdf:RDF xmlns:rdf="{NS["rdf"]}">',
         '  <rdf:Description rdf:about=""',
-        "".join(f'\n    xmlns:{p}="{NS[p]}"' for p in ("dc", "xmp", "exif", "photoshop")) + ">",
+        "".join(f'\n    xmlns:{p}="{NS[p]}"' for p in spaces) + ">",
     ]
     if date:
         lines += [f"   <{p}:{n}>{_escape(date)}</{p}:{n}>" for p, n in DATE_PROPERTIES]
+    if orientation is not None:
+        lines.append(f"   <tiff:Orientation>{int(orientation)}</tiff:Orientation>")
     if tags:
         lines.append("   <dc:subject>\n    <rdf:Bag>")
         lines += [f"     <rdf:li>{_escape(_clean(t))}</rdf:li>" for t in tags]
@@ -88,12 +92,17 @@ def _rdf(root: ET.Element) -> ET.Element:
 
 
 def read(packet: bytes) -> dict:
-    """{'dates': {'exif:DateTimeOriginal': ...}, 'subjects': [...]} from a packet or sidecar."""
+    """{'dates': {'exif:DateTimeOriginal': ...}, 'subjects': [...]} from a packet or sidecar, and
+    'orientation' where it states one."""
     root, _ = _parse(packet)
     rdf = _rdf(root)
     dates: dict[str, str] = {}
     subjects: list[str] = []
+    orientation = None
     for desc in rdf.findall(_q("rdf", "Description")):
+        element = desc.find(_q("tiff", "Orientation"))
+        value = element.text if element is not None else desc.get(_q("tiff", "Orientation"))
+        orientation = int(value) if value and value.strip().isdigit() else orientation
         for prefix, name in DATE_PROPERTIES:
             value = desc.get(_q(prefix, name))
             element = desc.find(_q(prefix, name))
@@ -104,26 +113,35 @@ def read(packet: bytes) -> dict:
         for li in desc.iterfind(f"{_q('dc', 'subject')}/*/{_q('rdf', 'li')}"):
             if li.text and li.text not in subjects:
                 subjects.append(li.text)
-    return {"dates": dates, "subjects": subjects}
+    return {"dates": dates, "subjects": subjects, **({"orientation": orientation} if orientation else {})}
 
 
-def merge(packet: bytes | None, date: str | None, tags: list[str] | tuple[str, ...], remove_dates: bool) -> bytes:
-    """An XMP packet for embedding: the existing one (kept, property for property) with the
-    date properties set (or removed, when `remove_dates` and no date) and the tags added to
-    dc:subject. Without an existing packet this is the sidecar content."""
+def merge(
+    packet: bytes | None,
+    date: str | None,
+    tags: list[str] | tuple[str, ...],
+    remove_dates: bool,
+    orientation: int | None = None,
+) -> bytes:
+    """An XMP packet for embedding (or a sidecar people's programs wrote, brought up to date):
+    the existing one (kept, property for property) with the date properties set (or removed,
+    when `remove_dates` and no date), the tags added to dc:subject and the orientation set.
+    Without an existing packet this is the sidecar content."""
     if not packet:
-        return sidecar(date, tags)
+        return sidecar(date, tags, orientation)
     root, prefixes = _parse(packet)
     rdf = _rdf(root)
     descriptions = rdf.findall(_q("rdf", "Description"))
     touched = {_q(p, n) for p, n in DATE_PROPERTIES} if (date or remove_dates) else set()
+    if orientation is not None:
+        touched.add(_q("tiff", "Orientation"))
     subjects = _take_out(descriptions, touched)
     for tag in tags:
         if tag not in subjects:
             subjects.append(_clean(tag))
     # every rdf:Description of a packet must describe the same resource
     about = next((d.get(_q("rdf", "about")) for d in descriptions if d.get(_q("rdf", "about"))), "")
-    _add_description(rdf, about, date, subjects)
+    _add_description(rdf, about, date, subjects, orientation)
     if root.tag == _q("rdf", "RDF"):
         meta = ET.Element(_q("x", "xmpmeta"))
         meta.append(root)
@@ -148,11 +166,15 @@ def _take_out(descriptions: list[ET.Element], touched: set[str]) -> list[str]:
     return subjects
 
 
-def _add_description(rdf: ET.Element, about: str, date: str | None, subjects: list[str]) -> None:
+def _add_description(
+    rdf: ET.Element, about: str, date: str | None, subjects: list[str], orientation: int | None = None
+) -> None:
     ours = ET.SubElement(rdf, _q("rdf", "Description"), {_q("rdf", "about"): about})
     if date:
         for prefix, name in DATE_PROPERTIES:
             ET.SubElement(ours, _q(prefix, name)).text = date
+    if orientation is not None:
+        ET.SubElement(ours, _q("tiff", "Orientation")).text = str(int(orientation))
     if subjects:
         bag = ET.SubElement(ET.SubElement(ours, _q("dc", "subject")), _q("rdf", "Bag"))
         for subject in subjects:

@@ -526,10 +526,16 @@ def help(job_id: int, settings: Settings, take_over: Callable[[int], object] | N
     return True
 
 
-def run_item_job(ctx: jobs.JobContext, discover: Callable, on_cancel: Callable[[int], None] | None = None) -> str:
+def run_item_job(
+    ctx: jobs.JobContext,
+    discover: Callable,
+    on_cancel: Callable[[int], None] | None = None,
+    after: Callable[[jobs.JobContext], None] | None = None,
+) -> str:
     """The whole run of a job that is one JobItem per file (re-detection, thumbnails): its
     items written once (`discover`), then the batches with every helper; `on_cancel(job_id)`
-    settles what a cancel leaves undone."""
+    settles what a cancel leaves undone, `after(ctx)` is a library-wide step run once, by
+    the lead, after the last batch."""
     job = ctx.job
     if job.phase == "discover":
         discover(ctx)
@@ -540,6 +546,8 @@ def run_item_job(ctx: jobs.JobContext, discover: Callable, on_cancel: Callable[[
         if control == JobControl.CANCEL and on_cancel is not None:
             on_cancel(job.id)
         return jobs.stopped(control)
+    if after is not None:
+        after(ctx)
     job.phase = "done"
     db.session.commit()
     return JobStatus.COMPLETED

@@ -27,7 +27,8 @@ from sqlalchemy import func, select
 
 from ..media.orientation import turned
 from ..models import File, UserDecision, UTCDateTime, db, utcnow
-from ..vocab import DecisionKind
+from ..vocab import DecisionKind, MediaKind
+from . import companions
 from .sql import chunks
 
 ROTATIONS = (0, 90, 180, 270)
@@ -173,12 +174,13 @@ def _files(file_ids: Iterable[int]) -> list[File]:
 
 
 def set_left_out(file_ids: Iterable[int], left_out: bool) -> tuple[int, str]:
-    """Leave files out of the archive (True) or take them back in (False). Files already so
-    are not touched. Returns (files changed, batch)."""
+    """Leave files out of the archive (True) or take them back in (False), each with its
+    companion set (a Live Photo's video goes with its still). Files already so are not
+    touched. Returns (files changed, batch)."""
     batch = new_batch()
     kind = DecisionKind.LEAVE_OUT if left_out else DecisionKind.INCLUDE
     changed = 0
-    for f in _files(file_ids):
+    for f in _files(companions.with_parts(file_ids)):
         if bool(f.discarded) == left_out:
             continue
         record(kind, batch, {"previous": bool(f.discarded), "new": left_out}, f.id)
@@ -198,13 +200,16 @@ def _revert_left_out(row: UserDecision, _batch: str):
 
 
 def rotate(file_ids: Iterable[int], degrees: int) -> tuple[int, str]:
-    """Turn pictures clockwise by `degrees` (90, 180 or 270; -90 is 270). Only what people see
-    and the exported copy's orientation change; the original never does."""
+    """Turn pictures clockwise by `degrees` (90, 180 or 270; -90 is 270), with the pictures of
+    their companion sets (a RAW with its JPEG, an edit with its original; a Live Photo's video
+    and sidecars are not pictures). Only what people see and the exported copy's orientation
+    change; the original never does."""
     step = int(degrees) % 360
     if step not in ROTATIONS[1:]:
         raise ValueError("Turn by 90, 180 or 270 degrees.")
     batch = new_batch()
-    files = _files(file_ids)
+    chosen = companions.main_ids(file_ids)
+    files = [f for f in _files(companions.with_parts(chosen)) if f.id in chosen or f.media_kind == MediaKind.IMAGE]
     for f in files:
         old = f.rotation or 0
         f.rotation = (old + step) % 360

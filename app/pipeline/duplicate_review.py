@@ -37,7 +37,7 @@ from ..media.confidence import source_rank
 from ..models import Duplicate, DuplicateGroup, File, FileTag, Tag, UserDecision, db, utcnow
 from ..vocab import LIVE_GROUP_STATES, SAME_PICTURE_KINDS, Confidence, DecisionKind, GroupKind, GroupStatus
 from ..wording import size_text
-from . import decisions
+from . import companions, decisions, timefix
 from .duplicates import describe
 from .sql import chunks
 from .timefix import TIME_FIELDS  # the columns that make up a file's capture time
@@ -287,14 +287,16 @@ def _merge_tags(keeper_file: File, others: list[File]) -> list[int]:
 def _decide(group: DuplicateGroup, members: list[File], keep_ids: set[int], batch: str) -> None:
     status_before = group.status
     keepers = [f for f in members if f.id in keep_ids]
+    inherited: list[File] = []
     for f in members:
         payload: dict[str, Any] = {"previous": {"discarded": f.discarded}, "group_status": status_before}
         if f.id in keep_ids:
             others = [o for o in members if o.id != f.id]
             if group.kind in SAME_PICTURE_KINDS:
-                inherited = _inherit_time(f, [o for o in others if o.id not in keep_ids] or others)
-                if inherited:
-                    payload["time"] = inherited
+                time = _inherit_time(f, [o for o in others if o.id not in keep_ids] or others)
+                if time:
+                    payload["time"] = time
+                    inherited.append(f)
             tags = _merge_tags(f, others)
             if tags:
                 payload["tags_added"] = tags
@@ -311,6 +313,22 @@ def _decide(group: DuplicateGroup, members: list[File], keep_ids: set[int], batc
     group.status, group.resolved_at = GroupStatus.RESOLVED, utcnow()
     if not keepers:  # pragma: no cover - guarded by keep()
         raise DecisionError("Keep at least one file")
+    _carry_to_parts(members, batch)
+    timefix.share_time(inherited, batch, "inherit")
+
+
+def _carry_to_parts(members: list[File], batch: str) -> None:
+    """A companion set is kept or left out whole: a Live Photo's video, a RAW, an edit follow
+    their main file's verdict (each recorded in the batch, so one undo reverts it)."""
+    parts = companions.parts_of([f.id for f in members])
+    for f in members:
+        for part in parts.get(f.id, ()):
+            if part.discarded == f.discarded:
+                continue
+            kind = DecisionKind.DISCARD if f.discarded else DecisionKind.KEEP
+            payload = {"previous": {"discarded": part.discarded}, "set_of": f.id}
+            db.session.add(UserDecision(kind=kind, file_id=part.id, payload=payload, batch=batch))
+            part.discarded = f.discarded
 
 
 def keep(group_id: int, keep_file_ids: Iterable[int], *, batch: str | None = None) -> str:
@@ -339,6 +357,8 @@ def not_duplicates(group_id: int) -> str:
 
 def _not_duplicates(group_id: int, batch: str) -> str:
     group, members = _group_and_members(group_id)
+    # every file is kept, with its companion set
+    everyone = members + [p for parts in companions.parts_of([f.id for f in members]).values() for p in parts]
     db.session.add(
         UserDecision(
             kind=DecisionKind.NOT_DUPLICATE,
@@ -346,12 +366,12 @@ def _not_duplicates(group_id: int, batch: str) -> str:
             batch=batch,
             payload={
                 "file_ids": [f.id for f in members],
-                "previous": {"discarded": {str(f.id): f.discarded for f in members}},
+                "previous": {"discarded": {str(f.id): f.discarded for f in everyone}},
                 "group_status": group.status,
             },
         )
     )
-    for f in members:
+    for f in everyone:
         f.discarded = False
     group.status, group.resolved_at = GroupStatus.DISMISSED, utcnow()
     db.session.commit()

@@ -63,6 +63,12 @@ def manifest_record(job_id: int, item: PlannedFile, placed: dict) -> dict:
         "tags": item.tags,
         "replaces": placed.get("replaces"),
         "notes": placed.get("notes") or [],
+        "orientation": item.orientation,  # a person's turn (None: the original's own)
+        # a companion part: its set's main content and its role; a sidecar's own bytes
+        "companion_of": item.companion_of,
+        "role": item.role,
+        "content_sha256": item.content_sha256,
+        "sidecar_from": item.sidecar_from,
     }
 
 
@@ -328,9 +334,10 @@ class WriterPool:
 
 def request_for(output: Path, planned: PlannedFile) -> archive_copy.Request:
     reuse = output / planned.previous["output"] if planned.reuse and planned.previous else None
+    carried = planned.sidecar_from
     return archive_copy.Request(
         source=Path(planned.source),
-        sha256=planned.sha256,
+        sha256=planned.content_sha256 or planned.sha256,
         mime=planned.mime or "",
         target=output / planned.target,
         method=planned.method,
@@ -338,6 +345,7 @@ def request_for(output: Path, planned: PlannedFile) -> archive_copy.Request:
         file_time=datetime.fromisoformat(planned.utc).timestamp() if planned.utc else None,
         alternates=tuple(Path(p) for p in planned.alternates),
         reuse=reuse,
+        sidecar_base=(Path(carried[0]), carried[1]) if carried else None,
     )
 
 

@@ -11,7 +11,9 @@ Every file in the library gets a fate:
            waiting for review, changed in the archive by someone else, ...)
 
 Exact copies are exported once, speaking with the most trusted capture time among them
-and carrying the union of their tags. What a copy states about its date follows
+and carrying the union of their tags. A companion set (a Live Photo, RAW + JPEG, an edit, a
+sidecar) is written together under one name (export_sets.py). A picture a person turned
+carries the turn as its copy's orientation. What a copy states about its date follows
 media/archive_dates.py. The manifest (export_manifest.py) says what the archive holds; a
 copy whose bytes no longer match it was changed by someone else and is never overwritten.
 """
@@ -31,8 +33,9 @@ from sqlalchemy import select
 from ..media import archive_copy, archive_dates, naming
 from ..media.metadata_writer import Stamp
 from ..models import File, FileTag, Tag, db
-from ..vocab import Confidence, FileStatus
-from . import settings_store
+from ..vocab import CompanionRole, Confidence, FileStatus
+from . import export_sets, settings_store
+from .decisions import export_orientation
 from .export_checks import ExportRefused, check_output, existing_ancestor
 from .export_manifest import (  # noqa: F401 - the archive's records, re-exported for callers
     MANIFEST,
@@ -64,6 +67,7 @@ SKIP_REASONS = {
     "unreadable": "could not be read when imported",
     "not_imported": "not imported (not a photo/video, or the import did not get to it)",
     "cancelled": "export cancelled before this file",
+    "in_sidecar": "carried in its photo's sidecar, with the date and tags added",
 }
 ACTIONS = ("export", "update", "retire")  # what the job does; everything else is a skip
 
@@ -100,12 +104,24 @@ class PlannedFile:
     also: list[str] = field(default_factory=list)  # other names of the same picture (for the manifest)
     # An update or retirement: the archive copy it replaces (output, sidecar, hashes)
     previous: dict[str, Any] | None = None
-    changes: list[str] = field(default_factory=list)  # date | tags | name
+    changes: list[str] = field(default_factory=list)  # date | tags | name | turn | sidecar
     reuse: bool = False  # the archive copy's bytes are the new copy's: only its name or sidecar change
+    orientation: int | None = None  # EXIF orientation the copy carries: a person turned it (None: not)
+    # A companion part (export_sets.py): its main file's content and what it is in the set
+    companion_of: str | None = None
+    role: str | None = None
+    content_sha256: str | None = None  # a sidecar's own bytes (its `sha256` is its manifest key)
+    sidecar_from: list[str] | None = None  # [path, sha256] of the person's sidecar its sidecar carries over
 
     def stamp(self) -> Stamp:
         local = datetime.fromisoformat(self.local) if self.local else None
-        return Stamp(local=local, offset=self.offset, precision=self.precision, tags=tuple(self.tags))
+        return Stamp(
+            local=local,
+            offset=self.offset,
+            precision=self.precision,
+            tags=tuple(self.tags),
+            orientation=self.orientation,
+        )
 
     @property
     def sidecar(self) -> str | None:
@@ -245,6 +261,11 @@ def _columns():
         File.time_decided,
         File.discarded,
         File.error,
+        File.media_kind,
+        File.orientation,
+        File.rotation,
+        File.companion_of,
+        File.companion_role,
     )
 
 
@@ -260,12 +281,20 @@ class _Planner:
         self.known = {r["output"].casefold() for r in self.index.values() if r.get("output")}
         self.plan = Plan(output=output, files=[])
         self.to_name: list[tuple[PlannedFile, naming.NameRequest]] = []
+        self.items: dict[str, PlannedFile] = {}  # content -> the item speaking for it
+        self.requests: dict[int, naming.NameRequest] = {}
+        self.reserved: set[str] = set()  # names companions keep (casefolded)
 
     def build(self) -> Plan:
         rows = db.session.execute(select(*_columns()).order_by(File.id)).all()
+        self.sets = export_sets.Sets(rows)
         for sha, group in self._content_groups(rows).items():
-            self._plan_group(sha, group)
-        self._name_exports(_DiskNames(self.output))
+            if not self.sets.owns(sha, group):
+                self._plan_group(sha, group)
+        disk = _DiskNames(self.output)
+        parts = export_sets.plan_parts(self, disk)
+        self._name_exports(disk)
+        export_sets.place_parts(self, parts)
         plan = self.plan
         plan.files.sort(key=lambda f: f.file_id)
         plan.bytes_needed = sum(
@@ -286,6 +315,8 @@ class _Planner:
         for row in rows:
             if row.status in (FileStatus.DONE, FileStatus.DUPLICATE) and row.sha256 and row.mime:
                 groups[row.sha256].append(row)
+            elif row.status == FileStatus.COMPANION:
+                continue  # planned with its set (export_sets.py)
             elif row.status == FileStatus.ERROR:
                 message = f"Could not be read when imported: {row.error or 'unknown error'}"
                 files.append(self._skipped(row, "unreadable", message))
@@ -309,7 +340,7 @@ class _Planner:
                     self._skipped(row, "discarded", "Left out of the archive (by you, or as a duplicate): not exported")
                 )
         if retiring is not None:
-            self._retire(retiring, previous)
+            self.items[sha] = self._retire(retiring, previous)
         if not kept:
             return
         rep = min(kept, key=_representative_key)
@@ -317,8 +348,14 @@ class _Planner:
             if row is not rep:
                 message = f"Same picture as {_display(rep)}: exported once"
                 self.plan.files.append(self._skipped(row, "same_content", message))
-        item = self._planned(sha, rep, group, sorted({t for r in kept for t in self.tags.get(r.id, [])}))
+        tags = {t for r in kept for t in self.tags.get(r.id, [])}
+        tags.update(t for part in self.sets.of(sha) for t in self.tags.get(part.row.id, []))  # the set's tags
+        item = self._planned(sha, rep, group, sorted(tags))
         self.plan.files.append(item)
+        self.items[sha] = item
+        carried = self.sets.carried(sha)
+        if carried is not None:
+            item.sidecar_from = [carried.row.path, carried.row.sha256]
         request = self._request(item, rep)
         if self.only_reviewed and not _is_reviewed(rep):
             item.action, item.reason = "skip", "waiting_review"
@@ -326,18 +363,40 @@ class _Planner:
             if previous is not None:
                 item.message += f"; the archive keeps its earlier copy {previous['output']}"
             return
-        if previous is not None and not self._against_archive(item, request, previous):
+        if previous is not None and not self._against_archive(item, previous, naming.fits(previous["output"], request)):
             return
-        item.method = ("embed" if item.mime in JPEG_MIMES else "sidecar") if item.stamp().needs_writing else "copy"
+        self.writes(item, previous, request)
+
+    def writes(self, item: PlannedFile, previous: dict | None, request: naming.NameRequest | None) -> None:
+        """How a file that needs writing is written; one without a name yet gets one."""
+        if item.role == CompanionRole.SIDECAR:
+            item.method = "copy"  # an .AAE or .xmp is copied as it is
+        elif item.sidecar_from:
+            item.method = "sidecar"  # the person's sidecar, brought up to date
+        else:
+            item.method = ("embed" if item.mime in JPEG_MIMES else "sidecar") if item.stamp().needs_writing else "copy"
         if item.previous is not None:
             # the archive copy is the original's bytes with the same file time: linked, not copied
             item.reuse = (
                 item.method != "embed"
-                and item.previous.get("output_sha256") == sha
+                and item.previous.get("output_sha256") == (item.content_sha256 or item.sha256)
                 and (previous.get("capture") or {}).get("utc") == item.utc
             )
-        if item.target is None:
+        if item.target is None and request is not None:
             self.to_name.append((item, request))
+
+    def rename(self, item: PlannedFile) -> bool:
+        """A copy that keeps its name, given a new one (its set needs names that are free)."""
+        request, previous = self.requests.get(item.file_id), self.index.get(item.sha256)
+        if request is None or previous is None or item.reason not in (None, "already_exported"):
+            return False
+        if item.action == "skip":
+            item.action, item.reason, item.message, item.changes = "update", None, None, []
+            item.previous = _previous(previous)
+        item.changes.append("name")
+        item.target = None
+        self.writes(item, previous, request)
+        return True
 
     def _planned(self, sha: str, rep, group: list, tags: list[str]) -> PlannedFile:
         """`rep` speaking for all copies in `group`, with the copies' tags together, and
@@ -351,6 +410,7 @@ class _Planner:
         elif said.kind == "date":
             utc = said.local.replace(tzinfo=self.zone).astimezone(UTC).isoformat()
         return PlannedFile(
+            orientation=export_orientation(rep.orientation, rep.rotation),
             file_id=rep.id,
             source=rep.path,
             display=_display(rep),
@@ -371,16 +431,19 @@ class _Planner:
         )
 
     def _request(self, item: PlannedFile, rep) -> naming.NameRequest:
-        return naming.NameRequest(
+        request = naming.NameRequest(
             key=item.file_id,
             ext=naming.archive_ext(rep.mime, rep.ext, rep.original_name),
             local=datetime.fromisoformat(item.local) if item.local else None,
             precision=item.precision,
             original_name=rep.original_name,
             sha256=item.sha256,
+            companions=self.sets.tails(item.sha256),
         )
+        self.requests[item.file_id] = request
+        return request
 
-    def _against_archive(self, item: PlannedFile, request: naming.NameRequest, previous: dict) -> bool:
+    def _against_archive(self, item: PlannedFile, previous: dict, name_fits: bool) -> bool:
         """Compare the file with its copy in the archive: up to date (skipped), changed
         (an update), changed by someone else (reported, left), or gone (written again).
         Returns whether the file still needs writing."""
@@ -391,7 +454,7 @@ class _Planner:
                 "it is exported again"
             )
             return True
-        changes = _changes(previous, item, request)
+        changes = _changes(previous, item, name_fits)
         if not changes:
             item.action, item.reason, item.target = "skip", "already_exported", previous["output"]
             item.message = f"Already in the archive as {previous['output']}"
@@ -409,9 +472,10 @@ class _Planner:
             item.target = previous["output"]
         return True
 
-    def _retire(self, row, previous: dict) -> None:
+    def _retire(self, row, previous: dict, key: str | None = None) -> PlannedFile:
         """A left-out file whose copy is in the archive: the copy moves to the archive's trash."""
         item = self._skipped(row, "discarded", "")
+        item.sha256 = key or item.sha256
         item.target = previous["output"]
         gone = not (self.output / previous["output"]).exists()
         problem = None if gone else archive_copy.changed_since(self.output, previous)
@@ -425,11 +489,14 @@ class _Planner:
             item.action, item.reason, item.previous = "retire", None, _previous(previous)
             item.message = f"Left out: its copy {previous['output']} moves to the archive's trash"
         self.plan.files.append(item)
+        return item
 
     def _name_exports(self, disk: _DiskNames) -> None:
         """Archive names for new and renamed copies; a name that is taken by a file this
         archive did not write is a conflict people are told about."""
-        names = naming.assign([request for _item, request in self.to_name], disk.taken)
+        names = naming.assign(
+            [request for _item, request in self.to_name], lambda p: disk.taken(p) or p.casefold() in self.reserved
+        )
         for item, request in self.to_name:
             item.target = names[item.file_id]
             if not disk.names(item.target.split("/", 1)[0]):
@@ -448,7 +515,7 @@ def _previous(record: dict) -> dict[str, Any]:
     return {k: record.get(k) for k in keys}
 
 
-def _changes(previous: dict, item: PlannedFile, request: naming.NameRequest) -> list[str]:
+def _changes(previous: dict, item: PlannedFile, name_fits: bool) -> list[str]:
     """What differs between the archive copy (its manifest record) and what it should be."""
     capture = previous.get("capture") or {}
     was = (capture.get("local"), capture.get("offset"), capture.get("precision") if capture.get("local") else None)
@@ -457,8 +524,12 @@ def _changes(previous: dict, item: PlannedFile, request: naming.NameRequest) -> 
         changes.append("date")
     if sorted(previous.get("tags") or []) != sorted(item.tags):
         changes.append("tags")
-    if not naming.fits(previous["output"], request):
+    if not name_fits:
         changes.append("name")
+    if previous.get("orientation") != item.orientation:
+        changes.append("turn")
+    if (previous.get("sidecar_from") or [None, None])[1] != (item.sidecar_from or [None, None])[1]:
+        changes.append("sidecar")
     return changes
 
 

@@ -7,7 +7,8 @@ Phases (stored on the job, so a resumed job continues where it stopped):
   process   analyze pending files in batches that every helping worker takes, each with a
             pool of analysis processes and a writer (import_process.py, batches.py, recorder.py)
   finish    the steps after the last batch, run once by the job's runner (`after_last_batch`):
-            duplicates among the new files and the whole library
+            link companion files (companions.py), then find duplicates among the new files
+            and the whole library
 
 Per-file state is `File.status`: a file is pending until the transaction that records its
 result commits, so a killed worker leaves it pending and whoever takes its batch over does
@@ -191,8 +192,9 @@ def run_import(ctx: jobs.JobContext) -> str:
 def after_last_batch(ctx: jobs.JobContext) -> None:
     """What an import does once, after its last batch, by the job's runner alone (whoever
     holds the job's lease then; its lease is the lock): library-wide steps over its files."""
-    from . import duplicates
+    from . import companions, duplicates
 
+    companions.link(ctx.settings)  # before the duplicate scan: parts of one set are never its duplicates
     duplicates.after_import(ctx.job, ctx.settings)
 
 

@@ -139,7 +139,13 @@ batches.worker(JobKind.REPROCESS, batches.pending_items)(batches.item_rounds(_re
 
 @jobs.handler(JobKind.REPROCESS)
 def run_reprocess(ctx: jobs.JobContext) -> str:
-    return batches.run_item_job(ctx, discover)
+    return batches.run_item_job(ctx, discover, after=_relink)
+
+
+def _relink(ctx: jobs.JobContext) -> None:
+    from . import companions
+
+    companions.link(ctx.settings)  # new times may pair files (or part them)
 
 
 def summary(job: Job) -> dict[str, int]:

@@ -8,6 +8,9 @@ fields before and after:
      "old": {...time fields...}, "new": {...time fields...}, ...details}
 
 Each action sets `File.time_decided`, so re-detection never overrides what a person chose.
+A companion set (companions.py: a Live Photo's still and video, RAW + JPEG, an edit) has one
+date: an action on any of its files is an action on its main file, and every other file of the
+set takes the main's time, recorded in the same batch (`share_time`).
 Undo is itself a decision (action "undo", `undoes_id` pointing at the decision it reverts,
 a new batch id); undoing an undo redoes. The file's current time can therefore always be
 rebuilt from the log: the "new" fields of its latest timestamp decision (`state_from_log`).
@@ -36,7 +39,7 @@ from ..media.clues import source_label
 from ..media.humantime import parse_human_time, parse_typed_time  # noqa: F401 - part of this module's API
 from ..models import File, UserDecision, db
 from ..vocab import TIME_DECISIONS, Confidence, DecisionKind, FileStatus, Precision
-from . import decisions
+from . import companions, decisions
 
 KIND = DecisionKind.TIMESTAMP
 TIME_FIELDS = (
@@ -88,7 +91,9 @@ def _restore(f: File, data: dict[str, Any]) -> None:
 
 
 def _files(file_ids: Iterable[int]) -> list[File]:
-    ids = list(dict.fromkeys(int(i) for i in file_ids))
+    """The files an action is about: each companion part stands for its set's main file (the
+    set then takes the main's time: `share_time`)."""
+    ids = companions.main_ids(file_ids)
     if not ids:
         raise TimeFixError("No files were chosen.")
     found: list[File] = []
@@ -103,6 +108,37 @@ def _files(file_ids: Iterable[int]) -> list[File]:
 def _record(f: File, batch: str, action: str, old: dict[str, Any], **details: Any) -> None:
     kind = DecisionKind.CONFIRM if action == "confirm" else KIND
     decisions.record(kind, batch, {"action": action, "old": old, "new": snapshot(f), **details}, f.id)
+
+
+def share_time(files: Iterable[File], batch: str, action: str) -> None:
+    """One item, one date: every other file of these files' companion sets takes the file's
+    time fields, each recorded in `batch` (so one undo reverts the whole set)."""
+    sources = {(f.companion_of or f.id): f for f in files}
+    if not sources:
+        return
+    parts = companions.parts_of(sources)
+    mains = {f.id: f for f in _loaded([m for m, f in sources.items() if f.id != m])}
+    for main_id, source in sources.items():
+        for other in (mains.get(main_id), *parts.get(main_id, ())):
+            if other is None or other.id == source.id or snapshot(other) == snapshot(source):
+                continue
+            old = snapshot(other)
+            for name in TIME_FIELDS:
+                value = getattr(source, name)
+                setattr(other, name, list(value) if isinstance(value, list) else value)
+            _record(other, batch, action, old, set_of=source.id)
+
+
+def _loaded(ids: list[int]) -> list[File]:
+    found: list[File] = []
+    for start in range(0, len(ids), CHUNK):
+        found += db.session.execute(select(File).where(File.id.in_(ids[start : start + CHUNK]))).scalars().all()
+    return found
+
+
+def _commit(batch: str, files: Iterable[File], action: str) -> None:
+    share_time(files, batch, action)
+    db.session.commit()
 
 
 def _local_of(f: File) -> datetime | None:
@@ -157,7 +193,8 @@ def set_time(
     if _instant(local, offset_minutes, zone) > datetime.now(UTC) + timedelta(days=1):
         raise TimeFixError("That time is in the future.")
     batch = _new_batch()
-    for f in _files(file_ids):
+    files = _files(file_ids)
+    for f in files:
         old = snapshot(f)
         offset = offset_minutes
         if offset is None and precision.has_time_of_day:
@@ -167,7 +204,7 @@ def set_time(
         f.confidence, f.needs_review, f.time_decided = Confidence.HIGH, False, True
         f.time_notes = ["set by a person"]
         _record(f, batch, "set", old, typed_offset=offset_minutes)
-    db.session.commit()
+    _commit(batch, files, "set")
     return batch
 
 
@@ -198,6 +235,7 @@ def shift_times(
     if not delta:
         raise TimeFixError("A shift of zero changes nothing.")
     batch = _new_batch()
+    shifted = []
     for f in _files(file_ids):
         before = _local_of(f)
         if before is None or f.taken_at is None:
@@ -212,7 +250,8 @@ def shift_times(
         f.confidence, f.needs_review, f.time_decided = Confidence.HIGH, False, True
         f.time_notes = [*(f.time_notes or []), f"shifted by {_signed(delta)} by a person (camera clock)"]
         _record(f, batch, action, old, delta_seconds=delta.total_seconds(), **details)
-    db.session.commit()
+        shifted.append(f)
+    _commit(batch, shifted, action)
     return batch
 
 
@@ -335,7 +374,7 @@ def choose_candidate(file_id: int, source: str, zone: ZoneInfo) -> str:
     f.confidence, f.needs_review, f.time_decided = Confidence.HIGH, False, True
     f.time_notes = [f"chosen by a person: {source}", *choice.notes[1:]]
     _record(f, batch, "choose", old, source=source)
-    db.session.commit()
+    _commit(batch, [f], "choose")
     return batch
 
 
@@ -345,7 +384,8 @@ def confirm(file_ids: Iterable[int], **details: Any) -> str:
     date as the person's: this is "use the file dates for these files". `details` go into the
     log (a batch answer names its reason)."""
     batch = _new_batch()
-    for f in _files(file_ids):
+    files = _files(file_ids)
+    for f in files:
         old = snapshot(f)
         f.needs_review, f.time_decided = False, True
         if f.confidence == Confidence.NONE and f.taken_local:
@@ -353,7 +393,7 @@ def confirm(file_ids: Iterable[int], **details: Any) -> str:
             f.confidence = Confidence.HIGH
             f.time_notes = [*(f.time_notes or []), "confirmed by a person: the file date is right"]
         _record(f, batch, "confirm", old, **details)
-    db.session.commit()
+    _commit(batch, files, "confirm")
     return batch
 
 
@@ -361,13 +401,14 @@ def leave_undated(file_ids: Iterable[int], **details: Any) -> str:
     """A person says these files have no real date: they stop waiting for review and go to the
     archive's undated/ folder. A file-time hint is dropped from the date (the clue stays)."""
     batch = _new_batch()
-    for f in _files(file_ids):
+    files = _files(file_ids)
+    for f in files:
         old = snapshot(f)
         f.taken_at = f.taken_local = f.taken_offset = f.taken_precision = f.taken_source = None
         f.confidence, f.needs_review, f.time_decided = Confidence.NONE, False, True
         f.time_notes = ["left undated by a person: no real date is known"]
         _record(f, batch, "undated", old, **details)
-    db.session.commit()
+    _commit(batch, files, "undated")
     return batch
 
 
@@ -376,7 +417,7 @@ def use_file_times(file_ids: Iterable[int], zone: ZoneInfo, **details: Any) -> t
     N"): it becomes the person's date (decided), like choosing that clue on the file's page.
     Files without a file time are left as they are. Returns (files changed, batch)."""
     batch = _new_batch()
-    changed = 0
+    changed: list[File] = []
     for f in _files(file_ids):
         candidates = [timestamps.Candidate.from_dict(d) for d in (f.time_candidates or [])]
         hint = next((c for c in candidates if c.source == "mtime" and c.value is not None), None)
@@ -390,9 +431,9 @@ def use_file_times(file_ids: Iterable[int], zone: ZoneInfo, **details: Any) -> t
         f.confidence, f.needs_review, f.time_decided = Confidence.HIGH, False, True
         f.time_notes = ["the file date, accepted by a person as the date it was taken"]
         _record(f, batch, "file_time", old, **details)
-        changed += 1
-    db.session.commit()
-    return changed, batch
+        changed.append(f)
+    _commit(batch, changed, "file_time")
+    return len(changed), batch
 
 
 def confirm_all_high() -> tuple[int, str]:

@@ -93,7 +93,10 @@ class _Cleaner:
         """Move one original to the trash, or say why it stays."""
         if row.source != FileSource.FOLDER:
             return {"left": "uploaded file: MediaParser's stored copy is kept"}
-        if row.status not in (FileStatus.DONE, FileStatus.DUPLICATE) or row.sha256 not in self.index:
+        if (
+            row.status not in (FileStatus.DONE, FileStatus.DUPLICATE, FileStatus.COMPANION)
+            or row.sha256 not in self.index
+        ):
             return {"left": "not in the archive"}
         if not self._archive_copy_intact(row.sha256):
             return {"left": f"the archive copy {self.index[row.sha256]['output']} is missing or changed"}

@@ -22,13 +22,13 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
-from sqlalchemy import Select, and_, func, or_, select, text, tuple_
+from sqlalchemy import Select, and_, case, distinct, func, or_, select, text, tuple_
 from werkzeug.datastructures import MultiDict
 
 from ..models import DuplicateGroup, File, FileStatus, FileTag, Tag, db, tag_key
 from ..pipeline import counts
 from ..pipeline.triage import REASONS
-from ..vocab import Confidence, MediaKind
+from ..vocab import CompanionRole, Confidence, GroupKind, MediaKind
 from .filters import confidence_help, confidence_label
 from .security import ApiError
 
@@ -43,6 +43,22 @@ DUP_CHOICES = {
     "removed": "Left out of the archive",
 }
 VISIBLE = (FileStatus.DONE, FileStatus.DUPLICATE)  # files that have content to look at
+
+# The roles a set's parts have, as bits (one number per tile: its badges).
+PART_BITS = {CompanionRole.VIDEO: 1, CompanionRole.RAW: 2, CompanionRole.EDIT: 4, CompanionRole.SIDECAR: 8}
+_PART = File.__table__.alias("part")
+# the tile's parts as a sum of distinct bits, from the (companion_of, companion_role) index
+SET_PARTS = (
+    select(
+        func.coalesce(
+            func.sum(distinct(case(*((_PART.c.companion_role == r, b) for r, b in PART_BITS.items()), else_=0))), 0
+        )
+    )
+    .where(_PART.c.companion_of == File.id)
+    .correlate(File)
+    .scalar_subquery()
+    .label("set_parts")
+)
 
 # Columns a grid tile needs (no JSON blobs).
 TILE_COLUMNS = (
@@ -62,6 +78,8 @@ TILE_COLUMNS = (
     File.group_id,
     File.discarded,
     File.rotation,
+    File.companion_role,
+    SET_PARTS,
     DuplicateGroup.status.label("group_status"),
     DuplicateGroup.kind.label("group_kind"),
 )
@@ -376,7 +394,40 @@ def tile_badges(row) -> list[tuple[str, str, str]]:
     return _badge_list(*_badge_key(row))
 
 
-def _badge_list(time_decided, confidence, discarded, grouped, group_status, group_kind, media_kind):
+_GROUP_LABELS = {  # an open group's badge and what it means
+    GroupKind.SIMILAR: ("Similar", "Part of a group of similar shots waiting for your decision."),
+    GroupKind.VERSION: (
+        "Version",
+        "Part of a group of versions of one picture (turned, cropped, black-and-white, ...) waiting for your decision.",
+    ),
+}
+_COPIES = ("Duplicate", "Part of a duplicate group waiting for your decision.")
+_SET_BADGES = (  # (bit of the parts' roles, css class, label, explanation)
+    (
+        1,
+        "live",
+        "Live Photo",
+        "A Live Photo: the picture and its short video are one item, kept and exported together.",
+    ),
+    (2, "rawjpeg", "RAW + JPEG", "The camera saved this shot as RAW and as JPEG: both are kept and exported together."),
+    (4, "edited", "Edited", "An edited version travels with this original: both are exported, side by side."),
+    (
+        8,
+        "sidecar",
+        "+ sidecar",
+        "An edit or metadata file (.AAE, .xmp) belongs to this picture and is exported beside it.",
+    ),
+)
+
+
+def _set_badges(role, parts: int) -> list[tuple[str, str, str]]:
+    badges = []
+    if role == CompanionRole.MOTION:
+        badges.append(("motion", "Motion photo", "A motion photo: a short video is kept inside this picture."))
+    return badges + [(cls, label, why) for bit, cls, label, why in _SET_BADGES if (parts or 0) & bit]
+
+
+def _badge_list(time_decided, confidence, discarded, grouped, group_status, group_kind, media_kind, role, parts):
     badges = []
     if time_decided:
         badges.append(("decided", "Checked", "You confirmed or set this date."))
@@ -385,13 +436,13 @@ def _badge_list(time_decided, confidence, discarded, grouped, group_status, grou
     if discarded:
         badges.append(("removed", "Left out", "Left out of the archive (the file itself is untouched)."))
     elif grouped and group_status == "open":
-        label = "Similar" if group_kind == "similar" else "Duplicate"
-        badges.append(("dup", label, "Part of a duplicate group waiting for your decision."))
+        label, why = _GROUP_LABELS.get(group_kind, _COPIES)
+        badges.append(("dup", label, why))
     elif grouped and group_status == "resolved":
         badges.append(("kept", "Kept", "Kept when its duplicates were sorted out."))
     if media_kind == MediaKind.VIDEO:
         badges.append(("video", "Video", "A video."))
-    return badges
+    return badges + _set_badges(role, parts)
 
 
 @lru_cache(maxsize=256)
@@ -401,6 +452,21 @@ def _badges_markup(key: tuple) -> Markup:
         for cls, label, help_text in _badge_list(*key)
     ]
     return Markup("").join(parts)
+
+
+def set_badges_html(file_ids: list[int]) -> dict[int, Markup]:
+    """{file id: its companion badges} for a few files that are the main file of a set (the
+    check-dates examples: one picture stands for its Live Photo, RAW + JPEG, ...)."""
+    rows = db.session.execute(
+        select(File.id, File.companion_role, SET_PARTS).where(File.id.in_(file_ids), File.companion_role.is_not(None))
+    ).all()
+    return {
+        r.id: Markup("").join(
+            Markup('<span class="badge {}" title="{}">{}</span>').format(cls, why, label)
+            for cls, label, why in _set_badges(r.companion_role, int(r.set_parts or 0))
+        )
+        for r in rows
+    }
 
 
 def badges_html(row) -> Markup:
@@ -417,6 +483,8 @@ def _badge_key(row) -> tuple:
         row.group_status,
         row.group_kind,
         row.media_kind,
+        row.companion_role,
+        int(row.set_parts or 0),
     )
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from ..media import geozone, orientation
 from ..media.explain import explain_clues, readable_note
 from ..models import File, Job, Tag, db
-from ..pipeline import settings_store, timeline
+from ..pipeline import companions, settings_store, timeline
 from ..pipeline.triage import REASONS
 from . import queries, serving
 from .filters import local_time
@@ -186,6 +186,8 @@ def detail(file_id: int):
         zone_name=str(zone),
         place=geozone.position(file.meta, (file.meta or {}).get("video")),
         reason=REASONS.get(file.review_reason or "other") if file.needs_review else None,
+        companion_set=companions.set_of(file),
+        role_labels=companions.ROLE_LABELS,
     )
 
 

@@ -8,6 +8,7 @@ from flask import Blueprint, jsonify, render_template
 
 from ..pipeline import counts, triage
 from ..wording import plural
+from . import queries
 from .filters import local_time
 from .review import household_zone
 from .security import ApiError, json_body
@@ -27,7 +28,14 @@ def page():
         for key, r in triage.REASONS.items()
         if summary.by_reason.get(key, 0)
     ]
-    return render_template("triage.html", groups=groups, total=summary.review, files=summary.files)
+    shown = [e.id for g in groups for e in g["examples"]]
+    return render_template(
+        "triage.html",
+        groups=groups,
+        total=summary.review,
+        files=summary.files,
+        set_badges=queries.set_badges_html(shown) if shown else {},
+    )
 
 
 def _choice() -> tuple[str, str, dict]:

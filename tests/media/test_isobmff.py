@@ -28,3 +28,9 @@ def test_a_crafted_file_of_endless_boxes_is_bounded():
     data = _box(b"free", b"") * 10_000
     assert len(list(boxes(data, 0, len(data)))) == 4096
     assert len(list(boxes(memoryview(data), 0, len(data), limit=3))) == 3
+
+
+def test_a_last_box_cut_short_is_given_when_asked():
+    data = _box(b"ftyp", b"heic") + struct.pack(">I4s", 1000, b"mpvd") + b"only part of it"
+    assert [k for k, _, _ in boxes(data, 0, len(data))] == [b"ftyp"]
+    assert list(boxes(data, 0, len(data), cut_off_ok=True))[-1] == (b"mpvd", 20, 1012)
