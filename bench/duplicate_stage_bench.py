@@ -18,18 +18,16 @@ import cProfile
 import os
 import pstats
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# run as a script, its own folder is on the path: the sibling bench lends its synthetic library
+from duplicates_bench import _fill_library, synthetic_fingerprints
 
-from duplicates_bench import _fill_library, synthetic_fingerprints  # noqa: E402
-
-from app.media import versions  # noqa: E402
+from app.media import versions
 
 
 def _new_pictures(old: np.ndarray, n: int, seed: int = 5) -> tuple[np.ndarray, list[int]]:
