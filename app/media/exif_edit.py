@@ -152,12 +152,8 @@ def set_ascii_tags(block: bytes | None, changes: dict[int, str | None]) -> bytes
     else:
         # IFD0 needs one more entry: append a copy of it with the pointer and repoint the header.
         pointer = struct.pack(e + "HHII", EXIF_IFD_POINTER, LONG, 1, new_exif_offset)
-        new_ifd0_offset = len(blob)
-        blob += _ifd_bytes(e, ifd0 + [pointer], ifd0_next)
-        blob[4:8] = struct.pack(e + "I", new_ifd0_offset)
-    if len(blob) > MAX_BLOCK:
-        raise ExifEditError("the EXIF block would be too large for a JPEG segment")
-    return bytes(blob)
+        return _with_new_ifd0(blob, e, ifd0 + [pointer], ifd0_next)
+    return _finished(blob)
 
 
 def read_ascii_tags(block: bytes) -> dict[int, str]:
@@ -206,9 +202,18 @@ def set_orientation(block: bytes | None, value: int) -> bytes:
     entry = struct.pack(e + "HHIHH", ORIENTATION, SHORT, 1, value, 0)
     if len(blob) % 2:
         blob += b"\x00"
+    return _with_new_ifd0(blob, e, kept + [entry], ifd0_next)
+
+
+def _with_new_ifd0(blob: bytearray, e: str, entries: list[bytes], next_ifd: int) -> bytes:
+    """The block with a new IFD0 of `entries` appended and the header pointed at it."""
     new_ifd0_offset = len(blob)
-    blob += _ifd_bytes(e, kept + [entry], ifd0_next)
+    blob += _ifd_bytes(e, entries, next_ifd)
     blob[4:8] = struct.pack(e + "I", new_ifd0_offset)
+    return _finished(blob)
+
+
+def _finished(blob: bytearray) -> bytes:
     if len(blob) > MAX_BLOCK:
         raise ExifEditError("the EXIF block would be too large for a JPEG segment")
     return bytes(blob)
