@@ -142,14 +142,27 @@ def decode_error_text(exc: BaseException, mime: str | None) -> str:
     return f"The {kind} picture data is damaged and cannot be shown (detail: {detail})"
 
 
-def _image_stats(small: Image.Image) -> tuple[int, float]:
+def _image_stats(small: Image.Image, gray: Image.Image) -> tuple[int, float]:
     """Mean colour as 0xRRGGBB and the spread of brightness (0 = perfectly flat)."""
     from PIL import ImageStat
 
-    rgb = ImageStat.Stat(small.convert("RGB")).mean
-    luminance = ImageStat.Stat(small.convert("L")).stddev[0]
+    rgb = ImageStat.Stat(small if small.mode == "RGB" else small.convert("RGB")).mean
+    luminance = ImageStat.Stat(gray).stddev[0]
     r, g, b = (max(0, min(255, round(v))) for v in rgb)
     return (r << 16) | (g << 8) | b, round(luminance, 2)
+
+
+def _derive(result: Analysis, upright: Image.Image, thumb_root: Path | None) -> None:
+    """Hashes, colour, fingerprint and thumbnails, all from one small version and its one
+    greyscale copy."""
+    small = thumbnails.small_version(upright)
+    gray = small.convert("L")
+    result.phash, result.dhash = hashing.perceptual_hashes(gray)
+    result.mean_color, result.contrast = _image_stats(small, gray)
+    result.fingerprint = similarity.fingerprint(gray)
+    if thumb_root is not None and result.sha256:
+        result.thumb_key = thumbnails.thumb_key(result.sha256)
+        thumbnails.write_thumbnails(thumb_root, result.thumb_key, upright, small)
 
 
 def _analyze_image(
@@ -186,13 +199,7 @@ def _analyze_image(
             if w != h and (upright.width > upright.height) != (w > h):
                 w, h = h, w
             result.width, result.height = w, h
-    small = thumbnails.small_version(upright)
-    result.phash, result.dhash = hashing.perceptual_hashes(small)
-    result.mean_color, result.contrast = _image_stats(small)
-    result.fingerprint = similarity.fingerprint(small)
-    if thumb_root is not None and result.sha256:
-        result.thumb_key = thumbnails.thumb_key(result.sha256)
-        thumbnails.write_thumbnails(thumb_root, result.thumb_key, upright, small)
+    _derive(result, upright, thumb_root)
 
 
 def _analyze_raw(result: Analysis, data: bytes | None, path: Path, thumb_root: Path | None) -> None:
@@ -211,13 +218,7 @@ def _analyze_raw(result: Analysis, data: bytes | None, path: Path, thumb_root: P
         return
     if not result.width:
         result.width, result.height = upright.size
-    small = thumbnails.small_version(upright)
-    result.phash, result.dhash = hashing.perceptual_hashes(small)
-    result.mean_color, result.contrast = _image_stats(small)
-    result.fingerprint = similarity.fingerprint(small)
-    if thumb_root is not None and result.sha256:
-        result.thumb_key = thumbnails.thumb_key(result.sha256)
-        thumbnails.write_thumbnails(thumb_root, result.thumb_key, upright, small)
+    _derive(result, upright, thumb_root)
 
 
 def _maker_note_dates(meta: dict[str, Any], data: bytes | None, mime: str | None, path: Path) -> None:
@@ -245,13 +246,7 @@ def _analyze_video(result: Analysis, path: Path, thumb_root: Path | None) -> Non
     frame = video.poster_frame(path, result.duration)
     if frame is None:
         return
-    small = thumbnails.small_version(frame)
-    result.phash, result.dhash = hashing.perceptual_hashes(small)
-    result.mean_color, result.contrast = _image_stats(small)
-    result.fingerprint = similarity.fingerprint(small)
-    if thumb_root is not None and result.sha256:
-        result.thumb_key = thumbnails.thumb_key(result.sha256)
-        thumbnails.write_thumbnails(thumb_root, result.thumb_key, frame, small)
+    _derive(result, frame, thumb_root)
 
 
 def analyze(

@@ -15,7 +15,7 @@ import plistlib
 from pathlib import Path
 from typing import Any
 
-from . import tiff
+from . import jpeg, tiff
 
 MAKER_NOTE = b"Apple iOS\x00"
 CONTENT_ID_TAG = 0x0011
@@ -23,8 +23,13 @@ SCAN_BYTES = 4 * 1024 * 1024  # the maker note sits in the EXIF block near the s
 
 
 def content_identifier(data: bytes) -> str | None:
-    """The Live Photo content identifier in a JPEG/HEIC still's Apple maker note, or None."""
-    start = data.find(MAKER_NOTE, 0, SCAN_BYTES)
+    """The Live Photo content identifier in a JPEG/HEIC still's Apple maker note, or None.
+
+    In a JPEG the maker note is inside the EXIF segment, so only the segments in front of the
+    picture data are searched (not megabytes of pixels); a HEIC's EXIF item may sit anywhere
+    in the first SCAN_BYTES."""
+    end = min(SCAN_BYTES, jpeg.metadata_end(data)) if data.startswith(jpeg.SOI) else SCAN_BYTES
+    start = data.find(MAKER_NOTE, 0, end)
     if start < 0 or data[start + 12 : start + 14] not in (b"MM", b"II"):
         return None
     t = tiff.Tiff(data, start, ">" if data[start + 12 : start + 14] == b"MM" else "<")

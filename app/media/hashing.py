@@ -64,7 +64,7 @@ def perceptual_hashes(image: Image.Image) -> tuple[int, int]:
     not read them: it searches with probe hashes over crop windows of each fingerprint
     (app/media/similarity.py) and verifies on the fingerprints themselves.
     """
-    gray = image.convert("L")
+    gray = image if image.mode == "L" else image.convert("L")
     return _as_int(imagehash.phash(gray)), _as_int(imagehash.dhash(gray))
 
 

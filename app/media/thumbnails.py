@@ -152,9 +152,12 @@ def thumb_path(root: Path, key: str, size: str) -> Path:
 
 
 def _write_jpeg(image: Image.Image, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
     # Write then rename: a crash never leaves a half-written thumbnail under its final name.
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-", suffix=".jpg")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-", suffix=".jpg")
+    except FileNotFoundError:  # the first thumbnail in its folder: most find theirs made
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-", suffix=".jpg")
     try:
         with os.fdopen(fd, "wb") as fh:
             image.save(fh, "JPEG", quality=JPEG_QUALITY, optimize=False)

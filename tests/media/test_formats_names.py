@@ -5,12 +5,15 @@ sidecars for long names; standalone XMP sidecars (darktable, digiKam, Lightroom)
 
 from __future__ import annotations
 
+import io
+import struct
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from PIL import Image
 
-from app.media import analyze, exiftool_reader, filenames, probe, sidecars, timestamps
+from app.media import analyze, apple, exiftool_reader, filenames, probe, sidecars, timestamps
 from tests.conftest import manifest_rows
 from tests.time_helpers import make_exif, write_image, write_takeout
 
@@ -204,6 +207,27 @@ def test_live_photo_halves_carry_the_same_content_identifier(corpus):
     edited = analyze.analyze(corpus / "companions/osxphotos/IMG_E1853.heic", zone=BERLIN)
     assert edited.meta["content_identifier"] == "DDFE07E3-65A7-4329-896F-41C370FF4FCD"  # a new one: pairs by name
     assert "content_identifier" not in analyze.analyze(corpus / "exif/exifpy/Canon_40D.jpg", zone=BERLIN).meta
+
+
+def _apple_maker_note(identifier: str) -> bytes:
+    """Apple's maker note: its header, then a big-endian IFD (offsets from the note's start)
+    with the content identifier as tag 0x0011."""
+    text = identifier.encode() + b"\x00"
+    entry = struct.pack(">HHII", apple.CONTENT_ID_TAG, 2, len(text), 14 + 2 + 12 + 4)
+    return apple.MAKER_NOTE + b"\x00\x01MM" + struct.pack(">H", 1) + entry + b"\x00" * 4 + text
+
+
+def test_the_content_identifier_is_read_from_the_exif_segment_not_the_picture_data():
+    identifier = "0C9B7E0A-2E2B-4B5E-9C1D-5A7F3C2B1A00"
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x927C] = _apple_maker_note(identifier)
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (90, 120, 200)).save(out, "JPEG", exif=exif)
+    assert apple.content_identifier(out.getvalue()) == identifier
+    plain = io.BytesIO()
+    Image.new("RGB", (64, 48), (90, 120, 200)).save(plain, "JPEG")
+    # the same bytes after the picture data (a trailer) are pixels' neighbours, not metadata
+    assert apple.content_identifier(plain.getvalue() + _apple_maker_note(identifier)) is None
 
 
 def test_an_aae_file_says_which_app_edited_and_when(corpus):
