@@ -524,3 +524,22 @@ def help(job_id: int, settings: Settings, take_over: Callable[[int], object] | N
         log.warning("job %s: its lead is gone; %s takes the job over", job_id, owner)
         take_over(job_id)
     return True
+
+
+def run_item_job(ctx: jobs.JobContext, discover: Callable, on_cancel: Callable[[int], None] | None = None) -> str:
+    """The whole run of a job that is one JobItem per file (re-detection, thumbnails): its
+    items written once (`discover`), then the batches with every helper; `on_cancel(job_id)`
+    settles what a cancel leaves undone."""
+    job = ctx.job
+    if job.phase == "discover":
+        discover(ctx)
+    control = ctx.checkpoint()
+    if control == JobControl.RUN:
+        control = lead(ctx)
+    if control != JobControl.RUN:
+        if control == JobControl.CANCEL and on_cancel is not None:
+            on_cancel(job.id)
+        return jobs.stopped(control)
+    job.phase = "done"
+    db.session.commit()
+    return JobStatus.COMPLETED

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from ..media import analyze as media
 from ..models import File, Job, JobItem, db, insert_ignore, utcnow
-from ..vocab import FileStatus, ItemStatus, JobControl, JobKind, JobStatus
+from ..vocab import FileStatus, ItemStatus, JobKind
 from . import batches, jobs
 from .importer import apply_time
 
@@ -139,16 +139,7 @@ batches.worker(JobKind.REPROCESS, batches.pending_items)(batches.item_rounds(_re
 
 @jobs.handler(JobKind.REPROCESS)
 def run_reprocess(ctx: jobs.JobContext) -> str:
-    job = ctx.job
-    if job.phase == "discover":
-        discover(ctx)
-    if job.phase == "process":
-        control = batches.lead(ctx)
-        if control != JobControl.RUN:
-            return jobs.stopped(control)
-        job.phase = "done"
-        db.session.commit()
-    return JobStatus.COMPLETED
+    return batches.run_item_job(ctx, discover)
 
 
 def summary(job: Job) -> dict[str, int]:

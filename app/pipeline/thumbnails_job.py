@@ -21,7 +21,7 @@ from ..media import (
     thumbnails,
     video,
 )
-from ..models import File, FileStatus, ItemStatus, JobControl, JobItem, JobKind, JobStatus, MediaKind, db, insert_ignore
+from ..models import File, FileStatus, ItemStatus, JobItem, JobKind, MediaKind, db, insert_ignore
 from . import batches, jobs
 from .sql import chunks
 
@@ -121,16 +121,4 @@ batches.worker(JobKind.THUMBNAILS, batches.pending_items)(batches.item_rounds(_m
 
 @jobs.handler(JobKind.THUMBNAILS)
 def run_thumbnails(ctx: jobs.JobContext) -> str:
-    job = ctx.job
-    if job.phase == "discover":
-        _discover(ctx)
-    control = ctx.checkpoint()
-    if control == JobControl.RUN:
-        control = batches.lead(ctx)
-    if control != JobControl.RUN:
-        if control == JobControl.CANCEL:
-            _cancel_rest(job.id)
-        return jobs.stopped(control)
-    job.phase = "done"
-    db.session.commit()
-    return JobStatus.COMPLETED
+    return batches.run_item_job(ctx, _discover, on_cancel=_cancel_rest)

@@ -1,14 +1,14 @@
 """dupstage: an index holding every picture's probe hashes, so an import's duplicate stage
 reads them without wading through the fingerprints' pixels
 
-Revision ID: 0009_dupstage
-Revises: 0008_versions
+Revision ID: 0010_dupstage
+Revises: 0009_batches
 """
 
 from alembic import op
 
-revision = "0009_dupstage"
-down_revision = "0008_versions"
+revision = "0010_dupstage"
+down_revision = "0009_batches"
 branch_labels = None
 depends_on = None
 
