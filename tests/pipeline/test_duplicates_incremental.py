@@ -12,7 +12,7 @@ from sqlalchemy import delete, select, update
 
 from app.models import Duplicate, DuplicateGroup, File, db
 from app.pipeline import duplicates, importer, jobs
-from app.pipeline.duplicates import library
+from app.pipeline.duplicates import probes
 from tests.pipeline.test_duplicates_similar import shot
 from tests.version_helpers import T, camera_exif, transposed
 
@@ -37,7 +37,7 @@ def _groups() -> set[tuple[str, str | None, frozenset[str]]]:
 
 
 def test_two_imports_group_as_a_full_scan_does(app, settings, tmp_path, monkeypatch):
-    monkeypatch.setattr(library, "BULK", 0)  # the big library's path: every probe from the index
+    monkeypatch.setattr(probes, "BULK", 0)  # the big library's path: every probe from the index
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir()
     second.mkdir()
