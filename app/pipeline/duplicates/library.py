@@ -23,7 +23,7 @@ from ...media.confidence import CAPTURE_SOURCES
 from ...models import DuplicateGroup, File, FileFingerprint, UserDecision, db
 from ...vocab import LIVE_GROUP_STATES, DecisionKind, FileStatus, MediaKind, Precision
 from ..sql import chunks
-from .probes import PROBES_VERSION, ProbeTable, load_pixels, plain_rows, store_fingerprint
+from .probes import PROBES_VERSION, ProbeTable, bulk_read, load_pixels, plain_rows, store_fingerprint
 
 __all__ = ["PROBES_VERSION", "SHOT_TIME_SOURCES", "Library", "LibraryFile", "LibraryGroup", "store_fingerprint"]
 
@@ -150,9 +150,17 @@ class Library:
 
     def nodes_without(self, file_ids: np.ndarray) -> list[int]:
         """Nodes none of whose files is among `file_ids`."""
-        having = np.unique(self.node[np.isin(self.ids, file_ids)])
+        among = np.isin(self.ids, file_ids)
+        if not self._copies:  # every file is its own node
+            return self.ids[~among].tolist()
         nodes = self.ids[self.node == self.ids]
-        return nodes[~np.isin(nodes, having)].tolist()
+        return nodes[~np.isin(nodes, self.node[among])].tolist()
+
+    def first_file_of_each_node(self, file_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(nodes ascending, where in `file_ids` (ascending) each node's first file is)."""
+        if not self._copies:
+            return file_ids, np.arange(len(file_ids))
+        return np.unique(self.nodes_of(file_ids), return_index=True)
 
     def aspects_of(self, file_ids: Iterable[int]) -> dict[int, float]:
         return {fid: float(self.aspect[self._position(fid)]) for fid in file_ids}
@@ -309,34 +317,37 @@ def load_library(complete: bool = False) -> Library:
     size = (func.coalesce(File.width, 0), func.coalesce(File.height, 0))
     columns = (File.id, File.sha256, File.group_id, picture, *size)
     query = select(*columns, *(FILE_COLUMNS if complete else ())).where(*IN_LIBRARY).order_by(File.id)
-    # the facts need SQLAlchemy's conversions (capture times); the columns alone, plain rows
-    rows = db.session.connection().execute(query).all() if complete else plain_rows(query)
-    ids, shas, groups, pictures, widths, heights = (
-        list(zip(*rows, strict=True))[: len(columns)] if rows else [()] * len(columns)
-    )
-    first_of_sha: dict[str, int] = {}
-    width, height = np.array(widths, np.float64), np.array(heights, np.float64)
-    lib = Library(
-        ids=np.array(ids, np.int64),
-        node=np.array([first_of_sha.setdefault(sha, fid) for sha, fid in zip(shas, ids, strict=True)], np.int64),
-        picture=np.array(pictures, bool),
-        aspect=np.divide(width, height, out=np.zeros(len(rows)), where=(width > 0) & (height > 0)),
+    files: dict[int, LibraryFile] = {}
+    with bulk_read():
+        # the facts need SQLAlchemy's conversions (capture times); the columns alone, plain rows
+        rows = db.session.connection().execute(query).all() if complete else plain_rows(query)
+        if complete:
+            files = {r[0]: LibraryFile(*r[len(columns) :]) for r in rows}
+        ids, shas, groups, pictures, widths, heights = (
+            list(zip(*rows, strict=True))[: len(columns)] if rows else [()] * len(columns)
+        )
+        del rows  # before the collector runs again: 100,000 tuples it need not walk
+        first_of_sha: dict[str, int] = {}
+        node = np.array([first_of_sha.setdefault(sha, fid) for sha, fid in zip(shas, ids, strict=True)], np.int64)
+        group_of = {fid: gid for fid, gid in zip(ids, groups, strict=True) if gid is not None}
+        width, height = np.array(widths, np.float64), np.array(heights, np.float64)
+        ids, pictures = np.array(ids, np.int64), np.array(pictures, bool)
+        del shas, first_of_sha, groups
+    live = select(DuplicateGroup.id, DuplicateGroup.kind, DuplicateGroup.status, DuplicateGroup.representative_id)
+    return Library(
+        ids=ids,
+        node=node,
+        picture=pictures,
+        aspect=np.divide(width, height, out=np.zeros(len(ids)), where=(width > 0) & (height > 0)),
         area=(width * height).astype(np.int64),
-        group_of={fid: gid for fid, gid in zip(ids, groups, strict=True) if gid is not None},
+        group_of=group_of,
         groups={
-            row[0]: LibraryGroup(*row)
-            for row in plain_rows(
-                select(
-                    DuplicateGroup.id, DuplicateGroup.kind, DuplicateGroup.status, DuplicateGroup.representative_id
-                ).where(DuplicateGroup.status.in_(LIVE_GROUP_STATES))
-            )
+            row[0]: LibraryGroup(*row) for row in plain_rows(live.where(DuplicateGroup.status.in_(LIVE_GROUP_STATES)))
         },
         vetoes=_vetoes(),
         complete=complete,
+        files=files,
     )
-    if complete:
-        lib.files = {r[0]: LibraryFile(*r[len(columns) :]) for r in rows}
-    return lib
 
 
 def _vetoes() -> dict[int, set[int]]:
