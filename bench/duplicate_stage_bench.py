@@ -6,8 +6,11 @@ Builds a synthetic library in a temporary SQLite database (the photo-like finger
 bench/duplicates_bench.py, 5 % copies, 1 % turned or mirrored versions), scans it once in
 full (the admin re-run: it computes and stores every probe hash), then adds --new files as one
 import (a fifth of them copies or versions of library pictures, one a byte-identical copy)
-and times the import's duplicate stage (duplicates.after_import). Last, a full re-scan of a
-copy of the library checks that the import's groups are the ones a full scan makes.
+and times the import's duplicate stage (duplicates.after_import). Every picture has a camera
+capture time, clustered in days out as in a real library (duplicates_bench.synthetic_times); a
+copy keeps its original's, and a fifth of the new pictures were taken seconds from a library
+picture (candidates for similar shots). Last, a full re-scan of a copy of the library checks
+that the import's groups are the ones a full scan makes.
 `--profile` prints the stage's cProfile top 25.
 """
 
@@ -25,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 # run as a script, its own folder is on the path: the sibling bench lends its synthetic library
-from duplicates_bench import _fill_library, synthetic_fingerprints
+from duplicates_bench import _fill_library, capture_time, synthetic_fingerprints, synthetic_times
 
 from app.media import versions
 
@@ -46,13 +49,29 @@ def _new_pictures(old: np.ndarray, n: int, seed: int = 5) -> tuple[np.ndarray, l
     return fresh, source
 
 
-def _add_import(fps: np.ndarray, first_id: int, copy_of: int) -> int:
-    """One import job holding the new files (ids from first_id); the first is a byte copy of
-    file `copy_of` (the same sha256). Returns the job id."""
+def _new_times(source: list[int], library: int, seed: int = 8) -> list[int]:
+    """Capture times of the new pictures: a copy or version keeps its original's; one in five
+    of the others was taken 5-50 s from a library picture (the same day out); the rest, any time."""
+    rng = np.random.default_rng(seed)
+    old = synthetic_times(library)
+    out = []
+    for k, o in enumerate(source):
+        if o >= 0:
+            out.append(int(old[o]))
+        elif k % 5 == 1:
+            out.append(int(old[rng.integers(0, library)] + rng.integers(5, 50)))
+        else:
+            out.append(int(rng.choice(old) + rng.integers(-86400, 86400)))
+    return out
+
+
+def _add_import(fps: np.ndarray, first_id: int, copy_of: int, times: list[int]) -> int:
+    """One import job holding the new files (ids from first_id) taken at `times`; the first is
+    a byte copy of file `copy_of` (the same sha256). Returns the job id."""
     from sqlalchemy import insert
 
     from app.models import File, FileFingerprint, Job, db
-    from app.vocab import FileStatus, JobKind, JobStatus, MediaKind
+    from app.vocab import FileStatus, JobKind, JobStatus, MediaKind, Precision
 
     job = Job(kind=JobKind.IMPORT, status=JobStatus.RUNNING, params={})
     db.session.add(job)
@@ -75,6 +94,9 @@ def _add_import(fps: np.ndarray, first_id: int, copy_of: int) -> int:
                 size=3_000_000,
                 mean_color=0x807060,
                 contrast=45.0,
+                taken_at=capture_time(times[i - first_id]),
+                taken_source="exif:DateTimeOriginal",
+                taken_precision=Precision.SECOND,
             )
             for i in ids
         ],
@@ -119,7 +141,8 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     data = Path(tempfile.mkdtemp(prefix="dupstage-bench-"))
     fps, planted, quarter = synthetic_fingerprints(args.library)
-    new, _ = _new_pictures(fps, args.new)
+    new, source = _new_pictures(fps, args.new)
+    source[0] = 0  # the byte copy of file 1 (below) keeps its time
     if args.keep and (args.keep / "mediaparser.db").exists():
         shutil.copytree(args.keep, data, dirs_exist_ok=True)
         print(f"library: {args.library:,} files, as scanned before in {args.keep}")
@@ -138,7 +161,7 @@ def main() -> None:
     app, settings = _open(data)
     upgrade(app)  # a kept library from before a new migration
     with app.app_context():
-        job_id = _add_import(new, args.library + 1, copy_of=1)
+        job_id = _add_import(new, args.library + 1, copy_of=1, times=_new_times(source, args.library))
         db.session.remove()
         db.engine.dispose()
     rescan = Path(tempfile.mkdtemp(prefix="dupstage-rescan-"))

@@ -190,16 +190,35 @@ def synthetic_fingerprints(n: int, seed: int = 3) -> tuple[np.ndarray, list[tupl
     return fps, planted, quarter
 
 
+TIMES_START = 1_262_304_000  # 2010-01-01 UTC, in seconds
+TIMES_SPAN = 15 * 365 * 86400  # a family's fifteen years of photos
+
+
+def synthetic_times(n: int, seed: int = 6) -> np.ndarray:
+    """A camera capture time (seconds since 1970, UTC) per synthetic picture, as a real library
+    has: days out (a few dozen photos within minutes of each other) spread over fifteen years."""
+    rng = np.random.default_rng(seed)
+    days = rng.uniform(TIMES_START, TIMES_START + TIMES_SPAN, max(1, n // 40))
+    return (days[rng.integers(0, len(days), n)] + rng.uniform(0, 4 * 3600, n)).astype(np.int64)
+
+
+def capture_time(seconds: int):
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(int(seconds), UTC)
+
+
 def _fill_library(fps: np.ndarray, quarter: set[int]) -> None:
-    """One file row and one fingerprint per synthetic picture (ids from 1); the `quarter`
-    turned ones are portrait."""
+    """One file row and one fingerprint per synthetic picture (ids from 1), with a camera
+    capture time (`synthetic_times`); the `quarter` turned ones are portrait."""
     from sqlalchemy import insert
 
     from app.models import File, FileFingerprint, db
-    from app.vocab import FileStatus, MediaKind
+    from app.vocab import FileStatus, MediaKind, Precision
 
     n = len(fps)
     rng = np.random.default_rng(4)
+    times = synthetic_times(n)
     for start in range(0, n, 5000):
         ids = range(start + 1, min(n, start + 5000) + 1)
         db.session.execute(
@@ -218,6 +237,9 @@ def _fill_library(fps: np.ndarray, quarter: set[int]) -> None:
                     size=3_000_000,
                     mean_color=0x807060,
                     contrast=float(rng.uniform(30, 60)),
+                    taken_at=capture_time(times[i - 1]),
+                    taken_source="exif:DateTimeOriginal",
+                    taken_precision=Precision.SECOND,
                 )
                 for i in ids
             ],

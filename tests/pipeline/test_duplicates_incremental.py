@@ -1,6 +1,7 @@
 """An import's duplicate stage compares only its new files with the library (probe hashes read
-in one pass over their covering index, a few new hashes against the many). Its groups must be
-the ones a full scan of the same library makes: two imports, then everything grouped afresh."""
+in one pass over their covering index, a few new hashes against the many; similar shots among
+the files taken near the new ones, read over the capture-time index). Its groups must be the
+ones a full scan of the same library makes: two imports, then everything grouped afresh."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy import delete, select, update
 
 from app.models import Duplicate, DuplicateGroup, File, db
 from app.pipeline import duplicates, importer, jobs
-from app.pipeline.duplicates import library
+from app.pipeline.duplicates import probes
 from tests.pipeline.test_duplicates_similar import shot
 from tests.version_helpers import T, camera_exif, transposed
 
@@ -37,7 +38,7 @@ def _groups() -> set[tuple[str, str | None, frozenset[str]]]:
 
 
 def test_two_imports_group_as_a_full_scan_does(app, settings, tmp_path, monkeypatch):
-    monkeypatch.setattr(library, "BULK", 0)  # the big library's path: every probe from the index
+    monkeypatch.setattr(probes, "BULK", 0)  # the big library's path: every probe from the index
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir()
     second.mkdir()
@@ -45,6 +46,8 @@ def test_two_imports_group_as_a_full_scan_does(app, settings, tmp_path, monkeypa
         _picture(k).save(first / f"p{k}.jpg", quality=92, exif=camera_exif(f"2020:01:0{k + 1} 10:00:00"))
     _picture(0).resize((480, 360)).save(first / "p0_small.jpg", quality=85)  # a copy within the first import
     shot(first, "burst1.jpg", 0, "2021:05:06 12:00:00")
+    shot(first, "lake1.jpg", 2, "2021:07:01 09:00:00")
+    shot(first, "lake0.jpg", 5, "2021:07:01 08:58:59")  # 61 s before lake1: another moment
     shutil.copy(first / "p1.jpg", second / "p1_backup.jpg")  # byte-identical, joins p1's group
     shutil.copy(first / "p4.jpg", second / "p4_backup.jpg")  # byte-identical, on its own
     _picture(1).resize((320, 240)).save(second / "p1_small.jpg", quality=80)  # joins p1's group
@@ -54,11 +57,14 @@ def test_two_imports_group_as_a_full_scan_does(app, settings, tmp_path, monkeypa
     _picture(6).save(second / "p6.jpg", quality=92)
     _picture(6).resize((400, 300)).save(second / "p6_small.jpg", quality=85)  # a copy within the second
     shot(second, "burst2.jpg", 1, "2021:05:06 12:00:01")  # one moment with the first's burst frame
+    shot(second, "lake2.jpg", 3, "2021:07:01 09:01:00")  # 60 s after lake1 (the edge), 121 s after lake0
     for folder in (first, second):
         assert jobs.run(importer.start_folder_import(folder, roots=None).id) == "completed"
     after_imports = _groups()
     kinds = {kind for kind, _, _, _ in after_imports}
     assert {"exact", "near", "version", "similar"} <= kinds, after_imports
+    similar = {members for kind, _, members, _ in after_imports if kind == "similar"}
+    assert frozenset({"lake1.jpg", "lake2.jpg"}) in similar, similar
 
     # the same library grouped from nothing, by the admin's full scan
     db.session.execute(update(File).values(group_id=None))

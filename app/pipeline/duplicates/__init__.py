@@ -26,11 +26,14 @@ groups only take files that are in no other live group. Groups people decided ar
 new copy of a resolved group's picture joins it and opens it again. Files people said are
 "not duplicates" (a dismissed group) are never grouped together again.
 
-Incremental: only pairs that involve a new file are searched and verified; the rest of the
-library is read (facts, probe hashes) but not compared again.
+Incremental: only pairs that involve a new file are searched and verified. Of the rest of the
+library only columns are read (ids, bytes, sizes, groups, probe hashes as one array); facts
+are read for the candidates alone, and similar shots are looked for only among the files
+taken near the new files' capture times.
 
 Modules, in the order a scan uses them:
-  library    the library loaded from the database; fingerprints and probe hashes
+  library    the library loaded from the database, in columns; the facts of single files
+  probes     fingerprints and probe hashes
   matching   candidate pairs (probe index, capture times) and their verification
   grouping   joining live groups, new star groups, each group's keeper and kind
   describe   how versions differ from the keeper, in words; what marks the edited file
@@ -38,8 +41,9 @@ Modules, in the order a scan uses them:
 """
 
 from .describe import keeper_candidate
-from .library import PROBES_VERSION, SHOT_TIME_SOURCES, store_fingerprint
+from .library import SHOT_TIME_SOURCES
 from .matching import Shot, different_shots
+from .probes import PROBES_VERSION, store_fingerprint
 from .scanning import ScanReport, after_import, run_duplicates_job, scan, scan_library
 
 __all__ = [

@@ -81,18 +81,18 @@ class Writer:
     def add_node(self, group_id: int, node: int, kind: GroupKind, edge: Edge | None) -> None:
         """Add a node's files; `edge` (told from the representative: node = turn(rep)) may
         make them versions."""
-        rep_sha = self.lib.files[self.lib.groups[group_id].representative_id].sha256
+        rep_sha = self.lib.sha256(self.lib.groups[group_id].representative_id)
         if edge is not None and edge.kind == GroupKind.VERSION:
             kind = GroupKind.VERSION
-        for fid in self.lib.node_files[node]:
+        for fid in self.lib.node_files(node):
             if self.lib.live_group(fid) is None:
-                if self.lib.files[fid].sha256 == rep_sha:
+                if self.lib.sha256(fid) == rep_sha:
                     self.add(group_id, fid, GroupKind.EXACT, 0, None)
                 else:
                     self.add(group_id, fid, kind, edge.distance if edge else 0, edge.score if edge else None, edge)
 
     def star(self, kind: GroupKind, center: int, members: list[int], verifier: Verifier | None) -> None:
-        files = [f for f in self.lib.node_files[center] if self.lib.live_group(f) is None]
+        files = [f for f in self.lib.node_files(center) if self.lib.live_group(f) is None]
         if not files:
             return
         group_id = self.new_group(kind, files[0])
@@ -107,7 +107,7 @@ class Writer:
     def leave(self, group_id: int, node: int) -> None:
         """The node's files leave the group; a group left without its representative (whose
         members were verified against it alone) or with one file is taken apart."""
-        files = set(self.lib.node_files[node]) & set(self.members(group_id))
+        files = set(self.lib.node_files(node)) & set(self.members(group_id))
         rest = set(self.members(group_id)) - files
         if self.lib.groups[group_id].representative_id in files or len(rest) < 2:
             self._drop(group_id)
@@ -166,6 +166,7 @@ class Writer:
             group.id = gid
             self.lib.groups[gid] = group
             self.lib.group_members[gid] = self.lib.group_members.pop(temp, set())
+            self.lib.group_of.update(dict.fromkeys(self.lib.group_members[gid], gid))
 
 
 def _dialect_insert():
@@ -190,7 +191,7 @@ def join_existing(w: Writer, nodes: Iterable[int], verifier: Verifier, kinds: It
             if gid is None or lib.groups[gid].kind not in kinds:
                 continue
             rep = lib.groups[gid].representative_id
-            if rep is not None and lib.node_of.get(rep) == other:
+            if lib.contains(rep) and lib.node_of(rep) == other:
                 edge = verifier.relation(other, node)
                 if edge is not None:
                     options.append((edge.score, -gid, gid, edge))
@@ -219,7 +220,7 @@ def star_pass(w: Writer, kind: GroupKind, verifier: Verifier, *, verify_all: boo
     Near: the largest picture leads and only centre-member pairs are verified (families of
     copies can be large). Similar (`verify_all`): the few pairs in a time window are all
     verified first, so the shot most alike to the others is the centre."""
-    free = w.lib.free_nodes()
+    free = {n for n in verifier.neighbours if w.lib.is_free(n)}  # (every neighbour is a key too)
     graph = {n: verifier.neighbours[n] & free for n in verifier.neighbours if n in free}
     order = None  # similar: the shot most alike to the others leads
     if verify_all:
@@ -238,10 +239,10 @@ def _copy_order(lib: Library, graph: dict[int, set[int]]):
     the group's brightness range)."""
 
     def brightness(n: int) -> float:
-        return math.log((lib.files[n].facts.luminance or 0.0) + 8)
+        return math.log((lib.facts(n).luminance or 0.0) + 8)
 
     def shape(n: int) -> float:  # turned pictures have the same shape
-        return abs(math.log(lib.files[n].facts.aspect or 1.0))
+        return abs(math.log(lib.facts(n).aspect or 1.0))
 
     def typical(value, n: int) -> float:
         levels = sorted(value(m) for m in (n, *graph[n]))

@@ -1,169 +1,63 @@
-"""The library as the duplicate finder sees it, read from the database: every file's facts,
-its byte-identical copies (a *node* is the lowest file id with those bytes), the live groups,
-people's "not duplicates" decisions, and the fingerprints and probe hashes (missing probes
-are computed here and saved)."""
+"""The library as the duplicate finder sees it, read from the database in columns: every
+file's id, its *node* (the lowest file id with the same bytes), kind and size as arrays, the
+files in groups, the live groups and people's "not duplicates" decisions. A file's other
+facts (capture time, colours, camera) are read only for the files a scan looks at: an
+import's new files, its candidates and their groups; a full scan's every file. The probe
+hashes are one array in node order (probes.py)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 
 from ...media import similarity, thumbnails, versions
 from ...media.confidence import CAPTURE_SOURCES
 from ...models import DuplicateGroup, File, FileFingerprint, UserDecision, db
-from ...vocab import LIVE_GROUP_STATES, DecisionKind, FileStatus, Precision
+from ...vocab import LIVE_GROUP_STATES, DecisionKind, FileStatus, MediaKind, Precision
 from ..sql import chunks
+from .probes import PROBES_VERSION, ProbeTable, bulk_read, load_pixels, plain_rows, store_fingerprint
 
-PROBES_VERSION = 2  # bump when similarity.WINDOWS, versions' probes or the hash definitions change
+__all__ = ["PROBES_VERSION", "SHOT_TIME_SOURCES", "Library", "LibraryFile", "LibraryGroup", "store_fingerprint"]
+
 # Capture times good enough to say two shots were taken together (file dates are not).
 SHOT_TIME_SOURCES = CAPTURE_SOURCES | {"video:creation_time", "gps"}
-
-# A stored row of probe hashes: the crop windows (window 0 is the whole picture), the centre,
-# then what finds the picture's versions (versions.query_hashes).
-CENTRE_COL = similarity.N_PROBES
-QUERY_START = CENTRE_COL + 1
-N_STORED = QUERY_START + versions.N_QUERIES
-Probes = tuple[np.ndarray, np.ndarray]  # (pHash row, dHash row), N_STORED hashes each
-
-
-# --- fingerprints and probe hashes ----------------------------------------------------------
-
-
-def store_fingerprint(file_id: int, pixels: bytes) -> None:
-    """Record (or replace) a file's fingerprint; probe hashes are made at the next scan."""
-    row = db.session.get(FileFingerprint, file_id)
-    if row is None:
-        db.session.add(FileFingerprint(file_id=file_id, pixels=pixels))
-    else:
-        row.pixels, row.probes, row.probes_version = pixels, None, None
-
-
-def load_pixels(file_ids: Iterable[int]) -> dict[int, bytes]:
-    out = {}
-    for chunk in chunks(file_ids):
-        out.update(
-            db.session.execute(
-                select(FileFingerprint.file_id, FileFingerprint.pixels).where(FileFingerprint.file_id.in_(chunk))
-            ).all()
-        )
-    return out
-
-
-def make_probes(fps: np.ndarray, aspects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The stored rows (n, N_STORED) of pHashes and dHashes of (n, 64, 64) fingerprints."""
-    ph, dh = similarity.probe_hashes(fps)
-    cph, cdh = versions.grid_hashes(versions.centre_of(fps))
-    qph, qdh = versions.query_hashes(fps, aspects)
-    return np.concatenate([ph, cph[:, None], qph], axis=1), np.concatenate([dh, cdh[:, None], qdh], axis=1)
-
-
-def load_probes(file_ids: list[int], aspects: dict[int, float] | None = None) -> dict[int, Probes]:
-    """Probe hashes (pHash row, dHash row) per file id, computing and saving missing ones
-    (`aspects`: width / height per file id, for the straightened-picture probes)."""
-    found: dict[int, Probes] = {}
-    missing: list[int] = []
-    for chunk in chunks(file_ids):
-        for fid, probes, version in db.session.execute(
-            select(FileFingerprint.file_id, FileFingerprint.probes, FileFingerprint.probes_version).where(
-                FileFingerprint.file_id.in_(chunk)
-            )
-        ):
-            if probes and version == PROBES_VERSION:
-                both = np.frombuffer(probes, dtype="<u8").reshape(2, N_STORED)
-                found[fid] = (both[0], both[1])
-            else:
-                missing.append(fid)
-    for chunk in chunks(missing):
-        pixels = load_pixels(chunk)
-        ids = [fid for fid in chunk if fid in pixels]
-        if not ids:
-            continue
-        shapes = np.array([(aspects or {}).get(fid) or 1.0 for fid in ids])
-        ph, dh = make_probes(np.stack([similarity.as_array(pixels[fid]) for fid in ids]), shapes)
-        rows = []
-        for k, fid in enumerate(ids):
-            found[fid] = (ph[k], dh[k])
-            blob = np.stack([ph[k], dh[k]]).astype("<u8").tobytes()
-            rows.append({"file_id": fid, "probes": blob, "probes_version": PROBES_VERSION})
-        db.session.execute(update(FileFingerprint), rows)
-    return found
-
-
-BULK = 5000  # more files than this: one pass over the probes index instead of lookups by id
-
-
-def stored_probes(file_ids: set[int]) -> dict[int, Probes]:
-    """The current probe hashes of those of `file_ids` that have them, read in one pass over
-    the covering index (ix_file_fingerprint_probes): never the fingerprints' pixels."""
-    rows = (
-        db.session.connection()
-        .execute(
-            select(FileFingerprint.file_id, FileFingerprint.probes).where(
-                FileFingerprint.probes_version == PROBES_VERSION, FileFingerprint.probes.is_not(None)
-            )
-        )
-        .all()
-    )
-    rows = [(fid, probes) for fid, probes in rows if probes and fid in file_ids]
-    if not rows:
-        return {}
-    ids = [fid for fid, _ in rows]
-    blob = b"".join(probes for _, probes in rows)
-    both = np.frombuffer(blob, dtype="<u8").reshape(len(ids), 2, N_STORED)
-    return {fid: (both[k, 0], both[k, 1]) for k, fid in enumerate(ids)}
-
-
-def load_probes_for_nodes(lib: Library, nodes: list[int]) -> dict[int, Probes]:
-    """Probe hashes per node (from whichever of its files holds the fingerprint)."""
-    owner = {fid: n for n in nodes for fid in lib.node_files[n]}
-    out: dict[int, Probes] = {}
-    found = stored_probes(set(owner)) if len(owner) > BULK else {}
-    rest = sorted(set(owner) - set(found))  # missing or out of date: made from the pixels now
-    found.update(load_probes(rest, {fid: lib.files[fid].facts.aspect for fid in rest}))
-    for fid in sorted(found):
-        out.setdefault(owner[fid], found[fid])
-    return out
-
-
-def backfill_fingerprints(lib: Library, thumbnails_dir: Path) -> int:
-    """Files analysed before fingerprints existed get one from their small thumbnail (the
-    same upright reduced picture), so they take part in the search without a re-decode."""
-    have = set(db.session.execute(select(FileFingerprint.file_id)).scalars())
-    lacking = [n for n, files in lib.node_files.items() if not have.intersection(files)]
-    if not lacking:
-        return 0
-    made = 0
-    for chunk in chunks(lacking):
-        for fid, key in db.session.execute(
-            select(File.id, File.thumb_key).where(File.id.in_(chunk), File.thumb_key.is_not(None))
-        ):
-            path = thumbnails.thumb_path(thumbnails_dir, key, "s")
-            try:
-                with Image.open(path) as im:
-                    store_fingerprint(fid, similarity.fingerprint(im))
-                made += 1
-            except OSError:
-                continue  # no thumbnail either: this file matches by its bytes only
-    db.session.flush()
-    return made
-
-
-# --- files, nodes, groups -------------------------------------------------------------------
+IN_LIBRARY = (
+    File.status.in_((FileStatus.DONE, FileStatus.DUPLICATE)),
+    File.sha256.is_not(None),
+    File.media_kind.is_not(None),
+)
+FILE_COLUMNS = (
+    File.id,
+    File.sha256,
+    File.media_kind,
+    File.width,
+    File.height,
+    File.mean_color,
+    File.contrast,
+    File.duration,
+    File.taken_at,
+    File.taken_source,
+    File.taken_precision,
+    File.camera_model,
+)
+TIME_SPANS = 200  # capture-time windows per query (two bound values each)
 
 
 @dataclass
 class LibraryFile:
+    """What the matching reads of one file besides its fingerprint (not its group: that is
+    the library's, which the scan changes)."""
+
     id: int
     sha256: str
-    group_id: int | None
     media_kind: str
     width: int | None
     height: int | None
@@ -202,62 +96,157 @@ class LibraryGroup:
 
 @dataclass
 class Library:
-    files: dict[int, LibraryFile]
-    node_files: dict[int, list[int]]  # node (lowest file id with those bytes) -> file ids
-    node_of: dict[int, int]
+    ids: np.ndarray  # every file of the library, ascending
+    node: np.ndarray  # per file: its node
+    picture: np.ndarray  # per file: a photo or a video (what has a fingerprint)
+    aspect: np.ndarray  # per file: width / height (0: unknown)
+    area: np.ndarray  # per file: width x height in pixels (0: unknown)
+    group_of: dict[int, int]  # file id -> its group (live or not), for files in one
     groups: dict[int, LibraryGroup]  # live groups
     vetoes: dict[int, set[int]]  # file id -> ids of "not duplicates" decisions it is part of
-    probes: dict[int, Probes] = field(default_factory=dict)  # node -> hashes
+    complete: bool = False  # every file's facts are read (a full scan)
+    probes: ProbeTable = field(default_factory=ProbeTable.empty)
     pixel_cache: dict[int, bytes] = field(default_factory=dict)
     colour_cache: dict[int, versions.Colour | None] = field(default_factory=dict)
     thumbnails_dir: Path | None = None  # where colours are measured when a pair needs them
     group_members: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    files: dict[int, LibraryFile] = field(default_factory=dict)  # the facts read so far
+    _copies: dict[int, list[int]] = field(default_factory=dict)  # node -> its files, when more than one
+    _node_of_copy: dict[int, int] = field(default_factory=dict)  # file -> node, for files not their node
 
     def __post_init__(self) -> None:
-        for f in self.files.values():
-            if f.group_id is not None:
-                self.group_members[f.group_id].add(f.id)
+        for fid, gid in self.group_of.items():
+            self.group_members[gid].add(fid)
+        for k in np.flatnonzero(self.node != self.ids).tolist():
+            fid, node = int(self.ids[k]), int(self.node[k])
+            self._node_of_copy[fid] = node
+            self._copies.setdefault(node, [node]).append(fid)
+
+    # --- files and nodes
+
+    def _position(self, file_id: int) -> int:
+        k = int(np.searchsorted(self.ids, file_id))
+        return k if k < len(self.ids) and self.ids[k] == file_id else -1
+
+    def contains(self, file_id: int | None) -> bool:
+        return file_id is not None and self._position(file_id) >= 0
+
+    def node_of(self, file_id: int) -> int:
+        return self._node_of_copy.get(file_id, file_id)
+
+    def nodes_of(self, file_ids: np.ndarray) -> np.ndarray:
+        """The node of each of `file_ids` (all in the library)."""
+        return self.node[np.searchsorted(self.ids, file_ids)]
+
+    def node_files(self, node: int) -> list[int]:
+        return self._copies.get(node) or [node]
+
+    def all_nodes(self) -> list[int]:
+        return self.ids[self.node == self.ids].tolist()
+
+    def picture_files(self) -> np.ndarray:
+        """Files whose node is a photo or a video (ascending)."""
+        return self.ids[self.picture[np.searchsorted(self.ids, self.node)]]
+
+    def nodes_without(self, file_ids: np.ndarray) -> list[int]:
+        """Nodes none of whose files is among `file_ids`."""
+        among = np.isin(self.ids, file_ids)
+        if not self._copies:  # every file is its own node
+            return self.ids[~among].tolist()
+        nodes = self.ids[self.node == self.ids]
+        return nodes[~np.isin(nodes, self.node[among])].tolist()
+
+    def first_file_of_each_node(self, file_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(nodes ascending, where in `file_ids` (ascending) each node's first file is)."""
+        if not self._copies:
+            return file_ids, np.arange(len(file_ids))
+        return np.unique(self.nodes_of(file_ids), return_index=True)
+
+    def aspects_of(self, file_ids: Iterable[int]) -> dict[int, float]:
+        return {fid: float(self.aspect[self._position(fid)]) for fid in file_ids}
+
+    def pixels_of(self, node: int) -> int:
+        return int(self.area[self._position(node)])
+
+    def load_files(self, file_ids: Iterable[int]) -> None:
+        """Read the facts of those of `file_ids` not read yet (one query per 500)."""
+        wanted = sorted({f for f in file_ids if f not in self.files})
+        for chunk in chunks(wanted):
+            for row in db.session.connection().execute(select(*FILE_COLUMNS).where(File.id.in_(chunk))):
+                self.files[row.id] = LibraryFile(*row)
+
+    def file(self, file_id: int) -> LibraryFile:
+        if file_id not in self.files:
+            self.load_files([file_id])
+        return self.files[file_id]
+
+    def facts(self, node: int) -> similarity.Facts:
+        return self.file(node).facts
+
+    def sha256(self, file_id: int) -> str:
+        return self.file(self.node_of(file_id)).sha256
+
+    def taken_near(self, nodes: Iterable[int], seconds: int) -> list[int]:
+        """Nodes whose capture time lies within `seconds` (and a second's margin) of one of
+        `nodes`' camera capture times: every node in a full scan; else read over the
+        capture-time index (ix_file_taken), window by window, never the whole library."""
+        if self.complete:
+            return self.all_nodes()
+        times = sorted(t for n in nodes if (t := self.file(n).shot_time) is not None)
+        reach = timedelta(seconds=seconds + 1)
+        spans: list[list[datetime]] = []
+        for t in times:  # overlapping windows are read once
+            if spans and t - reach <= spans[-1][1]:
+                spans[-1][1] = t + reach
+            else:
+                spans.append([t - reach, t + reach])
+        found: set[int] = set()
+        for k in range(0, len(spans), TIME_SPANS):
+            near = or_(*(File.taken_at.between(lo, hi) for lo, hi in spans[k : k + TIME_SPANS]))
+            found.update(db.session.connection().execute(select(File.id).where(near)).scalars())
+        out = [f for f in sorted(found) if self.contains(f) and self.node_of(f) == f]
+        self.load_files(out)
+        return out
+
+    # --- groups
 
     def set_group(self, file_id: int, group_id: int | None) -> None:
-        old = self.files[file_id].group_id
+        old = self.group_of.pop(file_id, None)
         if old is not None:
             self.group_members[old].discard(file_id)
-        self.files[file_id].group_id = group_id
         if group_id is not None:
+            self.group_of[file_id] = group_id
             self.group_members[group_id].add(file_id)
 
     def live_group(self, file_id: int) -> int | None:
-        gid = self.files[file_id].group_id
+        gid = self.group_of.get(file_id)
         return gid if gid in self.groups else None
 
     def node_group(self, node: int) -> int | None:
-        for fid in self.node_files[node]:
+        for fid in self.node_files(node):
             gid = self.live_group(fid)
             if gid is not None:
                 return gid
         return None
 
-    def free_nodes(self) -> set[int]:
-        """Nodes none of whose files is in a live group."""
-        busy = {self.node_of[f] for gid in self.groups for f in self.group_members.get(gid, ())}
-        return set(self.node_files) - busy
-
-    def pixels_of(self, node: int) -> int:
-        f = self.files[node]
-        return (f.width or 0) * (f.height or 0)
+    def is_free(self, node: int) -> bool:
+        """None of the node's files is in a live group."""
+        return self.node_group(node) is None
 
     def vetoed(self, a: int, b: int) -> bool:
         """People said these two files are not duplicates."""
         return bool(self.vetoes.get(a, set()) & self.vetoes.get(b, set()))
 
     def nodes_vetoed(self, x: int, y: int) -> bool:
-        return any(self.vetoed(a, b) for a in self.node_files[x] for b in self.node_files[y])
+        return any(self.vetoed(a, b) for a in self.node_files(x) for b in self.node_files(y))
+
+    # --- pictures
 
     def pixels(self, nodes: Iterable[int]) -> dict[int, bytes]:
         wanted = [n for n in nodes if n not in self.pixel_cache]
         if wanted:
             # any file of a node may hold its fingerprint (copies share it)
-            owner = {fid: n for n in wanted for fid in self.node_files[n]}
+            owner = {fid: n for n in wanted for fid in self.node_files(n)}
             for fid, px in load_pixels(owner).items():
                 self.pixel_cache.setdefault(owner[fid], px)
         return {n: self.pixel_cache[n] for n in nodes if n in self.pixel_cache}
@@ -266,15 +255,13 @@ class Library:
         """How colourful each node's picture is (None: unknown, no thumbnail)."""
         wanted = [n for n in nodes if n not in self.colour_cache]
         if wanted:
-            self.colour_cache.update(load_colours(wanted, self.node_files, self.thumbnails_dir))
+            self.colour_cache.update(load_colours(wanted, self, self.thumbnails_dir))
         return {n: self.colour_cache.get(n) for n in nodes}
 
 
-def load_colours(
-    nodes: list[int], node_files: dict[int, list[int]], thumbnails_dir: Path | None
-) -> dict[int, versions.Colour | None]:
+def load_colours(nodes: list[int], lib: Library, thumbnails_dir: Path | None) -> dict[int, versions.Colour | None]:
     """Colours of the nodes' pictures: stored, or measured from the small thumbnail and stored."""
-    owner = {fid: n for n in nodes for fid in node_files[n]}
+    owner = {fid: n for n in nodes for fid in lib.node_files(n)}
     out: dict[int, versions.Colour | None] = dict.fromkeys(nodes)
     rows = db.session.execute(
         select(
@@ -324,51 +311,48 @@ def _active_dismissals() -> list[UserDecision]:
     )
 
 
-def load_library() -> Library:
-    # Core, not the ORM: plain rows, several times faster at 100,000 files
-    rows = (
-        db.session.connection()
-        .execute(
-            select(
-                File.id,
-                File.sha256,
-                File.group_id,
-                File.media_kind,
-                File.width,
-                File.height,
-                File.mean_color,
-                File.contrast,
-                File.duration,
-                File.taken_at,
-                File.taken_source,
-                File.taken_precision,
-                File.camera_model,
-            )
-            .where(
-                File.status.in_((FileStatus.DONE, FileStatus.DUPLICATE)),
-                File.sha256.is_not(None),
-                File.media_kind.is_not(None),
-            )
-            .order_by(File.id)
+def load_library(complete: bool = False) -> Library:
+    """The library in columns; `complete` (a full scan) reads every file's facts as well."""
+    picture = File.media_kind.in_((MediaKind.IMAGE, MediaKind.VIDEO))
+    size = (func.coalesce(File.width, 0), func.coalesce(File.height, 0))
+    columns = (File.id, File.sha256, File.group_id, picture, *size)
+    query = select(*columns, *(FILE_COLUMNS if complete else ())).where(*IN_LIBRARY).order_by(File.id)
+    files: dict[int, LibraryFile] = {}
+    with bulk_read():
+        # the facts need SQLAlchemy's conversions (capture times); the columns alone, plain rows
+        rows = db.session.connection().execute(query).all() if complete else plain_rows(query)
+        if complete:
+            files = {r[0]: LibraryFile(*r[len(columns) :]) for r in rows}
+        ids, shas, groups, pictures, widths, heights = (
+            list(zip(*rows, strict=True))[: len(columns)] if rows else [()] * len(columns)
         )
-        .all()
+        del rows  # before the collector runs again: 100,000 tuples it need not walk
+        first_of_sha: dict[str, int] = {}
+        node = np.array([first_of_sha.setdefault(sha, fid) for sha, fid in zip(shas, ids, strict=True)], np.int64)
+        group_of = {fid: gid for fid, gid in zip(ids, groups, strict=True) if gid is not None}
+        width, height = np.array(widths, np.float64), np.array(heights, np.float64)
+        ids, pictures = np.array(ids, np.int64), np.array(pictures, bool)
+        del shas, first_of_sha, groups
+    live = select(DuplicateGroup.id, DuplicateGroup.kind, DuplicateGroup.status, DuplicateGroup.representative_id)
+    return Library(
+        ids=ids,
+        node=node,
+        picture=pictures,
+        aspect=np.divide(width, height, out=np.zeros(len(ids)), where=(width > 0) & (height > 0)),
+        area=(width * height).astype(np.int64),
+        group_of=group_of,
+        groups={
+            row[0]: LibraryGroup(*row) for row in plain_rows(live.where(DuplicateGroup.status.in_(LIVE_GROUP_STATES)))
+        },
+        vetoes=_vetoes(),
+        complete=complete,
+        files=files,
     )
-    files = {r.id: LibraryFile(*r) for r in rows}
-    node_files: dict[int, list[int]] = {}
-    first_of_sha: dict[str, int] = {}
-    node_of = {}
-    for f in files.values():
-        node = first_of_sha.setdefault(f.sha256, f.id)
-        node_files.setdefault(node, []).append(f.id)
-        node_of[f.id] = node
-    groups = {
-        g.id: LibraryGroup(g.id, g.kind, g.status, g.representative_id)
-        for g in db.session.execute(
-            select(DuplicateGroup).where(DuplicateGroup.status.in_(LIVE_GROUP_STATES))
-        ).scalars()
-    }
+
+
+def _vetoes() -> dict[int, set[int]]:
     vetoes: dict[int, set[int]] = defaultdict(set)
     for decision in _active_dismissals():
         for fid in decision.payload.get("file_ids", []):
             vetoes[fid].add(decision.id)
-    return Library(files, node_files, node_of, groups, dict(vetoes))
+    return dict(vetoes)

@@ -17,7 +17,8 @@ from ...media.timestamps import parse_datetime
 from ...models import File, db
 from ...vocab import GroupKind, has_time_of_day
 from ..sql import chunks
-from .library import CENTRE_COL, QUERY_START, Library
+from .library import Library
+from .probes import CENTRE_COL, QUERY_START
 
 
 @dataclass(frozen=True)
@@ -64,36 +65,42 @@ def candidates(lib: Library, new_nodes: set[int], with_versions: bool = True) ->
     """Pairs of nodes (low, high) that may show the same picture, with their probe distance:
     every new node against the whole library, in both directions (either may be the crop),
     then (`with_versions`) every new node's turns, mirrors and small turns against it."""
-    nodes = [n for n in lib.node_files if n in lib.probes]
-    if not nodes:
+    index = lib.probes.nodes
+    if not len(index):
         return {}
-    index = np.array(nodes)
-    new_idx = np.array([k for k, n in enumerate(nodes) if n in new_nodes], dtype=np.int64)
+    new_idx = lib.probes.positions(new_nodes)
     pairs: Pairs = {}
-    cropped = _crop_mask(lib, nodes) if with_versions else None
+    cropped = _crop_mask(lib.aspect[np.searchsorted(lib.ids, index)]) if with_versions else None
+    everyone = len(new_idx) == len(index)
     for h in (0, 1):  # pHash, then dHash
-        probes = np.stack([lib.probes[n][h] for n in nodes])
+        probes = lib.probes.rows[:, h]  # (nodes, N_STORED), a view
         full = probes[:, 0]
-        searches = [(new_idx, np.arange(len(nodes)))]
-        if len(new_idx) < len(nodes):
-            searches.append((np.arange(len(nodes)), new_idx))
+        searches = [(new_idx, EVERY)] if everyone else [(new_idx, EVERY), (EVERY, new_idx)]
         for q_idx, t_idx in searches:
-            qi, tj, dist, _ = similarity.probe_pairs(full[q_idx], probes[t_idx][:, : similarity.N_PROBES])
-            for a, b, d in zip(index[q_idx[qi]].tolist(), index[t_idx[tj]].tolist(), dist.tolist(), strict=True):
+            qi, tj, dist, _ = similarity.probe_pairs(full[q_idx], probes[t_idx, : similarity.N_PROBES])
+            for a, b, d in zip(_nodes(index, q_idx, qi), _nodes(index, t_idx, tj), dist.tolist(), strict=True):
                 _hint(pairs, a, b, d)
         if with_versions and len(new_idx):
-            _version_candidates(pairs, index, new_idx, probes, everyone=len(new_idx) == len(nodes), centres=h == 0)
+            _version_candidates(pairs, index, new_idx, probes, everyone=everyone, centres=h == 0)
             _crop_candidates(pairs, index, new_idx, probes, cropped)
     return pairs
 
 
-def _crop_mask(lib: Library, nodes: list[int]) -> np.ndarray:
-    """(nodes, N_CROPS): which crop windows each node's shape has (versions.crop_windows;
-    worked out once per shape, not per node)."""
-    shapes = np.round([lib.files[n].facts.aspect for n in nodes], 2)
+EVERY = slice(None)  # every node of the table: a view, not a copy of 100,000 rows
+
+
+def _nodes(index: np.ndarray, idx: np.ndarray | slice, found: np.ndarray) -> list[int]:
+    """The node ids of positions `found` within the `idx` part of the table."""
+    return index[found if isinstance(idx, slice) else idx[found]].tolist()
+
+
+def _crop_mask(aspects: np.ndarray) -> np.ndarray:
+    """(nodes, N_CROPS): which crop windows each node's shape (width / height) has
+    (versions.crop_windows; worked out once per shape, not per node)."""
+    shapes = np.round(aspects, 2)
     kinds, where = np.unique(shapes, return_inverse=True)
     table = np.array([[w is not None for w in versions.crop_windows(float(a))] for a in kinds], dtype=bool)
-    return table[where].reshape(len(nodes), versions.N_CROPS)
+    return table[where].reshape(len(aspects), versions.N_CROPS)
 
 
 def _crop_candidates(
@@ -102,18 +109,17 @@ def _crop_candidates(
     """Crops to a common shape: the new nodes' crops against every whole-picture hash (the
     old one is the crop), every node's crops against the new whole-picture hashes (the new
     one is). `used` says which of each node's crop windows exist."""
-    every = np.arange(len(index))
     first = QUERY_START + versions.CROP_START
-    searches = [(new_idx, every)]
+    searches = [(new_idx, EVERY)]
     if len(new_idx) < len(index):
-        searches.append((every, new_idx))
+        searches.append((EVERY, new_idx))
     for q_idx, t_idx in searches:
         queries = probes[q_idx, first : first + versions.N_CROPS]
         valid = used[q_idx].reshape(-1)
         rows = np.flatnonzero(valid)
         qi, tj, dist = similarity.radius_pairs(queries.reshape(-1)[rows], probes[t_idx, 0], versions.VERSION_RADIUS)
         owners = rows[qi] // versions.N_CROPS
-        for a, b, d in zip(index[q_idx[owners]].tolist(), index[t_idx[tj]].tolist(), dist.tolist(), strict=True):
+        for a, b, d in zip(_nodes(index, q_idx, owners), _nodes(index, t_idx, tj), dist.tolist(), strict=True):
             hint = _hint(pairs, a, b, d)
             if hint is not None:
                 hint.crop = True
@@ -128,19 +134,18 @@ def _version_candidates(
     new, every node's against the new centres (a straightened picture hashes closer from one
     side than from the other). A centre's dHash is left out: smooth centres (sky, a wall) give
     many the same dHash, and the lookups would multiply without finding more."""
-    every = np.arange(len(index))
     turns = QUERY_START + versions.N_TURNS
-    searches = [(new_idx, every, QUERY_START, versions.N_TURNS, 0)]
+    searches = [(new_idx, EVERY, QUERY_START, versions.N_TURNS, 0)]
     if centres:
-        searches.append((new_idx, every, turns, len(versions.TURN_PROBES), CENTRE_COL))
+        searches.append((new_idx, EVERY, turns, len(versions.TURN_PROBES), CENTRE_COL))
     if centres and not everyone:
-        searches.append((every, new_idx, turns, len(versions.TURN_PROBES), CENTRE_COL))
+        searches.append((EVERY, new_idx, turns, len(versions.TURN_PROBES), CENTRE_COL))
     for q_idx, t_idx, first, count, target_col in searches:
         queries = probes[q_idx, first : first + count]  # (queries, count)
         qi, tj, dist = similarity.radius_pairs(queries.reshape(-1), probes[t_idx, target_col], versions.VERSION_RADIUS)
         which = (qi % count).tolist()
         for a, b, d, k in zip(
-            index[q_idx[qi // count]].tolist(), index[t_idx[tj]].tolist(), dist.tolist(), which, strict=True
+            _nodes(index, q_idx, qi // count), _nodes(index, t_idx, tj), dist.tolist(), which, strict=True
         ):
             hint = _hint(pairs, a, b, d)
             if hint is None:
@@ -153,10 +158,14 @@ def _version_candidates(
                 hint.turns.add(angle if a < b else -angle)
 
 
-def similar_pairs(lib: Library, new_nodes: set[int], free: set[int], seconds: int) -> list[tuple[int, int]]:
-    """Pairs of free nodes whose camera capture times are at most `seconds` apart,
-    at least one of them new (a sweep over the times: no all-pairs)."""
-    timed = sorted((lib.files[n].shot_time, n) for n in free if lib.files[n].shot_time is not None and n in lib.probes)
+def similar_pairs(lib: Library, new_nodes: set[int], seconds: int) -> list[tuple[int, int]]:
+    """Pairs of free nodes whose camera capture times are at most `seconds` apart, at least
+    one of them new (`new_nodes`, all free): a sweep over the times of the new nodes and of
+    those taken near them (no all-pairs; in an import, not the whole library)."""
+    near = set(new_nodes).union(lib.taken_near(new_nodes, seconds))
+    timed = sorted(
+        (t, n) for n in near if (t := lib.file(n).shot_time) is not None and lib.probes.has(n) and lib.is_free(n)
+    )
     pairs = []
     start = 0
     for k, (t, n) in enumerate(timed):
@@ -221,7 +230,7 @@ def probe_distance(lib: Library, a: int, b: int) -> int:
     """Closest pHash/dHash probe distance between two nodes, either way round."""
     best = 64
     for h in (0, 1):
-        pa, pb = lib.probes[a][h], lib.probes[b][h]
+        pa, pb = lib.probes.of(a)[h], lib.probes.of(b)[h]
         best = min(best, int(np.bitwise_count(pa[0] ^ pb).min()), int(np.bitwise_count(pb[0] ^ pa).min()))
     return best
 
@@ -249,6 +258,7 @@ class Verifier:
                 self.neighbours[a].add(b)
                 self.neighbours[b].add(a)
         nodes = list(self.neighbours)
+        lib.load_files(nodes)
         self.shots = shots(nodes)
         lib.pixels(nodes)  # one batch of queries, not one per pair
         self.results: dict[tuple[int, int], Edge | None] = {}
@@ -267,7 +277,7 @@ class Verifier:
     def _check(self, a: int, b: int) -> Edge | None:
         lib = self.lib
         near = self.kind == GroupKind.NEAR
-        fa, fb = lib.files[a].facts, lib.files[b].facts
+        fa, fb = lib.facts(a), lib.facts(b)
         shot_a, shot_b = self.shots[a], self.shots[b]
         if near and different_shots(shot_a, shot_b):
             return None
@@ -312,7 +322,7 @@ class Verifier:
         """b as an edited version of a: turned or mirrored (the hinted codes), stretched or
         black-and-white (refused as a copy for its shape or colours), straightened."""
         hint = self.hints.get((a, b), Hint())
-        fa, fb = self.lib.files[a].facts, self.lib.files[b].facts
+        fa, fb = self.lib.facts(a), self.lib.facts(b)
         toned = None
         if fa.why_not_version(fb, False) in COLOUR_REASONS or fa.why_not_version(fb, True) in COLOUR_REASONS:
             toned = self._toned(a, b)  # a black-and-white or sepia copy may differ there
@@ -338,7 +348,7 @@ class Verifier:
     def _cropped(self, a: int, b: int, pa: np.ndarray, pb: np.ndarray) -> Edge | None:
         """One as the centred crop of the other to its shape. The colours are not compared
         (a crop leaves part of the picture out), the cropped part is, as strictly as a copy."""
-        fa, fb = self.lib.files[a].facts, self.lib.files[b].facts
+        fa, fb = self.lib.facts(a), self.lib.facts(b)
         if fa._why_never(fb):
             return None
         distance = self.hints.get((a, b), Hint()).distance
@@ -355,7 +365,7 @@ class Verifier:
         picture's own proportions, a's or b's when one of them is stretched."""
         hint = self.hints.get((a, b), Hint())
         guess = max(hint.turns or {3.0}, key=abs)
-        fa, fb = self.lib.files[a].facts, self.lib.files[b].facts
+        fa, fb = self.lib.facts(a), self.lib.facts(b)
         shape_a = 1 / fa.aspect if versions.swaps_sides(code) else fa.aspect
         source = np.ascontiguousarray(versions.transform(pa, code))
         found = [versions.match_turned(source, pb, shape, guess, self.t) for shape in {shape_a, fb.aspect}]

@@ -11,17 +11,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
+from threadpoolctl import threadpool_limits
 
 from ...config import Settings
 from ...database import retrying
 from ...media import similarity
 from ...models import Duplicate, DuplicateGroup, File, Job, db
-from ...vocab import SAME_PICTURE_KINDS, GroupKind, GroupStatus, JobKind, JobStatus, MediaKind
+from ...vocab import SAME_PICTURE_KINDS, GroupKind, GroupStatus, JobKind, JobStatus
 from .. import jobs, locks
 from ..sql import chunks
 from .grouping import Writer, join_existing, refresh, release_from_similar, star_pass
-from .library import backfill_fingerprints, load_library, load_probes_for_nodes
+from .library import load_library
 from .matching import Edge, Verifier, candidates, similar_pairs
+from .probes import load_probe_table
 
 log = logging.getLogger(__name__)
 
@@ -68,18 +70,21 @@ def scan(settings: Settings, new_file_ids: Iterable[int] | None = None) -> ScanR
         return retrying(lambda: _scan(settings, ids), db.session.rollback)
 
 
+# The scan's matrices are small (a few hundred fingerprints at a time): BLAS threads would
+# only wait for each other, and on a busy machine cost ten times the work they share.
+@threadpool_limits.wrap(limits=1, user_api="blas")
 def _scan(settings: Settings, new_file_ids: Iterable[int] | None) -> ScanReport:
     started = time.monotonic()
-    lib = load_library()
+    lib = load_library(complete=new_file_ids is None)
     lib.thumbnails_dir = settings.thumbnails_dir
-    new_files = set(lib.files) if new_file_ids is None else {f for f in new_file_ids if f in lib.files}
+    new_files = set(lib.ids.tolist()) if new_file_ids is None else {f for f in new_file_ids if lib.contains(f)}
     report = ScanReport(new_files=len(new_files))
-    new_nodes = {lib.node_of[f] for f in new_files}
+    new_nodes = {lib.node_of(f) for f in new_files}
+    lib.load_files(new_nodes)
     w = Writer(lib)
     t = _thresholds()
 
     _join_groups_of_their_copies(w, new_files)
-    backfill_fingerprints(lib, settings.thumbnails_dir)
     _near_pass(w, new_nodes, t, report)
     _exact_pass(w, new_nodes)
     _similar_pass(w, new_nodes, t, report)
@@ -97,11 +102,11 @@ def _join_groups_of_their_copies(w: Writer, new_files: set[int]) -> None:
     """1. A new copy of a file that is already in a live group joins that group."""
     lib = w.lib
     for fid in sorted(new_files):
-        node = lib.node_of[fid]
+        node = lib.node_of(fid)
         gid = lib.node_group(node)
         if gid is None or lib.live_group(fid) is not None:
             continue
-        rep = lib.files.get(lib.groups[gid].representative_id)
+        rep = lib.groups[gid].representative_id
         row = db.session.execute(
             select(
                 Duplicate.kind,
@@ -110,11 +115,11 @@ def _join_groups_of_their_copies(w: Writer, new_files: set[int]) -> None:
                 Duplicate.transform,
                 Duplicate.angle,
                 Duplicate.crop,
-            ).where(Duplicate.group_id == gid, Duplicate.file_id.in_(lib.node_files[node]))
+            ).where(Duplicate.group_id == gid, Duplicate.file_id.in_(lib.node_files(node)))
         ).first()
-        if rep is None:
+        if not lib.contains(rep):
             continue  # the representative is gone: the group cannot take new files
-        if lib.files[fid].sha256 == rep.sha256 or row is None:
+        if lib.sha256(fid) == lib.sha256(rep) or row is None:
             w.add(gid, fid, GroupKind.EXACT, 0, None)
         else:
             edge = Edge(
@@ -124,10 +129,10 @@ def _join_groups_of_their_copies(w: Writer, new_files: set[int]) -> None:
 
 
 def _near_pass(w: Writer, new_nodes: set[int], t: similarity.Thresholds, report: ScanReport) -> None:
-    """2. Near duplicates: candidates from the probe index, verified on the fingerprints."""
+    """2. Near duplicates: candidates from the probe index, verified on the fingerprints
+    (files analysed before fingerprints existed get one from their thumbnail first)."""
     lib = w.lib
-    nodes_with_fp = [n for n in lib.node_files if lib.files[n].media_kind in (MediaKind.IMAGE, MediaKind.VIDEO)]
-    lib.probes = load_probes_for_nodes(lib, nodes_with_fp)
+    lib.probes = load_probe_table(lib, lib.thumbnails_dir)
     found = candidates(lib, new_nodes)
     near = Verifier(lib, found, GroupKind.NEAR, t)
     release_from_similar(w, new_nodes, near)
@@ -140,7 +145,7 @@ def _exact_pass(w: Writer, new_nodes: set[int]) -> None:
     """3. Exact copies that matched nothing else."""
     lib = w.lib
     for node in sorted(new_nodes):
-        files = [f for f in lib.node_files[node] if lib.live_group(f) is None]
+        files = [f for f in lib.node_files(node) if lib.live_group(f) is None]
         if len(files) >= 2:
             w.star(GroupKind.EXACT, node, [], None)
 
@@ -148,9 +153,9 @@ def _exact_pass(w: Writer, new_nodes: set[int]) -> None:
 def _similar_pass(w: Writer, new_nodes: set[int], t: similarity.Thresholds, report: ScanReport) -> None:
     """4. Similar shots among files in no other group."""
     lib = w.lib
-    free = lib.free_nodes()
-    similar = Verifier(lib, similar_pairs(lib, new_nodes & free, free, t.similar_seconds), GroupKind.SIMILAR, t)
-    join_existing(w, new_nodes & free, similar, (GroupKind.SIMILAR,))
+    free_new = {n for n in new_nodes if lib.is_free(n)}
+    similar = Verifier(lib, similar_pairs(lib, free_new, t.similar_seconds), GroupKind.SIMILAR, t)
+    join_existing(w, free_new, similar, (GroupKind.SIMILAR,))
     star_pass(w, GroupKind.SIMILAR, similar, verify_all=True)
     report.similar_pairs = similar.verified()
 
