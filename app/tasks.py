@@ -25,6 +25,8 @@ from .config import Settings
 from .models import utcnow
 from .pipeline import batches, jobs
 
+HAND_BACK_SECONDS = 1  # a help request this worker cannot take waits this long for another
+
 log = logging.getLogger(__name__)
 
 EXTENSION = "mediaparser.queue"
@@ -101,7 +103,11 @@ class JobQueue:
         def run_batches(job_id: int) -> None:
             """Help with a job's batches (pipeline/batches.py), wherever this worker runs."""
             with self._app_context():
-                batches.help(job_id, self.settings, take_over=self._take_over)
+                helped = batches.help(job_id, self.settings, take_over=self._take_over)
+                if not helped and job_id in batches.wanting_help():
+                    # This worker is busy with batches already (a free thread of the job's own
+                    # worker takes such requests first): hand it back for another worker.
+                    run_batches.schedule(args=(job_id,), delay=HAND_BACK_SECONDS)
 
         @huey.periodic_task(crontab(minute="*"))
         def recover_jobs() -> None:

@@ -94,3 +94,38 @@ def test_lead_and_helper_share_a_reprocess_each_file_once(app, photos, monkeypat
     assert len(items) == 12 and all(i.status == ItemStatus.DONE for i in items)
     assert (job.done, job.total) == (12, 12) and set(calls.values()) == {1}
     assert len(batches.done_by(job.id)) == 2  # both the lead and the helper finished batches
+
+
+def test_a_help_request_a_busy_worker_cannot_take_is_handed_back(tmp_path):
+    """The job's own worker often takes the requests for help first (a free queue thread);
+    it works on batches already, so it must hand each back for another worker, not drop it."""
+    from app import create_app
+    from app.database import upgrade
+    from app.tasks import HAND_BACK_SECONDS, queue_of
+    from tests.conftest import make_settings
+
+    data = tmp_path / "data"
+    app = create_app(make_settings(data, MEDIAPARSER_QUEUE=f"sqlite:///{data / 'queue.db'}"))
+    upgrade(app)
+    with app.app_context():
+        job = Job(kind=JobKind.REPROCESS, status=JobStatus.RUNNING, params={})
+        db.session.add(job)
+        db.session.commit()
+        batches.plan(job.id, list(range(1, 9)))
+        queue = queue_of(app)
+        huey = queue.huey
+
+        def asked_while_busy() -> None:
+            queue.ask_for_help(job.id, 1)
+            with batches._working_on(job.id, lead=True):  # this worker leads the job already
+                huey.execute(huey.dequeue())
+
+        asked_while_busy()
+        (handed_back,) = huey.pending()  # back in the queue, for when its time comes
+        assert handed_back.name.endswith("run_batches") and handed_back.args == (job.id,)
+        assert handed_back.eta is not None and HAND_BACK_SECONDS > 0
+        huey.flush()
+        while (b := batches.claim(job.id, "w", 30)) is not None:
+            batches.finish(b)
+        asked_while_busy()  # no batch left that another worker could take: not handed back
+        assert huey.pending() == []
