@@ -239,9 +239,9 @@ def work(crew: batches.BatchContext) -> JobControl:
             return stream.close(run) if control == JobControl.RUN else control
 
         control = batches.drive(crew, round_)
-        if opened:
-            _log_peak(opened[0][0])
-        return control
+    if opened:  # after the pool closed: its processes' peak is known then
+        _log_peak(opened[0][0])
+    return control
 
 
 def analyze_files(ctx: jobs.JobContext, file_ids: Iterable[int]) -> JobControl:

@@ -82,6 +82,16 @@ def test_folder_import_records_everything(app, tmp_path):
     assert_each_file_once(job, {*rows, ".hidden.jpg"})
 
 
+def test_the_import_logs_how_much_memory_its_analysis_processes_held(app, tmp_path, caplog):
+    """Read after the pool closed (before, the figure was always 0 bytes)."""
+    photo(tmp_path / "in" / "a.jpg")
+    job = importer.start_folder_import(tmp_path / "in", roots=None)
+    with caplog.at_level("INFO", logger="app.pipeline.import_process"):
+        assert jobs.run(job.id) == "completed"
+    (line,) = [r.getMessage() for r in caplog.records if "held at most" in r.getMessage()]
+    assert line.endswith(" MB"), line  # a Python process holds megabytes, never "0 bytes"
+
+
 def test_exact_duplicates_are_recorded_against_the_first_copy(app, tmp_path):
     original = photo(tmp_path / "a" / "DSC_0001.jpg", taken="2018:01:02 03:04:05")
     job1 = importer.start_folder_import(tmp_path / "a", roots=None)
