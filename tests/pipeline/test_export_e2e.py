@@ -5,7 +5,6 @@ nothing twice."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import shutil
@@ -24,7 +23,7 @@ from app.media import archive_copy
 from app.models import File, Tag, db
 from app.pipeline import export_plan, exporter, importer, jobs, timefix
 from tests.conftest import REPO, make_settings
-from tests.export_helpers import assert_archive_agrees
+from tests.export_helpers import assert_archive_agrees, tree
 from tests.export_helpers import comparable as normalised
 from tests.pipeline.test_e2e_worker import _env, _query, _start, _wait_for
 
@@ -55,14 +54,6 @@ def make_photos(folder: Path) -> None:
             exif.get_ifd(0x8769)[0x9291] = f"{i % 100:02d}"
         image.save(buf, "JPEG", quality=85, exif=exif.tobytes())
         (sub / f"IMG_{i:04d}.jpg").write_bytes(buf.getvalue())
-
-
-def tree(root: Path) -> dict[str, tuple[str, int]]:
-    return {
-        p.relative_to(root).as_posix(): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and export_plan.META_DIR not in p.relative_to(root).parts
-    }
 
 
 def comparable(records: list[dict]) -> list[dict]:

@@ -21,6 +21,7 @@ from app.media import archive_copy
 from app.media.metadata_writer import PythonWriter
 from app.models import File, Job, JobItem, db
 from app.pipeline import export_batch, export_plan, exporter, importer, jobs, settings_store, trash
+from tests.export_helpers import run_export, tree
 
 needs_exiftool = pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool is not installed")
 
@@ -39,18 +40,6 @@ def jpeg_bytes(when: str | None, color, subsec: str | None = None, offset: str |
             ifd[0x9011] = offset
     image.save(buf, "JPEG", quality=90, exif=exif.tobytes())
     return buf.getvalue()
-
-
-def tree(root: Path) -> dict[str, tuple[str, int]]:
-    """relative path -> (sha256, mtime_ns) of every file under root (the manifest folder aside)."""
-    found = {}
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and export_plan.META_DIR not in path.relative_to(root).parts:
-            found[path.relative_to(root).as_posix()] = (
-                hashlib.sha256(path.read_bytes()).hexdigest(),
-                path.stat().st_mtime_ns,
-            )
-    return found
 
 
 def by_name(name: str, relative_dir: str | None = None) -> File:
@@ -91,13 +80,6 @@ def library(app, tmp_path):
     day.taken_source, day.confidence, day.needs_review, day.time_decided = "folder", "low", False, True
     db.session.commit()
     return root
-
-
-def run_export(app, output: Path, **kwargs) -> Job:
-    job = exporter.start_export(output, app.config["MEDIAPARSER"], **kwargs)
-    jobs.run(job.id)
-    db.session.refresh(job)
-    return job
 
 
 def manifest_by_output(output: Path) -> dict[str, dict]:
