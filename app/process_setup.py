@@ -133,6 +133,23 @@ def _status_kb(field: str) -> int | None:
     return None
 
 
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt() parameters
+MB = 1024 * 1024
+
+
+def reuse_freed_memory() -> bool:
+    """Let glibc's malloc keep the memory one picture's work freed, for the next picture:
+    blocks up to 32 MB (a photo's bytes, its decoded pixels) come from the heap, and up to
+    64 MB of freed heap is kept. By default each such block is a fresh mapping of the kernel's,
+    returned at free and faulted in again page by page for the next photo (measured on 12-MP
+    JPEGs: 2,700 page faults and 6 ms of CPU per photo, 11 % of its analysis). Larger blocks
+    (a bomb's pixels) are still returned at once. Returns False where malloc is not glibc's."""
+    mallopt = getattr(_LIBC, "mallopt", None)
+    if mallopt is None:
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, 32 * MB)) and bool(mallopt(M_TRIM_THRESHOLD, 64 * MB))
+
+
 def limit_address_space(budget_bytes: int) -> int | None:
     """Give this process a memory ceiling: what it has reserved now (Python, Pillow, numpy and
     their libraries, already imported) plus `budget_bytes` for the work. RLIMIT_AS counts

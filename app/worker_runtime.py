@@ -7,6 +7,7 @@ import signal
 
 from flask import Flask
 
+from .media import batch
 from .pipeline import jobs
 from .tasks import queue_of
 
@@ -20,6 +21,7 @@ def start_consumer(app: Flask, threads: int = WORKER_THREADS):
     stay the caller's: the ones Huey's start() installs only set a flag that an embedded
     consumer never reads, so Ctrl-C and SIGTERM would do nothing."""
     queue = queue_of(app)
+    batch.start_fork_server()  # the analysis processes' parent, ready before the first import
     consumer = queue.huey.create_consumer(
         workers=threads, worker_type="thread", periodic=True, initial_delay=0.1, max_delay=1.0
     )

@@ -21,7 +21,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
-from multiprocessing import connection
+from multiprocessing import connection, forkserver
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -90,9 +90,8 @@ def _not_now(signum, frame) -> None:
     """A stop signal meant for the whole process group: the parent ends this process."""
 
 
-def serve(conn: connection.Connection, setup: Setup) -> None:
-    """An analysis process's entry point: set the process up, say ready, then answer tasks
-    until the parent sends None or goes away."""
+def set_up(setup: Setup) -> int | None:
+    """Make this process an analysis process; returns its address-space limit (None: none)."""
     # Ctrl-C and SIGTERM reach the whole process group: the parent decides when we stop. Not
     # SIG_IGN: that would be inherited by exiftool and ffmpeg, whose parent-death signal is SIGTERM.
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -101,8 +100,16 @@ def serve(conn: connection.Connection, setup: Setup) -> None:
     if setup.parent_pid:
         process_setup.watch_parent(setup.parent_pid)  # the import's process
     process_setup.limit_image_pixels(setup.max_image_pixels)
+    process_setup.reuse_freed_memory()
     limit = process_setup.limit_address_space(setup.memory_bytes)
     init(setup.known, setup.zone, setup.thumb_root, setup.memory_bytes)
+    return limit
+
+
+def serve(conn: connection.Connection, setup: Setup) -> None:
+    """An analysis process's entry point: set the process up, say ready, then answer tasks
+    until the parent sends None or goes away."""
+    limit = set_up(setup)
     try:
         conn.send(("ready", os.getpid(), limit))
         while (task := conn.recv()) is not None:
@@ -196,6 +203,25 @@ def _ended(process) -> str:
     return f"exit status {code}"
 
 
+PRELOAD = ["app.media.batch"]  # imported once by the fork server, not by every analysis process
+
+
+def _fork_server() -> multiprocessing.context.ForkServerContext:
+    """The context analysis processes start from: a fork server, which starts once with
+    `PRELOAD` imported. Not `fork`: the process that runs an import has threads (web server,
+    queue) that must not be forked."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context
+
+
+def start_fork_server() -> None:
+    """Start the fork server now, in the background, rather than when the first import needs
+    its processes (a worker calls this as it starts: its first import starts as fast as later ones)."""
+    _fork_server()
+    forkserver.ensure_running()
+
+
 class AnalysisPool:
     """`size` analysis processes; `submit()` while `has_room()`, `collect()` what finished."""
 
@@ -204,10 +230,7 @@ class AnalysisPool:
         self.size = max(1, size)
         self.started = 0  # processes started over the pool's life (replacements included)
         self.peak_memory = 0  # the most resident memory one of its processes reported, in bytes
-        self._context = multiprocessing.get_context("forkserver")
-        # The fork server starts once, with the media code already imported; not `fork`: the
-        # process that runs an import has threads (web server, queue) that must not be forked.
-        self._context.set_forkserver_preload(["app.media.batch"])
+        self._context = _fork_server()
         self._workers: list[_Worker] = []
         try:
             for _ in range(self.size):
