@@ -157,9 +157,12 @@ def _derive(result: Analysis, upright: Image.Image, thumb_root: Path | None) -> 
     greyscale copy."""
     small = thumbnails.small_version(upright)
     gray = small.convert("L")
-    result.phash, result.dhash = hashing.perceptual_hashes(gray)
     result.mean_color, result.contrast = _image_stats(small, gray)
-    result.fingerprint = similarity.fingerprint(gray)
+    fingerprint = similarity.fingerprint_image(gray)
+    result.fingerprint = fingerprint.tobytes()
+    # from the 64x64 fingerprint rather than the 320-px picture: the same 8x8 frequencies and
+    # 9x8 gradients, in a fifth of the time
+    result.phash, result.dhash = hashing.perceptual_hashes(fingerprint)
     if thumb_root is not None and result.sha256:
         result.thumb_key = thumbnails.thumb_key(result.sha256)
         thumbnails.write_thumbnails(thumb_root, result.thumb_key, upright, small)

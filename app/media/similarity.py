@@ -51,10 +51,14 @@ WINDOWS: tuple[tuple[float, float, float, float], ...] = (
 N_PROBES = len(WINDOWS)
 
 
+def fingerprint_image(image: Image.Image) -> Image.Image:
+    """The 64x64 grey picture of an (upright, reduced) picture that `fingerprint` stores."""
+    return image.convert("L").resize((FP, FP), Image.Resampling.BOX)
+
+
 def fingerprint(image: Image.Image) -> bytes:
     """64x64 grey levels of an (upright, reduced) picture: what `compare` and the probes use."""
-    gray = image.convert("L").resize((FP, FP), Image.Resampling.BOX)
-    return gray.tobytes()
+    return fingerprint_image(image).tobytes()
 
 
 def as_array(fp: bytes) -> np.ndarray:
@@ -221,15 +225,44 @@ def _few_against_many(q: np.ndarray, t: np.ndarray, radius: int, layout: _Blocks
     return i, j, np.bitwise_count(q[i] ^ t[j]).astype(np.int64)
 
 
-def _block_pairs(q: np.ndarray, t: np.ndarray, k: int, layout: _Blocks, radius: int, self_join: bool):
-    """The pairs block `k` finds (and no earlier block did), as (query indices, target
-    indices) arrays, one per key variant that hits."""
-    t_keys = layout.key(t, k)
+# A block's direct-address table (4 M entries for 22 bits) pays off once the targets fill at
+# least 1 / DENSE_FILL of it; fewer targets (an import into a small library) are looked up
+# in their sorted keys instead, without building and summing the table.
+DENSE_FILL = 64
+
+
+def _key_lookup(t_keys: np.ndarray, width: int):
+    """(target order, lookup): `lookup(keys)` gives (which keys hit, where their targets
+    start in the order, how many each), for keys of one `width`-bit block."""
     t_order = np.argsort(t_keys, kind="stable")
-    counts = np.bincount(t_keys, minlength=1 << layout.widths[k])
+    if len(t_keys) * DENSE_FILL < 1 << width:
+        t_sorted = t_keys[t_order]
+
+        def lookup(keys: np.ndarray):
+            lo = np.searchsorted(t_sorted, keys, "left")
+            n_hits = np.searchsorted(t_sorted, keys, "right") - lo
+            hit = np.flatnonzero(n_hits)
+            return hit, lo[hit], n_hits[hit]
+
+        return t_order, lookup
+    counts = np.bincount(t_keys, minlength=1 << width)
     occupied = (counts > 0).view(np.uint8)  # 1 byte per key: the table lookups stay in cache
     starts = np.zeros(len(counts) + 1, np.int64)
     np.cumsum(counts, out=starts[1:])
+
+    def lookup(keys: np.ndarray):
+        hit = np.flatnonzero(occupied[keys])
+        keys = keys[hit]
+        lo = starts[keys]
+        return hit, lo, starts[keys + 1] - lo
+
+    return t_order, lookup
+
+
+def _block_pairs(q: np.ndarray, t: np.ndarray, k: int, layout: _Blocks, radius: int, self_join: bool):
+    """The pairs block `k` finds (and no earlier block did), as (query indices, target
+    indices) arrays, one per key variant that hits."""
+    t_order, lookup = _key_lookup(layout.key(t, k), layout.widths[k])
     q_keys = layout.key(q, k)
     if layout.flips:
         q_order = np.argsort(q_keys, kind="stable")  # sorted keys keep the many lookups local
@@ -237,13 +270,9 @@ def _block_pairs(q: np.ndarray, t: np.ndarray, k: int, layout: _Blocks, radius: 
     else:  # one exact lookup per query: sorting would cost more than it saves
         q_order, q_sorted = np.arange(len(q_keys)), q_keys
     for variant in _variants(layout.widths[k], layout.flips).astype(np.int32):
-        keys = q_sorted ^ variant
-        hit = np.flatnonzero(occupied[keys])
+        hit, lo, n_hits = lookup(q_sorted ^ variant)
         if not hit.size:
             continue
-        keys = keys[hit]
-        lo = starts[keys]
-        n_hits = starts[keys + 1] - lo
         qi = np.repeat(q_order[hit], n_hits)
         offsets = np.arange(qi.size) - np.repeat(np.cumsum(n_hits) - n_hits, n_hits)
         tj = t_order[np.repeat(lo, n_hits) + offsets]

@@ -29,8 +29,16 @@ def plant(rng, h, copies, max_flips):
         h[b] = h[a] ^ np.uint64(sum(1 << int(x) for x in flips))
 
 
+@pytest.fixture(params=["sorted keys", "direct table"])
+def key_lookup(request, monkeypatch):
+    """Both ways a block's target keys are looked up: the sorted keys (few targets) and the
+    direct-address table (many), forced on inputs of the same size."""
+    monkeypatch.setattr(similarity, "DENSE_FILL", 1 << 30 if request.param == "direct table" else 1)
+    return request.param
+
+
 @pytest.mark.parametrize("radius", [0, 2, 5, 6, 8])
-def test_radius_pairs_finds_exactly_what_brute_force_finds(radius):
+def test_radius_pairs_finds_exactly_what_brute_force_finds(radius, key_lookup):
     rng = np.random.default_rng(radius)
     h = random_hashes(rng, 3000)
     plant(rng, h, 400, radius + 2)
@@ -41,7 +49,7 @@ def test_radius_pairs_finds_exactly_what_brute_force_finds(radius):
     assert (d == np.bitwise_count(h[i] ^ h[j])).all()
 
 
-def test_radius_pairs_between_two_sets_and_empty_input():
+def test_radius_pairs_between_two_sets_and_empty_input(key_lookup):
     rng = np.random.default_rng(1)
     q, t = random_hashes(rng, 500), random_hashes(rng, 2000)
     t[:300] = q[:300] ^ np.uint64(0b1011)  # three bits away
