@@ -143,8 +143,10 @@ def small_version(upright: Image.Image, longest: int = SMALL) -> Image.Image:
 
 
 def thumb_key(sha256: str) -> str:
-    """Sharded location stem: thousands of files per folder stay fast on every filesystem."""
-    return f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
+    """Sharded location stem: 256 folders, so a million pictures make about 8,000 files per
+    folder (fast on every filesystem), and the folders exist after the first few hundred
+    files. (Files imported before kept their two-level key, `ab/cd/<sha256>`: the key is stored.)"""
+    return f"{sha256[:2]}/{sha256}"
 
 
 def thumb_path(root: Path, key: str, size: str) -> Path:

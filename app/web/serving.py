@@ -30,7 +30,7 @@ from ..config import Settings
 from ..models import File, FileSource, Job, db
 from .security import ApiError
 
-THUMB_NAME = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}-[sl]\.jpg$")
+THUMB_NAME = re.compile(r"^[0-9a-f]{2}/(?:[0-9a-f]{2}/)?[0-9a-f]{64}-[sl]\.jpg$")  # thumbnails.thumb_key, old or new
 THUMB_MAX_AGE = 31536000  # content-addressed: a thumbnail never changes under its name
 
 CHANGED = (

@@ -132,7 +132,7 @@ def test_thumbnails_are_written_in_two_sizes_sharded_and_upright(tmp_path):
     path = _jpeg(tmp_path / "IMG_1.jpg", size=(2000, 1500), orientation=6)
     result = analyze.analyze(path, zone=ZONE, thumb_root=tmp_path / "thumbs")
     assert result.status == "done", result.error
-    assert result.thumb_key == f"{result.sha256[:2]}/{result.sha256[2:4]}/{result.sha256}"
+    assert result.thumb_key == f"{result.sha256[:2]}/{result.sha256}"  # 256 folders
     large = Image.open(thumbnails.thumb_path(tmp_path / "thumbs", result.thumb_key, "l"))
     small = Image.open(thumbnails.thumb_path(tmp_path / "thumbs", result.thumb_key, "s"))
     assert max(small.size) == thumbnails.SMALL and small.height > small.width

@@ -6,6 +6,7 @@ import re
 
 from sqlalchemy import select
 
+from app.media import thumbnails
 from app.models import DuplicateGroup, FileTag, Job, Tag, UserDecision, db
 from app.pipeline import jobs, settings_store
 from tests.web_helpers import add_file, at, csrf_token, headers
@@ -188,13 +189,16 @@ def test_detail_page_shows_candidates_metadata_and_neighbours(client):
 
 
 def test_thumbnails_are_served_by_content_address_only(app, client):
-    key = "ab/cd/" + "abcd" * 16
-    path = app.config["MEDIAPARSER"].thumbnails_dir / f"{key}-s.jpg"
-    path.parent.mkdir(parents=True)
-    path.write_bytes(b"\xff\xd8\xff fake jpeg")
-    response = client.get(f"/thumbs/{key}-s.jpg")
-    assert response.status_code == 200 and "immutable" in response.headers["Cache-Control"]
-    for bad in ("../../secret_key", "ab/cd/x-s.jpg", f"{key}-s.png"):
+    sha = "abcd" * 16
+    # today's key (thumbnails.thumb_key) and the two-level one files imported before still hold
+    for key in (thumbnails.thumb_key(sha), f"ab/cd/{sha}"):
+        path = app.config["MEDIAPARSER"].thumbnails_dir / f"{key}-s.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"\xff\xd8\xff fake jpeg")
+        response = client.get(f"/thumbs/{key}-s.jpg")
+        assert response.status_code == 200 and "immutable" in response.headers["Cache-Control"]
+    assert thumbnails.thumb_key(sha) == f"ab/{sha}"
+    for bad in ("../../secret_key", "ab/cd/x-s.jpg", f"ab/{sha}-s.png", f"ab/cd/ef/{sha}-s.jpg", f"{sha}-s.jpg"):
         assert client.get(f"/thumbs/{bad}").status_code == 404
 
 
@@ -337,11 +341,11 @@ def test_thumbnail_job_rebuilds_previews(app, client, tmp_path):
     root = app.config["MEDIAPARSER"].thumbnails_dir
     from PIL import Image
 
-    with Image.open(root / f"cd/cd/{'cd' * 32}-l.jpg") as im:
+    with Image.open(root / f"cd/{'cd' * 32}-l.jpg") as im:
         assert 900 <= max(im.size) <= 1024  # the large preview (JPEG draft decode may stop at 1/2 scale)
-    assert (root / f"cd/cd/{'cd' * 32}-s.jpg").exists()
+    assert (root / f"cd/{'cd' * 32}-s.jpg").exists()
     db.session.refresh(f)
-    assert f.thumb_key == f"cd/cd/{'cd' * 32}"
+    assert f.thumb_key == f"cd/{'cd' * 32}"
 
 
 def test_export_entry_point(client):
