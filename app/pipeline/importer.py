@@ -122,7 +122,7 @@ def discover(ctx: jobs.JobContext) -> None:
     def flush():
         if rows:
             # Idempotent: a resumed discovery re-walks and only adds what is missing.
-            db.session.execute(insert_ignore(File).values(rows))
+            db.session.execute(insert_ignore(File), rows)
             db.session.commit()
             rows.clear()
 
