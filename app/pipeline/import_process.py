@@ -269,20 +269,19 @@ def analyze(run: Importing, pool: batch.AnalysisPool, tasks: Iterator[batch.Task
             more = task is not None
             if more:
                 pool.submit(task)
-        if not pool.in_flight:
+        if not pool.in_flight and not finished:
             break
-        for end in pool.collect(BATCH_SECONDS):
+        for end in pool.collect(BATCH_SECONDS) if pool.in_flight else ():
             if end.crashed is None:
                 finished.append(end)
                 run.crashes_in_a_row = 0
             else:
                 _crashed(run, end)
-        if finished and (len(finished) >= BATCH_FILES or time.monotonic() - last_flush >= BATCH_SECONDS):
+        last = not pool.in_flight  # the last results: recorded now (a flush may hand files back to the pool)
+        if finished and (last or len(finished) >= BATCH_FILES or time.monotonic() - last_flush >= BATCH_SECONDS):
             _flush(run, pool, finished)
             finished, last_flush = [], time.monotonic()
             control = run.ctx.checkpoint()
-    if finished:
-        _flush(run, pool, finished)
     return control
 
 

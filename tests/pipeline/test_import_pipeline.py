@@ -431,3 +431,32 @@ def test_a_share_of_an_import_can_be_analyzed_by_itself(app, settings, tmp_path)
     assert {s for _, s in db.session.execute(select(File.id, File.status).where(File.job_id == job.id))} == {"done"}
     db.session.refresh(job)
     assert job.done == 6  # each counted once
+
+
+def test_a_file_the_last_flush_hands_back_is_analyzed_again_before_the_stream_ends(tmp_path):
+    """The writer hands a file back (its copy, found later, was recorded first by another
+    worker: this one is the original and is analyzed in full). When that happens in the very
+    last flush, the file still goes through the processes again, else its batch never ends."""
+
+    class HandsBackOnce:
+        def __init__(self):
+            self.recorded: list[list[int]] = []
+
+        def record(self, results):
+            self.recorded.append([file_id for file_id, _ in results])
+            return [results[-1][0]] if len(self.recorded) == 1 else []
+
+    class Running:
+        def checkpoint(self):
+            return jobs.JobControl.RUN
+
+    picture = tmp_path / "IMG_1.jpg"
+    Image.new("RGB", (64, 48), (10, 120, 200)).save(picture)
+    setup = batch.Setup(known=frozenset(), zone="UTC", thumb_root=str(tmp_path / "thumbs"))
+    recorder = HandsBackOnce()
+    run = import_process.Importing(Running(), setup, 1, recorder)
+    with batch.AnalysisPool(setup, 1) as pool:
+        tasks = iter([batch.Task(1, str(picture), picture.name, "", None)])
+        assert import_process.analyze(run, pool, tasks) == jobs.JobControl.RUN
+        assert pool.in_flight == 0
+    assert recorder.recorded == [[1], [1]], "handed back in the last flush, analyzed and recorded again"
