@@ -153,6 +153,7 @@ def test_file_detail_explains_every_date_clue(page, folder, shots):
     here = page.url
     page.keyboard.press("ArrowRight")
     expect(page).not_to_have_url(here)
+    page.wait_for_load_state()  # the next page's script listens for keys once it has loaded
     page.keyboard.press("ArrowLeft")
     expect(page).to_have_url(here)
 
