@@ -134,11 +134,19 @@ def flatten(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+# A reduced picture at most this much larger than asked for is kept as it is: a second
+# resample to the exact size costs as much as the reduce itself (0.7 ms for a 12-MP photo's
+# 336 px small version), for pixels nobody sees.
+SLACK = 1.1
+
+
 def small_version(upright: Image.Image, longest: int = SMALL) -> Image.Image:
+    """`upright` with its longest side `longest` px, or up to SLACK times that."""
     factor = max(upright.size) // longest
     # reduce() (box average by an integer factor) does most of the shrinking cheaply
     small = upright.reduce(factor) if factor >= 2 else upright.copy()
-    small.thumbnail((longest, longest), Image.Resampling.BILINEAR, reducing_gap=None)
+    if max(small.size) > longest * SLACK:
+        small.thumbnail((longest, longest), Image.Resampling.BILINEAR, reducing_gap=None)
     return small
 
 
