@@ -125,6 +125,8 @@ def tasks_between(job_id: int, first_id: int, last_id: int) -> Iterator[batch.Ta
             return
         last = rows[-1].id
         yield from _tasks(rows)
+        if len(rows) < PREFETCH:
+            return  # the batch's last page
 
 
 def crashed_between(job_id: int, first_id: int, last_id: int) -> list[int]:
