@@ -31,7 +31,6 @@ from ..models import (
     utcnow,
 )
 from . import leases, tagging
-from .duplicates import probes
 from .sql import chunks
 
 log = logging.getLogger(__name__)
@@ -51,7 +50,6 @@ class _Writes:
     updates: list[dict] = field(default_factory=list)
     tags: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     fingerprints: list[dict] = field(default_factory=list)
-    aspects: list[float] = field(default_factory=list)  # width / height of each fingerprint's file
     demoted: list[tuple[int, int, bool]] = field(default_factory=list)  # (old first copy, new one, same file)
     again: list[int] = field(default_factory=list)
     counts: dict[str, int] = field(
@@ -152,7 +150,6 @@ class Recorder:
             values = self._analysis_values(row, a)
             if a.fingerprint:
                 out.fingerprints.append({"file_id": file_id, "pixels": a.fingerprint})
-                out.aspects.append(a.width / a.height if a.width and a.height else 0.0)
             if a.sha256 and a.sha256 not in self.sha_owner:
                 self.sha_owner[a.sha256] = file_id
                 self._added.append(a.sha256)
@@ -170,9 +167,8 @@ class Recorder:
             db.session.execute(update(File), shape)
         for old, new, same in out.demoted:
             _demote(old, new, same)
-        if out.fingerprints:  # for the near-duplicate search (pipeline/duplicates/)
-            rows = probes.with_probes(out.fingerprints, out.aspects)
-            db.session.execute(insert_ignore(FileFingerprint), rows)
+        if out.fingerprints:  # for the near-duplicate search (pipeline/duplicates.py)
+            db.session.execute(insert_ignore(FileFingerprint), out.fingerprints)
         self._add_tags(out.tags)
         self.ctx.add(**out.counts)
         db.session.commit()

@@ -73,36 +73,3 @@ def test_two_imports_group_as_a_full_scan_does(app, settings, tmp_path, monkeypa
     db.session.commit()
     duplicates.scan_library(settings)
     assert _groups() == after_imports
-
-
-def test_the_writer_stores_probe_hashes_so_the_duplicate_stage_makes_none(app, tmp_path, monkeypatch):
-    """An import's files get their probe hashes as they are recorded (a batch at a time, while
-    the analysis processes work), not in the duplicate stage that runs alone at the end."""
-    import inspect
-
-    from app.models import FileFingerprint
-
-    root = tmp_path / "photos"
-    root.mkdir()
-    for seed in range(6):
-        picture = _picture(seed)
-        (picture.rotate(90, expand=True) if seed == 3 else picture).save(root / f"p{seed}.jpg", quality=90)
-    makers: list[str] = []
-    real = probes.make_probes
-
-    def make_probes(fps, aspects):
-        makers.append(inspect.stack()[1].function)
-        return real(fps, aspects)
-
-    monkeypatch.setattr(probes, "make_probes", make_probes)
-    job = importer.start_folder_import(root, roots=None)
-    assert jobs.run(job.id) == "completed"
-    assert makers and set(makers) == {"with_probes"}, "made by the writer only"
-    monkeypatch.setattr(probes, "make_probes", real)
-    rows = db.session.execute(select(FileFingerprint)).scalars().all()
-    assert len(rows) == 6 and {r.probes_version for r in rows} == {probes.PROBES_VERSION}
-    files = {f.id: f for f in db.session.execute(select(File)).scalars()}
-    for row in rows:  # the same hashes the duplicate stage would have made
-        f = files[row.file_id]
-        ph, dh = real(probes.similarity.as_array(row.pixels)[None], np.array([f.width / f.height]))
-        assert row.probes == np.stack([ph[0], dh[0]]).astype("<u8").tobytes()

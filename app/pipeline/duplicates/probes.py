@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 from sqlalchemy import select, update
-from threadpoolctl import threadpool_limits
 
 from ...media import similarity, thumbnails, versions
 from ...models import File, FileFingerprint, db
@@ -61,24 +60,6 @@ def make_probes(fps: np.ndarray, aspects: np.ndarray) -> tuple[np.ndarray, np.nd
     return np.concatenate([ph, cph[:, None], qph], axis=1), np.concatenate([dh, cdh[:, None], qdh], axis=1)
 
 
-def _blob(ph: np.ndarray, dh: np.ndarray) -> bytes:
-    """One file's probe row as stored: its pHash row, then its dHash row."""
-    return np.stack([ph, dh]).astype("<u8").tobytes()
-
-
-@threadpool_limits.wrap(limits=1, user_api="blas")  # as in the scan: BLAS threads only spin on small products
-def with_probes(rows: list[dict], aspects: list[float]) -> list[dict]:
-    """New fingerprint rows ({"file_id", "pixels"}) with their probe hashes, made for the
-    whole batch at once (`aspects`: width / height of each file, 0 when unknown): an import's
-    writer stores them while the analysis processes work, so its duplicate stage, which runs
-    alone after the last file, does not make them."""
-    if not rows:
-        return rows
-    fps = np.stack([similarity.as_array(row["pixels"]) for row in rows])
-    ph, dh = make_probes(fps, np.array([aspect or 1.0 for aspect in aspects]))
-    return [{**row, "probes": _blob(ph[k], dh[k]), "probes_version": PROBES_VERSION} for k, row in enumerate(rows)]
-
-
 def load_probes(file_ids: list[int], aspects: dict[int, float] | None = None) -> dict[int, Probes]:
     """Probe hashes (pHash row, dHash row) per file id, computing and saving missing ones
     (`aspects`: width / height per file id, for the straightened-picture probes)."""
@@ -105,7 +86,8 @@ def load_probes(file_ids: list[int], aspects: dict[int, float] | None = None) ->
         rows = []
         for k, fid in enumerate(ids):
             found[fid] = (ph[k], dh[k])
-            rows.append({"file_id": fid, "probes": _blob(ph[k], dh[k]), "probes_version": PROBES_VERSION})
+            blob = np.stack([ph[k], dh[k]]).astype("<u8").tobytes()
+            rows.append({"file_id": fid, "probes": blob, "probes_version": PROBES_VERSION})
         db.session.execute(update(FileFingerprint), rows)
     return found
 
@@ -200,7 +182,7 @@ def load_probe_table(lib: Library, thumbnails_dir: Path | None) -> ProbeTable:
     rest = np.setdiff1d(wanted, ids[keep]).tolist()
     made = load_probes(rest, lib.aspects_of(rest))
     made_ids = np.array(sorted(made), np.int64)
-    blobs += [_blob(*made[fid]) for fid in made_ids.tolist()]
+    blobs += [np.stack(made[fid]).astype("<u8").tobytes() for fid in made_ids.tolist()]
     # every candidate row: its file id and its blob (stored ones first, then the made ones)
     file_ids = np.concatenate([ids[keep], made_ids])
     where = np.concatenate([keep, len(ids) + np.arange(len(made_ids))])
