@@ -225,17 +225,18 @@ def _few_against_many(q: np.ndarray, t: np.ndarray, radius: int, layout: _Blocks
     return i, j, np.bitwise_count(q[i] ^ t[j]).astype(np.int64)
 
 
-# A block's direct-address table (4 M entries for 22 bits) pays off once the targets fill at
-# least 1 / DENSE_FILL of it; fewer targets (an import into a small library) are looked up
-# in their sorted keys instead, without building and summing the table.
-DENSE_FILL = 64
+# A block's direct-address table (4 M entries for 22 bits) costs about as much to build as
+# 16,000 hashes' lookups in sorted keys (a binary search per key variant): fewer queries and
+# targets together than 1 / DENSE_FILL of the table (an import into a small library) use the
+# sorted keys; more (a whole library) the table.
+DENSE_FILL = 256
 
 
-def _key_lookup(t_keys: np.ndarray, width: int):
+def _key_lookup(t_keys: np.ndarray, width: int, n_queries: int):
     """(target order, lookup): `lookup(keys)` gives (which keys hit, where their targets
     start in the order, how many each), for keys of one `width`-bit block."""
     t_order = np.argsort(t_keys, kind="stable")
-    if len(t_keys) * DENSE_FILL < 1 << width:
+    if (len(t_keys) + n_queries) * DENSE_FILL < 1 << width:
         t_sorted = t_keys[t_order]
 
         def lookup(keys: np.ndarray):
@@ -262,7 +263,7 @@ def _key_lookup(t_keys: np.ndarray, width: int):
 def _block_pairs(q: np.ndarray, t: np.ndarray, k: int, layout: _Blocks, radius: int, self_join: bool):
     """The pairs block `k` finds (and no earlier block did), as (query indices, target
     indices) arrays, one per key variant that hits."""
-    t_order, lookup = _key_lookup(layout.key(t, k), layout.widths[k])
+    t_order, lookup = _key_lookup(layout.key(t, k), layout.widths[k], len(q))
     q_keys = layout.key(q, k)
     if layout.flips:
         q_order = np.argsort(q_keys, kind="stable")  # sorted keys keep the many lookups local
