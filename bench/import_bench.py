@@ -472,15 +472,22 @@ def run_bombs(memory_mb: int) -> dict:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _child(args: list[str]) -> dict | None:
+    """One measurement in a fresh process of its own (its peak memory is its own): its result,
+    or None after printing why it failed."""
+    out = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        print(out.stderr)
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main_bombs() -> int:
     print(f"MediaParser import benchmark, decompression bombs ({os.cpu_count()} cores)")
     for memory_mb in (0, 640):
-        cmd = [sys.executable, __file__, "--child", "--bomb", "--worker-memory", str(memory_mb)]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if out.returncode != 0:
-            print(out.stderr)
+        r = _child(["--bomb", "--worker-memory", str(memory_mb)])
+        if r is None:
             return 1
-        r = json.loads(out.stdout.strip().splitlines()[-1])
         how = f"MEDIAPARSER_WORKER_MEMORY_MB={memory_mb}" if memory_mb else "memory ceiling from the machine"
         print(
             f"\n{how}: {r['workers']} workers, {r['ceiling_mb']} MB each; import {r['outcome']} in {r['seconds']} s\n"
@@ -522,12 +529,9 @@ def main() -> int:
         started = time.perf_counter()
         generate(Path(tempfile.gettempdir()) / "mediaparser-bench" / f"import-{n}", n)
         print(f"(test images for N={n} ready in {time.perf_counter() - started:.0f} s)")
-        cmd = [sys.executable, __file__, "--child", "--n", str(n)] + (["--no-floor"] if args.no_floor else [])
-        out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if out.returncode != 0:
-            print(out.stderr)
+        r = _child(["--n", str(n)] + (["--no-floor"] if args.no_floor else []))
+        if r is None:
             return 1
-        r = json.loads(out.stdout.strip().splitlines()[-1])
         print(
             f"\nN={n}: {r['n_files']} files ({r['dataset_mb']} MB of 12 MP JPEGs), statuses {r['statuses']}\n"
             f"  import (real pipeline, {r['workers']} workers): {r['import_s']} s = {r['import_files_per_s']} files/s\n"
@@ -542,12 +546,9 @@ def main() -> int:
                 f"  import / floor: {r['ratio']}"
             )
         for count in args.workers:
-            cmd = [sys.executable, __file__, "--child", "--n", str(n), "--child-workers", str(count)]
-            out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-            if out.returncode != 0:
-                print(out.stderr)
+            w = _child(["--n", str(n), "--child-workers", str(count)])
+            if w is None:
                 return 1
-            w = json.loads(out.stdout.strip().splitlines()[-1])
             print(
                 f"  {count} worker.py process(es), MEDIAPARSER_WORKERS=1 each: {w['outcome']} in {w['seconds']} s"
                 f" = {w['files_per_s']} files/s; CPU s of each worker and its pool during the import: {w['cpu_s_per_worker']}"

@@ -32,7 +32,7 @@ from . import exiftool_reader
 log = logging.getLogger(__name__)
 
 _STATE: dict = {}
-MB = 1024 * 1024
+MB = process_setup.MB
 DEPTH = 2  # files handed to one process at a time: the one it works on and the next
 TASK_SECONDS = 15 * 60  # a file still not done after this is given up (a decoder that hangs)
 STOP_SECONDS = 10

@@ -71,8 +71,8 @@ _LOW_DCT = 2 * np.cos(
 def phash_bits(gray: Image.Image) -> np.ndarray:
     """imagehash.phash's 8x8 bits of a greyscale picture."""
     pixels = np.asarray(gray.resize((_PHASH_SIDE, _PHASH_SIDE), Image.Resampling.LANCZOS), dtype=np.float64)
-    # rounded: on a flat picture the other frequencies are 0 but for rounding noise, which
-    # would otherwise decide its bits (they are imagehash's noise there, here only the mean's)
+    # rounded: on a flat picture every frequency but the mean is 0 up to float noise, which
+    # must not decide its bits
     low = np.round(_LOW_DCT @ pixels @ _LOW_DCT.T, 6)
     return low > np.median(low)
 
