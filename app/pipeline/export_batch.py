@@ -11,6 +11,7 @@ takes its name when the two share it, and after the new one is in place otherwis
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -70,6 +71,13 @@ def manifest_record(job_id: int, item: PlannedFile, placed: dict) -> dict:
         "content_sha256": item.content_sha256,
         "sidecar_from": item.sidecar_from,
     }
+
+
+def recorded_already(known: dict | None, record: dict) -> bool:
+    """Whether the manifest's latest record of a content (`known`) is already this copy: the
+    same name and bytes, sidecar included (a killed run may have written the line)."""
+    keys = ("output", "output_sha256", "sidecar_sha256")
+    return known is not None and all(known.get(k) == record.get(k) for k in keys)
 
 
 def retired_record(job_id: int, item: PlannedFile, moved: dict) -> dict:
@@ -134,6 +142,28 @@ def retire_old(output: Path, job_id: int, planned: PlannedFile, *, before: bool,
         if outcome == "moved":
             moved["copy" if key == "output" else "sidecar"] = trash
     return moved
+
+
+def finish_replacing(output: Path, job_id: int, planned: PlannedFile, placed: dict) -> dict:
+    """A copy a killed run renamed into place, before it could record it: the old copy and
+    sidecar it replaces go to the archive's trash now if they had not yet. Returns `placed`
+    with what it replaced, as the uninterrupted run would have recorded it (an old copy
+    whose name the new one took was set aside before the rename: its trash path is there)."""
+    if not planned.previous:
+        return placed
+    try:
+        moved = retire_old(output, job_id, planned, before=False, placed=placed)
+    except archive_copy.ChangedInArchive:
+        moved = {}
+    taken = {placed["target"], placed.get("sidecar")}
+    for key, side in (("output", "copy"), ("sidecar", "sidecar")):
+        old = planned.previous.get(key)
+        if old in taken and os.path.lexists(output / trash_path(job_id, old)):
+            moved[side] = trash_path(job_id, old)
+    replaces = dict(placed.get("replaces") or {"output": planned.previous["output"]})
+    if moved:
+        replaces["trash"] = {**(replaces.get("trash") or {}), **moved}
+    return {**placed, "replaces": replaces}
 
 
 class Batch:
@@ -263,13 +293,8 @@ class Batch:
                 if self.index.pop(planned.sha256, None) is not None:  # not recorded yet (a killed run may have)
                     records.append(retired_record(self.job_id, planned, placed["retired"]))
                 continue
-            known = self.index.get(planned.sha256)
-            if known is None or (known.get("output"), known.get("output_sha256"), known.get("sidecar_sha256")) != (
-                placed["target"],
-                placed["out_sha256"],
-                placed.get("sidecar_sha256"),
-            ):
-                record = manifest_record(self.job_id, planned, placed)
+            record = manifest_record(self.job_id, planned, placed)
+            if not recorded_already(self.index.get(planned.sha256), record):
                 records.append(record)
                 self.index[planned.sha256] = record
         try:
@@ -379,24 +404,11 @@ class CopyRun:
                     self.batch.retiring.append((job_item, planned))
                 elif placing and placed_copy_present(self.output, placing):
                     # a killed run renamed this copy into place: it is complete and verified
-                    placing = {**placing, **self._finish_retiring(planned, placing)}
+                    placing = finish_replacing(self.output, self.job_id, planned, placing)
                     self.batch.adopted.append((job_item, planned, placing))
                 else:
                     future = self.pool.submit(request_for(self.output, planned))
                     self.in_flight.append((job_item, planned, future))
-
-    def _finish_retiring(self, planned: PlannedFile, placed: dict) -> dict:
-        """An update a killed run placed: its old copy goes aside now if it had not yet."""
-        try:
-            moved = retire_old(self.output, self.job_id, planned, before=False, placed=placed)
-        except archive_copy.ChangedInArchive:
-            return {}
-        if not planned.previous:
-            return {}
-        replaces = dict(placed.get("replaces") or {"output": planned.previous["output"]})
-        if moved:
-            replaces["trash"] = {**(replaces.get("trash") or {}), **moved}
-        return {"replaces": replaces}
 
     def _take_next(self) -> None:
         job_item, planned, future = self.in_flight.popleft()

@@ -39,8 +39,11 @@ from .export_batch import (
     Batch,
     CopyRun,
     WriterPool,
+    finish_replacing,
     manifest_record,
     placed_copy_present,
+    recorded_already,
+    retire_old,
     retired_record,
 )
 from .export_manifest import (
@@ -51,7 +54,6 @@ from .export_manifest import (
     meta_dir,
     read_manifest,
     release_reserve,
-    trash_path,
 )
 from .export_plan import (
     ACTIONS,
@@ -154,7 +156,7 @@ def _adopt_orphans(output: Path, index: dict[str, dict]) -> int:
             if sha in index:
                 records.append(record)
                 index.pop(sha)
-        elif (index.get(sha) or {}).get("output") != record["output"]:
+        elif not recorded_already(index.get(sha), record):
             records.append(record)
             index[sha] = record
         adopted += 1
@@ -168,11 +170,15 @@ def _orphan_record(output: Path, job_item: JobItem) -> dict | None:
     result = job_item.result or {}
     planned = PlannedFile.from_dict(result)
     placed = result.get("placing")
+    job_id = job_item.job_id
     if placed and placed_copy_present(output, placed):
-        return manifest_record(job_item.job_id, planned, placed)
+        return manifest_record(job_id, planned, finish_replacing(output, job_id, planned, placed))
     if result.get("retiring") and planned.previous and not (output / planned.previous["output"]).exists():
-        trash = trash_path(job_item.job_id, planned.previous["output"])
-        return retired_record(job_item.job_id, planned, {"copy": trash} if (output / trash).exists() else {})
+        try:  # the copy went to the archive's trash: its sidecar goes too if it had not yet
+            moved = retire_old(output, job_id, planned, before=False, placed=None)
+        except archive_copy.ChangedInArchive:
+            moved = {}
+        return retired_record(job_id, planned, moved)
     return None
 
 

@@ -14,6 +14,7 @@ import and export jobs, and exiftool reading the copies back.
 from __future__ import annotations
 
 import io
+import shutil
 from datetime import UTC, datetime
 
 import pytest
@@ -24,7 +25,16 @@ from app.models import File, Job, Tag, db
 from app.pipeline import export_batch, export_plan, exporter, importer, jobs, timefix
 from app.vocab import Confidence
 from app.web.queries import Filters, matching_ids
-from tests.export_helpers import assert_archive_agrees, exiftool, needs_exiftool, photo, run_export, tree, write
+from tests.export_helpers import (
+    assert_archive_agrees,
+    comparable,
+    exiftool,
+    needs_exiftool,
+    photo,
+    run_export,
+    tree,
+    write,
+)
 
 COPY_DAY = datetime(2026, 11, 29, 14, 13, 56, tzinfo=UTC)  # when `cp` ran: every file time
 
@@ -237,3 +247,42 @@ def test_killed_after_the_manifest_line_records_nothing_twice(app, dump, tmp_pat
     assert len(records) == 7 + 2  # the first export, then one retirement and one update
     assert_archive_agrees(output)
     assert export_plan.dry_run(output, app.config["MEDIAPARSER"]).in_step() == "0 new, 0 updated, 0 retired"
+
+
+@pytest.mark.parametrize("then", ["resume", "cancel"])
+def test_killed_after_the_renames_records_what_an_uninterrupted_export_records(app, dump, tmp_path, monkeypatch, then):
+    """SIGKILL after the copies are renamed into place and the old ones set aside, before
+    the manifest line (simulated): the same job resumed, or a new export after it was
+    cancelled, leaves the manifest an uninterrupted export writes (which copy replaced
+    which, and where every old copy went)."""
+    output, reference = tmp_path / "archive", tmp_path / "reference"
+    run_export(app, output)
+    camera, shot = by_name("DSC_0001.JPG"), by_name("Screenshot_20190616-101010.png")
+    camera.tags.append(Tag(name="Holiday"))  # rewritten under the same name
+    shot.tags.append(Tag(name="Phone"))  # only its sidecar
+    by_name("cake.jpg").discarded = True  # retired
+    zone = app.config["MEDIAPARSER"].zone
+    local, precision, offset = timefix.parse_typed_time("4 July 2015 10:00", zone)
+    timefix.set_time([by_name("oma_0.tiff").id], local, precision, offset, zone=zone)  # renamed
+    db.session.commit()
+    shutil.copytree(output, reference)
+    assert run_export(app, reference).status == "completed"
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # nothing from here on runs
+
+    monkeypatch.setattr(export_batch, "append_manifest", killed)
+    job = exporter.start_export(output, app.config["MEDIAPARSER"])
+    with pytest.raises(KeyboardInterrupt):
+        jobs.run(job.id)
+    db.session.rollback()
+    monkeypatch.undo()
+    status = "pending" if then == "resume" else "cancelled"
+    db.session.execute(Job.__table__.update().where(Job.id == job.id).values(lease_owner=None, status=status))
+    db.session.commit()
+    final = jobs.run(job.id) if then == "resume" else run_export(app, output).status
+    assert final == "completed"
+    assert tree(output) == tree(reference)
+    got, want = comparable(export_plan.read_manifest(output)), comparable(export_plan.read_manifest(reference))
+    assert got == want, [r for r in got if r not in want] + ["<- got | wanted ->"] + [r for r in want if r not in got]
+    assert_archive_agrees(output)
