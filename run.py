@@ -27,6 +27,7 @@ def main() -> int:
         from app.worker_runtime import start_consumer
 
         consumer = start_consumer(app)
+    process_setup.settle_heap()  # after start-up: what lives as long as the process
 
     # Uploads are buffered to a temp file by waitress, then streamed to storage: allow large
     # videos (waitress refuses bodies over 1 GB by default), but no more than the per-file

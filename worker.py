@@ -28,6 +28,7 @@ def main() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
     consumer = start_consumer(app)
+    process_setup.settle_heap()  # after start-up: what lives as long as the process
     print("MediaParser worker is running (Ctrl-C to stop).", flush=True)
     while not stopping.wait(1.0):
         pass

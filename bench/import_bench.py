@@ -193,19 +193,22 @@ def _hwm_mb(pid: int) -> float:
     return 0.0
 
 
-def _start_fork_server() -> None:
-    """What a worker does when it starts (worker_runtime.start_consumer): the fork server the
-    analysis processes come from is started, with the media code imported. One throwaway
-    process from it waits for those imports, so they are not timed as the import's (as the
-    floor loop's start-up is not timed either)."""
+def _start_like_a_worker() -> None:
+    """What a worker does when it starts (worker.py): the fork server the
+    analysis processes come from is started, with the media code imported, and the heap of
+    start-up objects is settled. One throwaway process from the fork server waits for those
+    imports, so they are not timed as the import's (as the floor loop's start-up is not
+    timed either)."""
     import multiprocessing
 
+    from app import process_setup
     from app.media import batch
 
     batch.start_fork_server()
     process = multiprocessing.get_context("forkserver").Process(target=os.getpid)
     process.start()
     process.join()
+    process_setup.settle_heap()
 
 
 def run_one(n: int, floor: bool) -> dict:
@@ -236,7 +239,7 @@ def run_one(n: int, floor: bool) -> dict:
         )
         app = create_app(settings)
         database.upgrade(app)
-        _start_fork_server()
+        _start_like_a_worker()
         with app.app_context():
             job = importer.start_folder_import(cache, roots=None)
             for p in paths:  # warm the page cache for both runs alike

@@ -1,12 +1,15 @@
-"""How an analysis process is set up for speed: malloc keeps freed memory for the next
-photo, the pHash needs no scipy, and a worker starts the fork server before its first import."""
+"""How processes are set up for speed: malloc keeps freed memory for the next photo, the pHash
+needs no scipy, a worker starts the fork server before its first import, and long-running
+processes keep their start-up objects out of the cycle collector's full passes."""
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import resource
 import sys
+import time
 from multiprocessing import forkserver
 
 import imagehash
@@ -70,3 +73,26 @@ def test_a_worker_starts_the_fork_server_before_its_first_import():
     assert pid and os.waitpid(pid, os.WNOHANG) == (0, 0), "started, and still running"
     batch.start_fork_server()
     assert forkserver._forkserver._forkserver_pid == pid, "one server, started once"
+
+
+def _full_collection_seconds(data: str, settled: bool) -> tuple[int, float]:
+    import app.pipeline.duplicates  # noqa: F401 - what a worker has loaded
+    from app import create_app
+    from tests.conftest import make_settings
+
+    create_app(make_settings(data))
+    if settled:
+        process_setup.settle_heap()
+    started = time.perf_counter()
+    gc.collect()
+    return gc.get_freeze_count(), time.perf_counter() - started
+
+
+def test_a_settled_heap_makes_full_collections_cheap(tmp_path):
+    context = multiprocessing.get_context("forkserver")
+    with context.Pool(1) as pool:
+        _, before = pool.apply(_full_collection_seconds, (str(tmp_path / "a"), False))
+    with context.Pool(1) as pool:
+        frozen, after = pool.apply(_full_collection_seconds, (str(tmp_path / "b"), True))
+    assert frozen > 50_000, "the app's start-up objects are set aside"
+    assert after < before / 3, (before, after)
