@@ -259,6 +259,9 @@ class File(db.Model):
         Index("ix_file_group_taken", "group_id", "status", "discarded", "taken_at", "id"),
         # a set's parts (and which roles it has: the tile's badges) from its main file
         Index("ix_file_companion", "companion_of", "companion_role"),
+        # the files an import's new files may travel with, found without reading the library
+        Index("ix_file_companion_key", "companion_key"),
+        Index("ix_file_content_id", "content_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -324,6 +327,10 @@ class File(db.Model):
     # file rows are never deleted.
     companion_of: Mapped[int | None] = mapped_column(Integer)
     companion_role: Mapped[str | None] = mapped_column(String(10))
+    # What a file's possible companions share (media.companion_names.family_key of its name),
+    # and a Live Photo half's content identifier (also in meta): set when the file is recorded.
+    companion_key: Mapped[str | None] = mapped_column(Text)
+    content_id: Mapped[str | None] = mapped_column(Text)
     # Degrees clockwise a person turned the picture (0, 90, 180, 270): written into the exported
     # copy's orientation (pipeline/decisions.export_orientation), never into the original.
     rotation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

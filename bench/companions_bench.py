@@ -5,8 +5,9 @@
 Fills a temporary SQLite library with --library imported photos (one in 20 a Live Photo with
 its video, one in 50 a RAW + JPEG pair, one in 100 with an edit), links it once in full (the
 first import after an upgrade), links it again with nothing new, then adds --new files (a
-fifth of them the videos of Live Photos already in the library) and links again, as an import
-that ends does. Prints the seconds of each and the sets found.
+fifth of them the videos of Live Photos already in the library) and links them as an import
+that ends does (only the sets its files can be in), and last the whole library once more (it
+must find nothing left to do). Prints the seconds of each and the sets found.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ def _open(data: Path):
 
 
 def _row(i: int, name: str, when: datetime, kind: str = "image", mime: str = "image/jpeg", **extra) -> dict:
+    from app.media.companion_names import family_key
     from app.vocab import FileStatus
 
     return {
+        "companion_key": family_key(name),  # as the recorder sets it
         "path": f"/photos/{i // 1000:03d}/{name}",
         "relative_dir": f"{i // 1000:03d}",
         "original_name": name,
@@ -47,11 +50,13 @@ def _row(i: int, name: str, when: datetime, kind: str = "image", mime: str = "im
     }
 
 
+START = datetime(2015, 1, 1, tzinfo=UTC)
+
+
 def _rows(first: int, n: int, video_every: int = 20) -> list[dict]:
-    start = datetime(2015, 1, 1, tzinfo=UTC)
     rows = []
     for i in range(first, first + n):
-        when = start + timedelta(minutes=37 * i)
+        when = START + timedelta(minutes=37 * i)
         stem = f"IMG_{i:06d}"
         rows.append(_row(i, f"{stem}.JPG", when))
         if i % video_every == 0:
@@ -94,9 +99,16 @@ def main() -> None:
         print(f"library: {files:,} files ({args.library:,} photos with their videos, RAWs and edits)")
         _timed("first link of the whole library", lambda: companions.link(settings))
         _timed("again, nothing new", lambda: companions.link(settings))
-        db.session.execute(insert(File), _rows(args.library, args.new, video_every=5))
+        # new photos, and the videos of a fifth as many Live Photos already in the library
+        late = [k * 20 + 7 for k in range(args.new // 5)]
+        videos = [_row(40_000_000 + i, f"IMG_{i:06d}.MOV", START + timedelta(minutes=37 * i), "video",
+                       "video/quicktime", duration=2.5) for i in late]  # fmt: skip
+        new = list(
+            db.session.execute(insert(File).returning(File.id), _rows(args.library, args.new) + videos).scalars()
+        )
         db.session.commit()
-        _timed(f"an import of {args.new} new photos ends", lambda: companions.link(settings))
+        _timed(f"an import of {len(new)} new files ends", lambda: companions.link(settings, new))
+        _timed("the whole library again", lambda: companions.link(settings))
 
 
 if __name__ == "__main__":

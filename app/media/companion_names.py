@@ -48,6 +48,20 @@ def name_key(name: str) -> NameKey:
     return NameKey(stem, None)
 
 
+def family_key(name: str) -> str:
+    """What every file a file may travel with has in common, to find them in a large library
+    (stored as `file.companion_key`): the name before its first dot, lower case, without the
+    marks of an edit, a copy or Apple's original. IMG_1234.HEIC, IMG_1234.MOV, IMG_E1234.heic,
+    IMG_1234(1).jpg, IMG_O1234.AAE and IMG_1234.CR2.xmp all give "img_1234".
+
+    Coarser than the name stem on purpose: two files that may belong together (a shared stem,
+    a sidecar and the file it names) always have the same key; files with the same key are
+    only candidates."""
+    key = name_key(name.lower().split(".", 1)[0]).stem
+    m = APPLE_ORIGINAL.match(key)
+    return m[1] + m[2] if m else key
+
+
 @dataclass(frozen=True)
 class SidecarTarget:
     """Which file a sidecar describes: exactly the file called `name` (darktable's

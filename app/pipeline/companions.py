@@ -15,10 +15,13 @@ A part has status COMPANION and `companion_of` = its main file; the main (and a 
 photo) says what it is in `companion_role`. Only DONE files (and sidecars) are linked: exact
 copies speak through their first copy.
 
-`link()` is one library-wide step, run when an import finishes and after re-detection. It
-works out every set from the whole library each time and writes only what changed, so it is
-safe to run again, and a still imported today finds its video imported last week. Files a
-person left out are linked only with files also left out (their verdicts stand).
+`link()` is one library-wide step, run after re-detection: it works out every set from the
+whole library and writes only what changed, so it is safe to run again. When an import
+finishes, `link(settings, its file ids)` works out only the sets its files can be in: the
+files that share a name key or a content identifier with them (file.companion_key,
+file.content_id), and theirs in turn, so a still imported today still finds its video
+imported last week, without reading a library of 100,000 files. Files a person left out are
+linked only with files also left out (their verdicts stand).
 """
 
 from __future__ import annotations
@@ -298,8 +301,57 @@ def plan(members: list[Member]) -> dict[int, tuple[int | None, CompanionRole | N
 # --- reading and writing the library --------------------------------------------------------
 
 
-def _members() -> list[Member]:
-    """Every file that may be in a set: imported files (not exact copies) and sidecar files."""
+# Every file that may be in a set: imported files (not exact copies) and sidecar files.
+MAY_BE_IN_A_SET = or_(
+    and_(
+        File.status.in_([str(FileStatus.DONE), str(FileStatus.COMPANION)]),
+        File.exact_of_id.is_(None),
+        File.mime.is_not(None),
+    ),
+    and_(File.status == str(FileStatus.SKIPPED), File.media_kind == str(MediaKind.SIDECAR)),
+)
+
+
+def _around(file_ids: Iterable[int]) -> list[int]:
+    """The files that may be in a set with any of `file_ids`: those sharing a name key or a
+    content identifier with them, with those sharing one with these, and so on (every file of
+    every set they can be in). Ascending."""
+    found: set[int] = set()
+    keys: set[str] = set()
+    ids: set[str] = set()
+    new_keys, new_ids = set(), set()
+    for chunk in chunks(list(file_ids)):
+        for key, content_id in db.session.execute(
+            select(File.companion_key, File.content_id).where(File.id.in_(chunk), MAY_BE_IN_A_SET)
+        ):
+            new_keys.add(key)
+            new_ids.add(content_id)
+    while True:
+        new_keys, new_ids = new_keys - keys - {None}, new_ids - ids - {None}
+        if not new_keys and not new_ids:
+            return sorted(found)
+        keys |= new_keys
+        ids |= new_ids
+        looked_up = [File.companion_key.in_(chunk) for chunk in chunks(sorted(new_keys))]
+        looked_up += [File.content_id.in_(chunk) for chunk in chunks(sorted(new_ids))]
+        new_keys, new_ids = set(), set()
+        for where in looked_up:
+            for file_id, key, content_id in db.session.execute(
+                select(File.id, File.companion_key, File.content_id).where(where, MAY_BE_IN_A_SET)
+            ):
+                found.add(file_id)
+                new_keys.add(key)
+                new_ids.add(content_id)
+
+
+def _members(file_ids: list[int] | None = None) -> list[Member]:
+    """The files of `file_ids` that may be in a set (None: every such file)."""
+    if file_ids is None:
+        return _members_where(MAY_BE_IN_A_SET)
+    return [m for chunk in chunks(file_ids) for m in _members_where(and_(File.id.in_(chunk), MAY_BE_IN_A_SET))]
+
+
+def _members_where(where) -> list[Member]:
     rows = db.session.execute(
         select(
             File.id,
@@ -322,23 +374,14 @@ def _members() -> list[Member]:
             File.meta[("video", "content_identifier")].as_string(),
             File.meta[("motion_photo", "offset")].as_integer(),
             File.meta["content_sha256"].as_string(),
-        ).where(
-            or_(
-                and_(
-                    File.status.in_([str(FileStatus.DONE), str(FileStatus.COMPANION)]),
-                    File.exact_of_id.is_(None),
-                    File.mime.is_not(None),
-                ),
-                and_(File.status == str(FileStatus.SKIPPED), File.media_kind == str(MediaKind.SIDECAR)),
-            )
-        )
+        ).where(where)
     ).all()
     return [Member(*r[:16], content_id=r[16] or r[17], motion=r[18] is not None, content_sha=r[19]) for r in rows]
 
 
 @dataclass
 class LinkReport:
-    sets: int = 0  # sets in the library
+    sets: int = 0  # sets among the files looked at (the library's, or those an import's files can be in)
     linked: int = 0  # files that joined a set (or moved to another) in this run
     released: int = 0  # files that left a set
 
@@ -418,19 +461,21 @@ def leave_groups(file_ids: list[int]) -> None:
             group.recommended_id = group.representative_id
 
 
-def link(settings=None) -> LinkReport:
-    """Find every companion set in the library and record what changed (one at a time across
-    machines; safe to run again)."""
+def link(settings=None, file_ids: Iterable[int] | None = None) -> LinkReport:
+    """Find the companion sets of the library (with `file_ids`: the sets those files can be
+    in, see _around) and record what changed (one at a time across machines; safe to run
+    again)."""
     db.session.commit()  # the lock is written through another connection
     seconds = settings.lease_seconds if settings is not None else leases.LEASE_SECONDS
+    ids = None if file_ids is None else list(file_ids)
     with locks.hold(LOCK_NAME, seconds=seconds):
-        report = retrying(_link, db.session.rollback)
+        report = retrying(lambda: _link(ids), db.session.rollback)
     log.info("companions: %s", report)
     return report
 
 
-def _link() -> LinkReport:
-    members = _members()
+def _link(file_ids: list[int] | None) -> LinkReport:
+    members = _members(None if file_ids is None else _around(file_ids))
     report = _apply(members, plan(members))
     db.session.commit()
     return report

@@ -194,7 +194,9 @@ def after_last_batch(ctx: jobs.JobContext) -> None:
     holds the job's lease then; its lease is the lock): library-wide steps over its files."""
     from . import companions, duplicates
 
-    companions.link(ctx.settings)  # before the duplicate scan: parts of one set are never its duplicates
+    new_files = db.session.execute(select(File.id).where(File.job_id == ctx.job.id)).scalars().all()
+    # before the duplicate scan: parts of one set are never its duplicates
+    companions.link(ctx.settings, new_files)
     duplicates.after_import(ctx.job, ctx.settings)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text, update
 
 from ..database import retrying
 from ..media import analyze as media
+from ..media.companion_names import family_key
 from ..models import (
     Confidence,
     File,
@@ -262,6 +263,9 @@ class Recorder:
             "meta": {**a.meta, **({"video": a.video} if a.video else {})} or None,
             "phash": a.phash, "dhash": a.dhash, "mean_color": a.mean_color, "contrast": a.contrast,
             "thumb_key": a.thumb_key, "mtime": row.mtime or a.mtime, "inode": a.inode,
+            # what the companion step looks its new files' companions up by (pipeline/companions.py)
+            "companion_key": family_key(row.original_name),
+            "content_id": a.meta.get("content_identifier") or a.video.get("content_identifier"),
         }  # fmt: skip
         if a.mime:
             values.update(time_columns(a.candidates, a.choice))
