@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 
 from ..database import retrying
 from ..media import analyze as media
@@ -165,7 +165,9 @@ class Recorder:
 
     def _write(self, out: _Writes) -> None:
         for shape in _by_shape(out.updates):
-            db.session.execute(update(File), shape)
+            # Core, not the ORM's bulk UPDATE: that one spends more than the database does
+            # sorting each row's keys out (0.3 ms a file)
+            db.session.execute(_UPDATE_BY_ID, [{"b_id": file_id, **row} for file_id, row in _keyed(shape)])
         for old, new, same in out.demoted:
             _demote(old, new, same)
         if out.fingerprints:  # for the near-duplicate search (pipeline/duplicates.py)
@@ -326,6 +328,14 @@ def _demote(old: int, new: int, same_file: bool) -> None:
     db.session.execute(update(File).where(File.id == old).values(**values))
     job_id = select(File.job_id).where(File.id == old).scalar_subquery()
     db.session.execute(update(Job).where(Job.id == job_id).values(**counter))
+
+
+_UPDATE_BY_ID = update(File.__table__).where(File.__table__.c.id == bindparam("b_id"))
+
+
+def _keyed(rows: list[dict]) -> list[tuple[int, dict]]:
+    """(id, the other columns) of each row."""
+    return [(row["id"], {k: v for k, v in row.items() if k != "id"}) for row in rows]
 
 
 def _by_shape(rows: list[dict]) -> list[list[dict]]:
