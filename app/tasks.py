@@ -22,7 +22,7 @@ from huey import Huey, MemoryHuey, SqliteHuey, crontab
 
 from . import pipeline  # noqa: F401 - registers every kind's job handler
 from .config import Settings
-from .models import utcnow
+from .models import db, utcnow
 from .pipeline import batches, jobs
 
 HAND_BACK_SECONDS = 1  # a help request this worker cannot take waits this long for another
@@ -107,6 +107,12 @@ class JobQueue:
                 if not helped and job_id in batches.wanting_help():
                     # This worker is busy with batches already (a free thread of the job's own
                     # worker takes such requests first): hand it back for another worker.
+                    db.session.commit()  # no read transaction held while it waits
+                    if not huey.immediate:
+                        # This thread waits before it can take the next request: a busy
+                        # worker's free threads poll the queue more often than an idle worker,
+                        # which would otherwise almost never get one of the requests.
+                        jobs.SHUTDOWN.wait(HAND_BACK_SECONDS)
                     run_batches.schedule(args=(job_id,), delay=HAND_BACK_SECONDS)
 
         @huey.periodic_task(crontab(minute="*"))
