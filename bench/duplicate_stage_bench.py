@@ -167,6 +167,9 @@ def main() -> None:
         f"database upgrade (nothing to do, or the migrations since the library was kept): {time.perf_counter() - t:.1f} s"
     )
     with app.app_context():
+        t = time.perf_counter()
+        companions.link(settings)  # the first link after an upgrade is of the whole library, once
+        print(f"first companion link after the upgrade (the whole library, once): {time.perf_counter() - t:.1f} s")
         job_id = _add_import(new, args.library + 1, copy_of=1, times=_new_times(source, args.library))
         db.session.remove()
         db.engine.dispose()

@@ -17,10 +17,11 @@ copies speak through their first copy.
 
 `link()` is one library-wide step, run after re-detection: it works out every set from the
 whole library and writes only what changed, so it is safe to run again. When an import
-finishes, `link(settings, its file ids)` works out only the sets its files can be in: the
-files that share a name key or a content identifier with them (file.companion_key,
-file.content_id), and theirs in turn, so a still imported today still finds its video
-imported last week, without reading a library of 100,000 files. Files a person left out are
+finishes, `link(settings, its file ids)` works out only the sets its files can be in, and
+those of the files people changed since the last link (a date or a leave-out can pair or part
+files): the files that share a name key or a content identifier with them
+(file.companion_key, file.content_id), and theirs in turn, so a still imported today still
+finds its video imported last week, without reading a library of 100,000 files. Files a person left out are
 linked only with files also left out (their verdicts stand).
 """
 
@@ -32,11 +33,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from ..database import retrying
 from ..media import companion_names, probe, sidecars
-from ..models import Duplicate, DuplicateGroup, File, db
+from ..models import AppSetting, Duplicate, DuplicateGroup, File, UserDecision, db
 from ..vocab import CompanionRole, Confidence, FileStatus, MediaKind
 from . import leases, locks
 from .sql import chunks
@@ -44,6 +45,7 @@ from .sql import chunks
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "companions"  # a library_lock row: two imports finishing together link in turn
+SEEN_KEY = "companions_seen_decision"  # app_setting: the newest person's decision a link took in
 NEAR = timedelta(seconds=2)  # a Live Photo's halves, an edit and its original
 SAME_SHOT = timedelta(seconds=1)  # RAW + JPEG
 LIVE_VIDEO_SECONDS = 6.0  # pairing by name alone: a Live Photo's video lasts about 1.5 to 3 s
@@ -475,10 +477,28 @@ def link(settings=None, file_ids: Iterable[int] | None = None) -> LinkReport:
 
 
 def _link(file_ids: list[int] | None) -> LinkReport:
+    newest = db.session.execute(select(func.max(UserDecision.id))).scalar() or 0
+    seen = db.session.get(AppSetting, SEEN_KEY)
+    if file_ids is not None and seen is None:
+        file_ids = None  # the first link since the upgrade: the whole library, once
+    if file_ids is not None:
+        file_ids = [*file_ids, *_decided_since(int(seen.value))]
     members = _members(None if file_ids is None else _around(file_ids))
     report = _apply(members, plan(members))
+    db.session.merge(AppSetting(key=SEEN_KEY, value=newest))
     db.session.commit()
     return report
+
+
+def _decided_since(seen: int) -> set[int]:
+    """The files people changed after decision `seen`: a date, a confirmation or a leave-out
+    can pair or part files, and an import's link looks at them too (a group's verdict: its files)."""
+    rows = db.session.execute(select(UserDecision.file_id, UserDecision.group_id).where(UserDecision.id > seen)).all()
+    files = {file_id for file_id, _ in rows if file_id is not None}
+    groups = sorted({group_id for file_id, group_id in rows if file_id is None and group_id is not None})
+    for chunk in chunks(groups):
+        files.update(db.session.execute(select(File.id).where(File.group_id.in_(chunk))).scalars())
+    return files
 
 
 # --- what other steps ask --------------------------------------------------------------------

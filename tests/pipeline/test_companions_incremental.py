@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, select
 
 from app.media.companion_names import family_key
-from app.models import File, db
+from app.models import File, UserDecision, db
 from app.pipeline import companions
 from app.vocab import FileStatus
 
@@ -166,3 +166,25 @@ def test_the_upgrade_gives_files_recorded_before_it_their_keys(tmp_path):
         ]
         db.session.remove()
         db.engine.dispose()
+
+
+def test_an_import_also_links_what_people_changed_since_the_last_link(app, settings):
+    """A still a person left out was not paired with its video; kept again, it pairs at the
+    next import's end, as when every import linked the whole library."""
+    when = START + timedelta(days=3)
+    still, video = _import(
+        [
+            _row("IMG_0042.HEIC", when, "phone", mime="image/heic", discarded=True),
+            _row("IMG_0042.MOV", when, "phone", "video", "video/quicktime", duration=2.0),
+        ]
+    )
+    companions.link(settings)
+    assert db.session.get(File, video).companion_of is None  # one left out, one kept: not a set
+    db.session.get(File, still).discarded = False  # kept after all
+    db.session.add(UserDecision(kind="keep", file_id=still, payload={}))
+    db.session.commit()
+    [other] = _import([_row("IMG_9000.JPG", when + timedelta(days=1), "other")])
+    companions.link(settings, [other])
+    db.session.expire_all()
+    assert db.session.get(File, video).companion_of == still
+    assert companions.link(settings).linked == 0  # nothing left for a link of the whole library
