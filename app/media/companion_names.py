@@ -62,6 +62,12 @@ def family_key(name: str) -> str:
     return m[1] + m[2] if m else key
 
 
+def content_id(meta: dict) -> str | None:
+    """A Live Photo half's content identifier, from what File.meta holds: the still's own, or
+    its video's (stored as `file.content_id`)."""
+    return meta.get("content_identifier") or (meta.get("video") or {}).get("content_identifier")
+
+
 @dataclass(frozen=True)
 class SidecarTarget:
     """Which file a sidecar describes: exactly the file called `name` (darktable's

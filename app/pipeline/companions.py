@@ -21,8 +21,8 @@ finishes, `link(settings, its file ids)` works out only the sets its files can b
 those of the files people changed since the last link (a date or a leave-out can pair or part
 files): the files that share a name key or a content identifier with them
 (file.companion_key, file.content_id), and theirs in turn, so a still imported today still
-finds its video imported last week, without reading a library of 100,000 files. Files a person left out are
-linked only with files also left out (their verdicts stand).
+finds its video imported last week, without reading a library of 100,000 files. Files a
+person left out are linked only with files also left out (their verdicts stand).
 """
 
 from __future__ import annotations

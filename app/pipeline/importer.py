@@ -197,7 +197,7 @@ def after_last_batch(ctx: jobs.JobContext) -> None:
     new_files = db.session.execute(select(File.id).where(File.job_id == ctx.job.id)).scalars().all()
     # before the duplicate scan: parts of one set are never its duplicates
     companions.link(ctx.settings, new_files)
-    duplicates.after_import(ctx.job, ctx.settings)
+    duplicates.after_import(ctx.job, ctx.settings, new_files)
 
 
 def summary(job: Job) -> dict:

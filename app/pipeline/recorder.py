@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, func, select, text, update
 
 from ..database import retrying
 from ..media import analyze as media
-from ..media.companion_names import family_key
+from ..media.companion_names import content_id, family_key
 from ..models import (
     Confidence,
     File,
@@ -167,7 +167,7 @@ class Recorder:
         for shape in _by_shape(out.updates):
             # Core, not the ORM's bulk UPDATE: that one spends more than the database does
             # sorting each row's keys out (0.3 ms a file)
-            db.session.execute(_UPDATE_BY_ID, [{"b_id": file_id, **row} for file_id, row in _keyed(shape)])
+            db.session.execute(_UPDATE_BY_ID, [_by_id(row) for row in shape])
         for old, new, same in out.demoted:
             _demote(old, new, same)
         if out.fingerprints:  # for the near-duplicate search (pipeline/duplicates.py)
@@ -267,8 +267,8 @@ class Recorder:
             "thumb_key": a.thumb_key, "mtime": row.mtime or a.mtime, "inode": a.inode,
             # what the companion step looks its new files' companions up by (pipeline/companions.py)
             "companion_key": family_key(row.original_name),
-            "content_id": a.meta.get("content_identifier") or a.video.get("content_identifier"),
         }  # fmt: skip
+        values["content_id"] = content_id(values["meta"] or {})
         if a.mime:
             values.update(time_columns(a.candidates, a.choice))
         return values
@@ -333,9 +333,9 @@ def _demote(old: int, new: int, same_file: bool) -> None:
 _UPDATE_BY_ID = update(File.__table__).where(File.__table__.c.id == bindparam("b_id"))
 
 
-def _keyed(rows: list[dict]) -> list[tuple[int, dict]]:
-    """(id, the other columns) of each row."""
-    return [(row["id"], {k: v for k, v in row.items() if k != "id"}) for row in rows]
+def _by_id(row: dict) -> dict:
+    """A row's values for _UPDATE_BY_ID: its id as the key it is found by, the rest to set."""
+    return {("b_id" if k == "id" else k): v for k, v in row.items()}
 
 
 def _by_shape(rows: list[dict]) -> list[list[dict]]:

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ..media import analyze as media
+from ..media.companion_names import content_id
 from ..models import File, Job, JobItem, db, insert_ignore, utcnow
 from ..vocab import FileStatus, ItemStatus, JobKind
 from . import batches, jobs
@@ -97,6 +98,7 @@ def redetect_file(f: File, zone, now: datetime | None = None) -> dict[str, Any]:
     before = (f.taken_local, f.taken_offset, f.taken_precision, f.taken_source, f.confidence)
     if fresh is not None:
         f.meta = meta
+        f.content_id = content_id(meta)  # a video's is re-read with its metadata
         if not f.camera_make and not f.camera_model and (meta.get("make") or meta.get("model")):
             f.camera_make, f.camera_model = meta.get("make"), meta.get("model")
     apply_time(f, candidates, choice)

@@ -13,7 +13,7 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-from app.media.companion_names import family_key
+from app.media.companion_names import content_id, family_key
 
 revision = "0012_companion_keys"
 down_revision = "0011_companions"
@@ -24,10 +24,8 @@ BATCH = 5000
 
 
 def _content_id(meta) -> str | None:
-    if isinstance(meta, str):
-        meta = json.loads(meta)
-    meta = meta or {}
-    return meta.get("content_identifier") or (meta.get("video") or {}).get("content_identifier")
+    """meta as the driver gives it: JSON text on SQLite, a dict on PostgreSQL."""
+    return content_id((json.loads(meta) if isinstance(meta, str) else meta) or {})
 
 
 def upgrade():

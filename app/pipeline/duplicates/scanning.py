@@ -191,10 +191,12 @@ def _dissolve_open_groups() -> int:
 # --- entry points ---------------------------------------------------------------------------
 
 
-def after_import(job: Job, settings: Settings) -> None:
-    """The import job's finish phase: this job's files against the whole library."""
-    ids = db.session.execute(select(File.id).where(File.job_id == job.id)).scalars().all()
-    report = scan(settings, ids)
+def after_import(job: Job, settings: Settings, file_ids: Iterable[int] | None = None) -> None:
+    """The import job's finish phase: this job's files (`file_ids`, when the caller has them)
+    against the whole library."""
+    if file_ids is None:
+        file_ids = db.session.execute(select(File.id).where(File.job_id == job.id)).scalars().all()
+    report = scan(settings, file_ids)
     if report.groups_touched:
         note = f"Duplicates: {report.groups_touched} groups found or grown."
         job.message = f"{job.message} {note}" if job.message else note
