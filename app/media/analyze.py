@@ -165,7 +165,8 @@ def _derive(result: Analysis, upright: Image.Image, thumb_root: Path | None) -> 
     result.phash, result.dhash = hashing.perceptual_hashes(fingerprint)
     if thumb_root is not None and result.sha256:
         result.thumb_key = thumbnails.thumb_key(result.sha256)
-        thumbnails.write_thumbnails(thumb_root, result.thumb_key, upright, small)
+        large = not thumbnails.large_on_view(result.mime)
+        thumbnails.write_thumbnails(thumb_root, result.thumb_key, upright, small, large=large)
 
 
 def _analyze_image(
@@ -189,7 +190,8 @@ def _analyze_image(
             # Decode before reading EXIF through Pillow: a failed metadata read can leave a
             # damaged image looking loaded.
             try:
-                upright = thumbnails.decode_reduced(image, max_bytes=decode_bytes)
+                longest = thumbnails.import_size(result.mime)
+                upright = thumbnails.decode_reduced(image, longest, max_bytes=decode_bytes)
             except Exception as exc:  # noqa: BLE001
                 result.status, result.error = FileStatus.ERROR, decode_error_text(exc, result.mime)
                 result.meta, _ = exif.read_exif(data or b"", result.mime or "")

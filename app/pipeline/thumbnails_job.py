@@ -33,7 +33,8 @@ class PreviewError(Exception):
 
 
 def make_thumbnails(file: File, root: Path) -> str:
-    """Write both thumbnails of `file`; returns its thumb key. Raises PreviewError."""
+    """Write the thumbnails of `file` (a detail preview made on view is removed, to be made
+    again when next opened); returns its thumb key. Raises PreviewError."""
     if not file.sha256:
         raise PreviewError("This file has not been read yet")
     if not Path(file.path).is_file():
@@ -55,12 +56,15 @@ def make_thumbnails(file: File, root: Path) -> str:
         warnings.simplefilter("ignore")
         try:
             with Image.open(file.path) as image:
-                upright = thumbnails.decode_reduced(image)
+                upright = thumbnails.decode_reduced(image, thumbnails.import_size(file.mime))
         except PermissionError:
             raise PreviewError("Permission denied: MediaParser may not read the original file") from None
         except Exception as exc:  # noqa: BLE001 - Pillow and plugins raise many types
             raise PreviewError(analyze.decode_error_text(exc, file.mime)) from exc
-    thumbnails.write_thumbnails(root, key, upright)
+    on_view = thumbnails.large_on_view(file.mime)
+    thumbnails.write_thumbnails(root, key, upright, large=not on_view)
+    if on_view:
+        thumbnails.thumb_path(root, key, "l").unlink(missing_ok=True)
     return key
 
 

@@ -14,7 +14,7 @@ from ..media.explain import explain_clues, readable_note
 from ..models import File, Job, Tag, db
 from ..pipeline import companions, settings_store, timeline
 from ..pipeline.triage import REASONS
-from . import queries, serving
+from . import previews, queries, serving
 from .filters import local_time
 from .pagezone import page_zone
 from .queries import Cursor, Filters
@@ -193,8 +193,9 @@ def detail(file_id: int):
 
 @bp.route("/thumbs/<path:name>")
 def thumbnail(name: str):
-    """Thumbnails by their content address: no database query, cached for a year."""
-    return serving.send_thumbnail(current_app.config["MEDIAPARSER"].thumbnails_dir, name)
+    """Thumbnails by their content address, cached for a year; a detail preview not made yet
+    is made now (app/web/previews.py), the only case that queries the database."""
+    return previews.send(current_app.config["MEDIAPARSER"], name)
 
 
 @bp.route("/files/<int:file_id>/turned.jpg")
@@ -204,8 +205,7 @@ def turned_preview(file_id: int):
     file = db.session.get(File, file_id)
     if file is None or not file.thumb_key or not file.rotation:
         abort(404)
-    folder = current_app.config["MEDIAPARSER"].thumbnails_dir
-    fh, _st = serving.open_regular(folder / f"{file.thumb_key}-l.jpg")
+    fh, _st = serving.open_regular(previews.large_path(current_app.config["MEDIAPARSER"], file.thumb_key))
     with fh:
         data = orientation.turn_jpeg(fh.read(), file.rotation)
     response = current_app.response_class(data, mimetype="image/jpeg")

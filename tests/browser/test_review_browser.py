@@ -198,7 +198,10 @@ def test_leave_out_a_selection_and_undo(desktop, shots):
 
 def test_turn_a_picture_and_undo(desktop, shots):
     desktop.goto("/photos?q=DSC_0500")
-    desktop.locator(".tile a.open").first.click()
+    # the detail preview of a JPEG is made from its original when first opened
+    with desktop.expect_response(re.compile(r"/thumbs/.*-l\.jpg$")) as preview:
+        desktop.locator(".tile a.open").first.click()
+    assert preview.value.status == 200 and "immutable" in preview.value.headers["cache-control"]
     opened(desktop)
     desktop.get_by_role("button", name="Turn right").click()
     expect(desktop.locator("#toast")).to_contain_text("Turned 1 picture right")

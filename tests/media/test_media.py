@@ -128,18 +128,41 @@ def test_transparent_png_is_flattened_on_white(tmp_path):
     assert flat.mode == "RGB" and flat.getpixel((10, 10)) == (255, 255, 255)
 
 
-def test_thumbnails_are_written_in_two_sizes_sharded_and_upright(tmp_path):
+def test_thumbnails_are_sharded_and_upright_and_a_jpeg_s_detail_preview_waits_for_a_view(tmp_path):
     path = _jpeg(tmp_path / "IMG_1.jpg", size=(2000, 1500), orientation=6)
     result = analyze.analyze(path, zone=ZONE, thumb_root=tmp_path / "thumbs")
     assert result.status == "done", result.error
     assert result.thumb_key == f"{result.sha256[:2]}/{result.sha256}"  # 256 folders
-    large = Image.open(thumbnails.thumb_path(tmp_path / "thumbs", result.thumb_key, "l"))
     small = Image.open(thumbnails.thumb_path(tmp_path / "thumbs", result.thumb_key, "s"))
-    assert thumbnails.SMALL <= max(small.size) <= thumbnails.SMALL * thumbnails.SLACK and small.height > small.width
-    assert large.height > large.width and max(large.size) <= thumbnails.LARGE
+    assert max(small.size) == thumbnails.SMALL and small.height > small.width
+    assert not thumbnails.thumb_path(tmp_path / "thumbs", result.thumb_key, "l").exists()
     assert (result.width, result.height) == (1500, 2000)
     # the bright half was on the left of the stored pixels; turned 90° clockwise it is on top
     assert sum(small.getpixel((small.width // 2, 5))) > sum(small.getpixel((small.width // 2, small.height - 5)))
+    # the detail preview, when somebody opens the photo, from the same bytes: upright too
+    large = thumbnails.large_from_bytes(path.read_bytes(), max_bytes=None)
+    assert large.height > large.width and max(large.size) <= thumbnails.LARGE
+    assert sum(large.getpixel((large.width // 2, 5))) > sum(large.getpixel((large.width // 2, large.height - 5)))
+
+
+def test_a_png_gets_both_sizes_during_the_import(tmp_path):
+    path = tmp_path / "drawing.png"
+    Image.new("RGB", (2000, 1500), (200, 30, 30)).save(path)
+    result = analyze.analyze(path, zone=ZONE, thumb_root=tmp_path / "thumbs")
+    assert result.status == "done", result.error
+    with Image.open(thumbnails.thumb_path(tmp_path / "thumbs", result.thumb_key, "l")) as large:
+        assert large.size == (thumbnails.LARGE, 768)
+    with Image.open(thumbnails.thumb_path(tmp_path / "thumbs", result.thumb_key, "s")) as small:
+        assert thumbnails.SMALL <= small.width <= thumbnails.SMALL * thumbnails.SLACK
+
+
+def test_the_grid_thumbnail_of_a_12_megapixel_jpeg_comes_from_the_eighth_scale_decode(tmp_path):
+    path = _jpeg(tmp_path / "big.jpg", size=(4032, 3024))
+    with Image.open(path) as image:
+        picture = thumbnails.decode_reduced(image, thumbnails.import_size("image/jpeg"))
+        assert image.size == (504, 378)  # what libjpeg decoded
+    assert picture.size == (thumbnails.SMALL, 240)
+    assert thumbnails.import_size("image/heic") == thumbnails.LARGE
 
 
 # --- analysis of one file ------------------------------------------------------------------

@@ -37,10 +37,11 @@ def library(app, tmp_path) -> dict[str, File]:
     return {f.original_name: f for f in db.session.execute(select(File)).scalars()}
 
 
-def _previews(app, file: File) -> list[Path]:
+def _previews(app, file: File) -> tuple[Path, Path]:
+    """(grid thumbnail, detail preview): a JPEG's detail preview is made when first opened."""
     root = app.config["MEDIAPARSER"].thumbnails_dir
     key = thumbnails.thumb_key(file.sha256)
-    return [thumbnails.thumb_path(root, key, size) for size in ("s", "l")]
+    return thumbnails.thumb_path(root, key, "s"), thumbnails.thumb_path(root, key, "l")
 
 
 def _items(job: Job) -> dict[str, JobItem]:
@@ -67,8 +68,13 @@ def test_missing_and_damaged_originals_get_a_reason_and_the_rest_is_rebuilt(app,
     for name in ("p0.jpg", "p1.jpg", "p2.jpg"):
         assert items[name].status == "done"
         small, large = _previews(app, library[name])
-        with Image.open(small) as s, Image.open(large) as lg:
-            assert max(s.size) == thumbnails.SMALL and max(lg.size) == 900  # upright, never enlarged
+        with Image.open(small) as s:
+            assert max(s.size) == thumbnails.SMALL
+        assert not large.exists()  # made when first opened:
+        answer = client.get(f"/thumbs/{library[name].thumb_key}-l.jpg")
+        assert answer.status_code == 200 and "immutable" in answer.headers["Cache-Control"]
+        with Image.open(large) as lg:
+            assert max(lg.size) == 900  # never enlarged
     assert not any(p.exists() for p in _previews(app, library["p3.jpg"]))
     assert library["p9_copy_of_p0.jpg"].thumb_key == library["p0.jpg"].thumb_key
     # the jobs page names the two files and says why
@@ -92,7 +98,7 @@ def test_a_stopped_job_run_again_does_only_what_it_had_not_done(app, library, mo
     first = {name: item.status for name, item in _items(job).items()}
     done_first = sorted(name for name, status in first.items() if status == "done")
     assert len(done_first) == 2 and list(first.values()).count("pending") == 3
-    written = {name: [p.stat().st_ino for p in _previews(app, library[name])] for name in done_first}
+    written = {name: _previews(app, library[name])[0].stat().st_ino for name in done_first}
 
     assert jobs.resume(job.id)
     assert jobs.run(job.id, settings) == "completed"
@@ -101,7 +107,7 @@ def test_a_stopped_job_run_again_does_only_what_it_had_not_done(app, library, mo
     assert all(item.status == "done" for item in _items(job).values())
     assert job.done == job.total == 5  # each file counted once
     # previews are written to a new file and renamed into place: the same inode means not redone
-    assert {name: [p.stat().st_ino for p in _previews(app, library[name])] for name in done_first} == written
+    assert {name: _previews(app, library[name])[0].stat().st_ino for name in done_first} == written
 
 
 def test_a_selection_skips_files_no_longer_in_the_library(app, library):
@@ -112,7 +118,7 @@ def test_a_selection_skips_files_no_longer_in_the_library(app, library):
     assert jobs.run(job.id, app.config["MEDIAPARSER"]) == "completed"
     db.session.refresh(job)
     assert (job.total, job.done, job.errors) == (1, 1, 0)
-    assert all(p.exists() for p in _previews(app, library["p1.jpg"]))
+    assert _previews(app, library["p1.jpg"])[0].exists()
 
 
 def test_a_cancelled_job_says_which_files_it_did_not_do(app, library):

@@ -329,23 +329,33 @@ def test_admin_jobs_on_everything_and_on_a_selection(client):
 
 
 def test_thumbnail_job_rebuilds_previews(app, client, tmp_path):
+    """Both sizes for a PNG; a JPEG gets its grid thumbnail, and its old detail preview is
+    removed, to be made again (by the current rules) when the photo is next opened."""
+    from PIL import Image
+
     from app.pipeline import jobs
     from tests.web_helpers import jpeg
 
-    photo = tmp_path / "p.jpg"
+    photo, drawing = tmp_path / "p.jpg", tmp_path / "d.png"
     photo.write_bytes(jpeg("red", size=(2000, 1500)))
-    f = add_file(name="p.jpg", path=str(photo), sha256="cd" * 32)
+    Image.new("RGB", (2000, 1500), "blue").save(drawing)
+    sha = "cd" * 32
+    f = add_file(name="p.jpg", path=str(photo), sha256=sha)
+    g = add_file(name="d.png", path=str(drawing), sha256="ef" * 32, mime="image/png", ext="png")
     db.session.commit()
-    job = jobs.create("thumbnails", {"file_ids": [f.id]})
-    assert jobs.run(job.id) == "completed"
     root = app.config["MEDIAPARSER"].thumbnails_dir
-    from PIL import Image
+    stale = root / f"{sha[:2]}/{sha}-l.jpg"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"made by an older version")
+    job = jobs.create("thumbnails", {"file_ids": [f.id, g.id]})
+    assert jobs.run(job.id) == "completed"
 
-    with Image.open(root / f"cd/{'cd' * 32}-l.jpg") as im:
-        assert 900 <= max(im.size) <= 1024  # the large preview (JPEG draft decode may stop at 1/2 scale)
-    assert (root / f"cd/{'cd' * 32}-s.jpg").exists()
+    with Image.open(root / f"ef/{'ef' * 32}-l.jpg") as im:
+        assert max(im.size) == 1024
+    assert (root / f"ef/{'ef' * 32}-s.jpg").exists() and (root / f"{sha[:2]}/{sha}-s.jpg").exists()
+    assert not stale.exists()  # made again when next opened (tests/web/test_previews.py)
     db.session.refresh(f)
-    assert f.thumb_key == f"cd/{'cd' * 32}"
+    assert f.thumb_key == f"{sha[:2]}/{sha}"
 
 
 def test_export_entry_point(client):
