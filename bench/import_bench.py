@@ -107,7 +107,9 @@ def _floor_one(path: Path) -> float:
     exifread.process_file(io.BytesIO(data), details=False, extract_thumbnail=False)
     with Image.open(io.BytesIO(data)) as image:
         w, h = image.size
-        scale = thumbnails.import_size(Image.MIME.get(image.format)) / max(w, h)  # the pipeline's own draft request
+        scale = thumbnails.import_size(Image.MIME.get(image.format), image.size) / max(
+            w, h
+        )  # the pipeline's own draft request
         image.draft("RGB", (int(w * scale * 0.9), int(h * scale * 0.9)))
         image.load()
     return time.process_time() - cpu

@@ -190,7 +190,7 @@ def _analyze_image(
             # Decode before reading EXIF through Pillow: a failed metadata read can leave a
             # damaged image looking loaded.
             try:
-                longest = thumbnails.import_size(result.mime)
+                longest = thumbnails.import_size(result.mime, image.size)
                 upright = thumbnails.decode_reduced(image, longest, max_bytes=decode_bytes)
             except Exception as exc:  # noqa: BLE001
                 result.status, result.error = FileStatus.ERROR, decode_error_text(exc, result.mime)

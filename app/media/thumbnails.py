@@ -1,8 +1,8 @@
 """One reduced decode per image, turned upright, from which every derived picture is made.
 
 For JPEG, `Image.draft` lets libjpeg decode at 1/2, 1/4 or 1/8 scale directly. The import
-decodes a JPEG photo at the scale its grid thumbnail needs (1/8 for 12 megapixels), and its
-detail preview is made when somebody first opens it (LARGE_ON_VIEW). Other formats decode
+decodes a large JPEG photo at the scale its grid thumbnail needs (1/8 for 12 megapixels), and
+its detail preview is made when somebody first opens it (LARGE_ON_VIEW). Other pictures decode
 once at the preview's size, and the grid thumbnail and the perceptual hash come from the same
 pixels at no extra decode.
 """
@@ -23,7 +23,7 @@ JPEG_QUALITY = 82
 SIZES = {"s": SMALL, "l": LARGE}
 
 # Pictures whose detail preview is made on first view, from the original, rather than during
-# the import: a JPEG decodes at 1/8 scale for its grid thumbnail, cheaper than the 1/4 its
+# the import: a large JPEG decodes at 1/8 scale for its grid thumbnail, cheaper than the 1/4 its
 # preview needs, and the preview then costs no encoding nor disk (150 KB a photo) for the many
 # photos nobody opens one by one. Other formats (HEIC, raw, video) cost too much to decode in
 # the web app, and make theirs during the import.
@@ -34,9 +34,16 @@ def large_on_view(mime: str | None) -> bool:
     return mime in LARGE_ON_VIEW
 
 
-def import_size(mime: str | None) -> int:
-    """The longest side, px, the import decodes a picture of this type at."""
-    return SMALL if large_on_view(mime) else LARGE
+def import_size(mime: str | None, size: tuple[int, int]) -> int:
+    """The longest side, px, the import decodes a picture of this type and size at. A JPEG
+    whose 1/8-scale decode still gives half as much again as a grid thumbnail (504 px from
+    12 megapixels) is decoded at that scale: its grid thumbnail and hashes need no more.
+    Every other picture at the detail preview's size, as before: the duplicate checks were
+    measured on thumbnails made so (tests/pipeline/test_versions.py)."""
+    eighth = max(size) // 8
+    if large_on_view(mime) and eighth >= SMALL * 3 // 2:
+        return min(eighth, LARGE)
+    return LARGE
 
 
 class TooLarge(ValueError):
@@ -91,14 +98,10 @@ def decode_reduced(image: Image.Image, longest: int = LARGE, max_bytes: int | No
         picture = flatten(picture)
     elif picture.mode == "L":
         picture = picture.convert("RGB")
-    if max(picture.size) > longest:
-        # The last shrink, by less than 2 (the draft or _shrink did the rest): an area average,
-        # as good as bilinear when shrinking and a third faster.
-        w, h = picture.size
-        scale = longest / max(w, h)
-        picture = picture.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BOX)
     elif picture is image:
         picture = image.copy()  # the caller closes `image`
+    if max(picture.size) > longest:
+        picture.thumbnail((longest, longest), Image.Resampling.BILINEAR, reducing_gap=2.0)
     return picture
 
 

@@ -56,7 +56,7 @@ def make_thumbnails(file: File, root: Path) -> str:
         warnings.simplefilter("ignore")
         try:
             with Image.open(file.path) as image:
-                upright = thumbnails.decode_reduced(image, thumbnails.import_size(file.mime))
+                upright = thumbnails.decode_reduced(image, thumbnails.import_size(file.mime, image.size))
         except PermissionError:
             raise PreviewError("Permission denied: MediaParser may not read the original file") from None
         except Exception as exc:  # noqa: BLE001 - Pillow and plugins raise many types

@@ -134,7 +134,7 @@ def test_thumbnails_are_sharded_and_upright_and_a_jpeg_s_detail_preview_waits_fo
     assert result.status == "done", result.error
     assert result.thumb_key == f"{result.sha256[:2]}/{result.sha256}"  # 256 folders
     small = Image.open(thumbnails.thumb_path(tmp_path / "thumbs", result.thumb_key, "s"))
-    assert max(small.size) == thumbnails.SMALL and small.height > small.width
+    assert thumbnails.SMALL <= max(small.size) <= thumbnails.SMALL * thumbnails.SLACK and small.height > small.width
     assert not thumbnails.thumb_path(tmp_path / "thumbs", result.thumb_key, "l").exists()
     assert (result.width, result.height) == (1500, 2000)
     # the bright half was on the left of the stored pixels; turned 90° clockwise it is on top
@@ -159,10 +159,13 @@ def test_a_png_gets_both_sizes_during_the_import(tmp_path):
 def test_the_grid_thumbnail_of_a_12_megapixel_jpeg_comes_from_the_eighth_scale_decode(tmp_path):
     path = _jpeg(tmp_path / "big.jpg", size=(4032, 3024))
     with Image.open(path) as image:
-        picture = thumbnails.decode_reduced(image, thumbnails.import_size("image/jpeg"))
+        picture = thumbnails.decode_reduced(image, thumbnails.import_size("image/jpeg", image.size))
         assert image.size == (504, 378)  # what libjpeg decoded
-    assert picture.size == (thumbnails.SMALL, 240)
-    assert thumbnails.import_size("image/heic") == thumbnails.LARGE
+    assert thumbnails.small_version(picture).size == (thumbnails.SMALL, 240)
+    # smaller JPEGs, and every other kind of picture, as before: at the detail preview's size
+    assert thumbnails.import_size("image/jpeg", (3000, 2000)) == thumbnails.LARGE
+    assert thumbnails.import_size("image/heic", (4032, 3024)) == thumbnails.LARGE
+    assert thumbnails.import_size("image/jpeg", (12000, 9000)) == thumbnails.LARGE  # 1/8 is 1500 px
 
 
 # --- analysis of one file ------------------------------------------------------------------
