@@ -57,6 +57,14 @@ def large_path(settings: Settings, key: str) -> Path:
     return thumbnails.thumb_path(settings.thumbnails_dir, key, "s")
 
 
+def only_small(settings: Settings, file: File) -> bool:
+    """True when a photo whose detail preview is made on view can show only its grid
+    thumbnail (made now if it can be: the page's picture then comes from disk)."""
+    if not file.thumb_key or not thumbnails.large_on_view(file.mime):
+        return False
+    return not large_path(settings, file.thumb_key).name.endswith(LARGE_SUFFIX)
+
+
 def make(settings: Settings, key: str) -> bool:
     """Make the detail preview of `key` from an original that is still as imported; False
     when none is (or the preview is one made during imports, and lost)."""

@@ -188,6 +188,7 @@ def detail(file_id: int):
         reason=REASONS.get(file.review_reason or "other") if file.needs_review else None,
         companion_set=companions.set_of(file),
         role_labels=companions.ROLE_LABELS,
+        only_small_preview=previews.only_small(current_app.config["MEDIAPARSER"], file),
     )
 
 

@@ -50,6 +50,9 @@ def imported(client, photos) -> dict[str, File]:
     return rows
 
 
+SMALL_ONLY = "Only a small preview can be shown"
+
+
 def _large(app, row: File) -> Path:
     return thumbnails.thumb_path(app.config["MEDIAPARSER"].thumbnails_dir, row.thumb_key, "l")
 
@@ -103,8 +106,17 @@ def test_a_gone_original_is_shown_by_its_grid_thumbnail_until_it_is_back(app, cl
     row = imported["wide.jpg"]
     kept = (photos / "wide.jpg").rename(photos.parent / "elsewhere.jpg")
     _small_answer(app, client, row)
+    assert SMALL_ONLY in client.get(f"/files/{row.id}").get_data(as_text=True)  # the page says why
     kept.rename(photos / "wide.jpg")
     assert _picture(client.get(f"/thumbs/{row.thumb_key}-l.jpg")).size == (1008, 756)
+
+
+def test_the_detail_page_of_a_photo_not_opened_before_makes_its_preview(app, client, imported):
+    row = imported["turned.jpg"]
+    page = client.get(f"/files/{row.id}").get_data(as_text=True)
+    assert SMALL_ONLY not in page and f"/thumbs/{row.thumb_key}-l.jpg" in page
+    assert _large(app, row).exists()  # the picture the page asks for next is on disk
+    assert SMALL_ONLY not in client.get(f"/files/{imported['drawing.png'].id}").get_data(as_text=True)
 
 
 def test_an_original_changed_in_place_is_not_trusted(app, client, photos, imported):
