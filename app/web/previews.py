@@ -24,8 +24,8 @@ from .security import ApiError
 
 LARGE_SUFFIX = "-l.jpg"
 # Bounds on what one preview may cost the web app: the original's bytes in memory, the
-# decoded pixels (a 1/4-scale decode of a 64-megapixel-at-that-scale JPEG), and how many are
-# decoded at once (a duplicate group's page asks for several together).
+# decoded pixels (256 MB: the 1/4-scale decode of a JPEG of about a gigapixel), and how many
+# are decoded at once (a duplicate group's page asks for several together).
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_DECODE_BYTES = 256 * 1024 * 1024
 _MAKING = threading.BoundedSemaphore(2)
