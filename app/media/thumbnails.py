@@ -24,7 +24,7 @@ SIZES = {"s": SMALL, "l": LARGE}
 
 # Pictures whose detail preview is made on first view, from the original, rather than during
 # the import: a large JPEG decodes at 1/8 scale for its grid thumbnail, cheaper than the 1/4 its
-# preview needs, and the preview then costs no encoding nor disk (150 KB a photo) for the many
+# preview needs, and the preview then costs no encoding nor disk (about 70 KB) for the many
 # photos nobody opens one by one. Other formats (HEIC, raw, video) cost too much to decode in
 # the web app, and make theirs during the import.
 LARGE_ON_VIEW = frozenset({"image/jpeg", "image/mpo"})
