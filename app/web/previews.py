@@ -48,21 +48,20 @@ def send(settings: Settings, name: str):
     return response
 
 
+def has_large(settings: Settings, key: str) -> bool:
+    """Whether the detail preview of `key` is on disk, made now if it can be."""
+    return thumbnails.thumb_path(settings.thumbnails_dir, key, "l").exists() or make(settings, key)
+
+
 def large_path(settings: Settings, key: str) -> Path:
-    """Where the detail preview of `key` is, made now if it can be; the grid thumbnail's path
-    when it cannot."""
-    path = thumbnails.thumb_path(settings.thumbnails_dir, key, "l")
-    if path.exists() or make(settings, key):
-        return path
-    return thumbnails.thumb_path(settings.thumbnails_dir, key, "s")
+    """Where the detail preview of `key` is; the grid thumbnail's path when there is none."""
+    return thumbnails.thumb_path(settings.thumbnails_dir, key, "l" if has_large(settings, key) else "s")
 
 
 def only_small(settings: Settings, file: File) -> bool:
     """True when a photo whose detail preview is made on view can show only its grid
     thumbnail (made now if it can be: the page's picture then comes from disk)."""
-    if not file.thumb_key or not thumbnails.large_on_view(file.mime):
-        return False
-    return not large_path(settings, file.thumb_key).name.endswith(LARGE_SUFFIX)
+    return bool(file.thumb_key) and thumbnails.large_on_view(file.mime) and not has_large(settings, file.thumb_key)
 
 
 def make(settings: Settings, key: str) -> bool:
