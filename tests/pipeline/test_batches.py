@@ -129,3 +129,60 @@ def test_a_help_request_a_busy_worker_cannot_take_is_handed_back(tmp_path):
             batches.finish(b)
         asked_while_busy()  # no batch left that another worker could take: not handed back
         assert huey.pending() == []
+
+
+@pytest.mark.parametrize("stop", ["pause", "cancel"])
+def test_a_pause_or_cancel_stops_the_lead_and_its_helper(app, photos, monkeypatch, stop):
+    """A job worked on by a lead and a helper: a pause stops both after the file each is
+    reading, and neither keeps a batch (a resume finishes the rest, each file once); a cancel
+    stops both for good."""
+    calls = Counter()
+    readers: set[str] = set()  # the threads that read files before the stop
+    original = reprocess.redetect_file
+    job_id = 0
+
+    def slow(f, zone, now=None):
+        calls[f.id] += 1
+        readers.add(threading.current_thread().name)
+        if len(calls) == 5:  # the lead and its helper are both at work by now: stop the job from outside
+            jobs.pause(job_id) if stop == "pause" else jobs.cancel(job_id)
+        time.sleep(0.1)
+        return original(f, zone, now)
+
+    monkeypatch.setattr(reprocess, "redetect_file", slow)
+    monkeypatch.setattr(reprocess, "BATCH", 2)
+    working_on = batches._working_on
+    monkeypatch.setattr(batches, "_working_on", lambda job_id, lead: working_on(job_id, True))
+    helpers: list[threading.Thread] = []
+    helped: list[bool] = []
+
+    def helper(job_id: int, count: int) -> None:
+        def work():
+            with app.app_context():
+                helped.append(batches.help(job_id, app.config["MEDIAPARSER"]))
+                db.session.remove()
+
+        if not helpers:
+            helpers.append(threading.Thread(target=work))
+            helpers[-1].start()
+
+    job = reprocess.start(everything=True)
+    job_id = job.id
+    outcome = jobs.run(job.id, helpers=helper)
+    for thread in helpers:
+        thread.join(30)
+    assert helpers and not any(t.is_alive() for t in helpers) and helped == [True]
+    assert len(readers) == 2  # both worked on the job before it was stopped
+    assert outcome == ("paused" if stop == "pause" else "cancelled")
+    db.session.expire_all()
+    held = db.session.execute(select(JobBatch).where(JobBatch.job_id == job.id, JobBatch.lease_owner.is_not(None)))
+    assert held.scalars().all() == []  # both let go of their batches
+    assert sum(calls.values()) < 12  # neither went on to the end
+    if stop == "cancel":
+        assert db.session.get(Job, job.id).status == JobStatus.CANCELLED
+        return
+    assert jobs.resume(job.id)
+    assert jobs.run(job.id, helpers=helper) == "completed"
+    items = db.session.execute(select(JobItem).where(JobItem.job_id == job.id)).scalars().all()
+    assert len(items) == 12 and all(i.status == ItemStatus.DONE for i in items)
+    assert set(calls.values()) == {1}  # each file once, across both runs and both workers
