@@ -141,10 +141,17 @@ def test_a_pause_or_cancel_stops_the_lead_and_its_helper(app, photos, monkeypatc
     original = reprocess.redetect_file
     job_id = 0
 
+    stopped = threading.Event()
+    lock = threading.Lock()
+
     def slow(f, zone, now=None):
-        calls[f.id] += 1
-        readers.add(threading.current_thread().name)
-        if len(calls) == 5:  # the lead and its helper are both at work by now: stop the job from outside
+        with lock:
+            calls[f.id] += 1
+            readers.add(threading.current_thread().name)
+            stop_now = len(calls) >= 5 and not stopped.is_set()  # both are at work by now
+            if stop_now:
+                stopped.set()
+        if stop_now:  # from outside, as a person's click would
             jobs.pause(job_id) if stop == "pause" else jobs.cancel(job_id)
         time.sleep(0.1)
         return original(f, zone, now)
