@@ -59,6 +59,36 @@ def photos(app, tmp_path):
     return root
 
 
+class ThreadHelpers:
+    """A job's helpers as threads of this process, started when the lead asks for help (at
+    most `at_most` of them), with reprocess reading each file through `read` in batches of 2.
+    A worker process helps one job at a time; threads of one process are let help anyway."""
+
+    def __init__(self, app, monkeypatch, read, at_most: int | None = None):
+        self.app, self.at_most = app, at_most
+        self.threads: list[threading.Thread] = []
+        self.results: list[bool] = []  # what each batches.help() returned
+        monkeypatch.setattr(reprocess, "redetect_file", read)
+        monkeypatch.setattr(reprocess, "BATCH", 2)
+        working_on = batches._working_on
+        monkeypatch.setattr(batches, "_working_on", lambda job_id, lead: working_on(job_id, True))
+
+    def __call__(self, job_id: int, count: int) -> None:
+        if self.at_most is not None and len(self.threads) >= self.at_most:
+            return
+        self.threads.append(threading.Thread(target=self._work, args=(job_id,)))
+        self.threads[-1].start()
+
+    def _work(self, job_id: int) -> None:
+        with self.app.app_context():
+            self.results.append(batches.help(job_id, self.app.config["MEDIAPARSER"]))
+            db.session.remove()
+
+    def join(self) -> None:
+        for thread in self.threads:
+            thread.join(30)
+
+
 def test_lead_and_helper_share_a_reprocess_each_file_once(app, photos, monkeypatch):
     calls = Counter()
     original = reprocess.redetect_file
@@ -68,26 +98,10 @@ def test_lead_and_helper_share_a_reprocess_each_file_once(app, photos, monkeypat
         time.sleep(0.1)  # long enough for the helper to start while the lead works
         return original(f, zone, now)
 
-    monkeypatch.setattr(reprocess, "redetect_file", slow)
-    monkeypatch.setattr(reprocess, "BATCH", 2)
-    # this test's helper is a thread of the same process (a worker process helps one job at a time)
-    working_on = batches._working_on
-    monkeypatch.setattr(batches, "_working_on", lambda job_id, lead: working_on(job_id, True))
-    helpers: list[threading.Thread] = []
-
-    def helper(job_id: int, count: int) -> None:
-        def work():
-            with app.app_context():
-                batches.help(job_id, app.config["MEDIAPARSER"])
-                db.session.remove()
-
-        helpers.append(threading.Thread(target=work))
-        helpers[-1].start()
-
+    helpers = ThreadHelpers(app, monkeypatch, slow)
     job = reprocess.start(everything=True)
-    assert jobs.run(job.id, helpers=helper) == "completed"
-    for thread in helpers:
-        thread.join(30)
+    assert jobs.run(job.id, helpers=helpers) == "completed"
+    helpers.join()
     db.session.expire_all()
     job = db.session.get(Job, job.id)
     items = db.session.execute(select(JobItem).where(JobItem.job_id == job.id)).scalars().all()
@@ -156,29 +170,12 @@ def test_a_pause_or_cancel_stops_the_lead_and_its_helper(app, photos, monkeypatc
         time.sleep(0.1)
         return original(f, zone, now)
 
-    monkeypatch.setattr(reprocess, "redetect_file", slow)
-    monkeypatch.setattr(reprocess, "BATCH", 2)
-    working_on = batches._working_on
-    monkeypatch.setattr(batches, "_working_on", lambda job_id, lead: working_on(job_id, True))
-    helpers: list[threading.Thread] = []
-    helped: list[bool] = []
-
-    def helper(job_id: int, count: int) -> None:
-        def work():
-            with app.app_context():
-                helped.append(batches.help(job_id, app.config["MEDIAPARSER"]))
-                db.session.remove()
-
-        if not helpers:
-            helpers.append(threading.Thread(target=work))
-            helpers[-1].start()
-
+    helpers = ThreadHelpers(app, monkeypatch, slow, at_most=1)
     job = reprocess.start(everything=True)
     job_id = job.id
-    outcome = jobs.run(job.id, helpers=helper)
-    for thread in helpers:
-        thread.join(30)
-    assert helpers and not any(t.is_alive() for t in helpers) and helped == [True]
+    outcome = jobs.run(job.id, helpers=helpers)
+    helpers.join()
+    assert helpers.threads and not any(t.is_alive() for t in helpers.threads) and helpers.results == [True]
     assert len(readers) == 2  # both worked on the job before it was stopped
     assert outcome == ("paused" if stop == "pause" else "cancelled")
     db.session.expire_all()
@@ -189,7 +186,7 @@ def test_a_pause_or_cancel_stops_the_lead_and_its_helper(app, photos, monkeypatc
         assert db.session.get(Job, job.id).status == JobStatus.CANCELLED
         return
     assert jobs.resume(job.id)
-    assert jobs.run(job.id, helpers=helper) == "completed"
+    assert jobs.run(job.id, helpers=helpers) == "completed"
     items = db.session.execute(select(JobItem).where(JobItem.job_id == job.id)).scalars().all()
     assert len(items) == 12 and all(i.status == ItemStatus.DONE for i in items)
     assert set(calls.values()) == {1}  # each file once, across both runs and both workers
